@@ -1,0 +1,22 @@
+// tsconvert as a library: read a trained TernarySpike ONNX model, fold
+// BatchNorm and spike amplitudes into weights, write the inference model.
+#pragma once
+
+#include <string>
+
+#include "tspike/model.hpp"
+
+namespace tspike {
+
+struct ConvertOptions {
+  bool strict = false;  // fail when an amplitude cannot be folded
+  Limits limits;
+};
+
+// Converts `input_path` and writes the result to `output_path`. Returns what
+// was folded and what stays multiplicative. Throws Error.
+ConversionReport convert_file(const std::string& input_path,
+                              const std::string& output_path,
+                              const ConvertOptions& options = {});
+
+}  // namespace tspike

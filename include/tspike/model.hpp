@@ -1,0 +1,121 @@
+// tspike::Model: a loaded, validated, re-parameterized TernarySpike model.
+//
+// Ownership and threads: Model::load returns a shared_ptr to an immutable
+// model. Any number of tspike::Session objects, on any threads, may share it;
+// the model outlives them through the shared_ptr. Nothing in a Model changes
+// after load.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tspike/tensor.hpp"
+
+namespace tspike {
+
+namespace detail {
+struct Graph;
+}
+
+enum class Encoding { kDirect, kSequence };
+enum class Readout { kMean, kSum, kLast };
+
+const char* to_string(Encoding e);
+const char* to_string(Readout r);
+
+// A graph input or output. Dimensions unknown in the file (the batch size,
+// normally) are -1 here, with their symbolic name in dim_names when given.
+struct ValueInfo {
+  std::string name;
+  Shape shape;
+  std::vector<std::string> dim_names;
+};
+
+// The model-level settings of the format (metadata_props "tspike.*").
+struct ModelMetadata {
+  int timesteps = 4;
+  Encoding encoding = Encoding::kDirect;
+  Readout readout = Readout::kMean;
+  std::vector<std::string> labels;
+  float image_scale = 1.0f / 255.0f;
+  std::vector<float> image_mean{0.0f};
+  std::vector<float> image_std{1.0f};
+  bool reparameterized = false;
+  std::map<std::string, std::string> raw;  // every metadata_props entry
+};
+
+// How one Conv / Gemm / MatMul consumes its data input after conversion.
+struct LayerInfo {
+  std::string node;
+  std::string op_type;
+  bool multiplication_free = false;  // consumes only {-1, 0, +1}
+  std::string why;                   // what its input is
+};
+
+// What re-parameterization did (filled by the converter passes).
+struct ConversionReport {
+  std::vector<std::string> folded;  // one line per fold, human readable
+  // TernarySpike nodes (or edges) that keep a multiplicative amplitude, and why.
+  std::vector<std::pair<std::string, std::string>> kept_amplitudes;
+  bool already_reparameterized = false;
+};
+
+// Limits that protect the host from hostile files. Raise them for big models.
+struct Limits {
+  std::size_t max_file_bytes = std::size_t{2} << 30;   // 2 GiB
+  int64_t max_tensor_elements = int64_t{1} << 28;       // 1 GiB of float32
+  int64_t max_arena_bytes = int64_t{4} << 30;
+  int64_t max_nodes = 100000;
+  int max_timesteps = 10000;
+  int64_t max_image_pixels = int64_t{1} << 26;
+};
+
+struct LoadOptions {
+  // Apply the converter's passes when the file is not yet converted.
+  bool reparameterize = true;
+  Limits limits;
+};
+
+struct ModelInfo {
+  std::string path;
+  ValueInfo input;
+  std::vector<ValueInfo> outputs;
+  ModelMetadata metadata;
+  std::map<std::string, int> op_counts;
+  std::vector<std::string> spike_nodes;  // TernarySpike node names, graph order
+  std::vector<LayerInfo> layers;         // Conv / Gemm / MatMul, graph order
+  ConversionReport conversion;
+};
+
+class Model {
+ public:
+  // Parses, checks (ONNX checker + shape inference + the format's rules),
+  // re-parameterizes and prepares the model. Throws tspike::Error.
+  static std::shared_ptr<const Model> load(const std::string& path,
+                                           const LoadOptions& options = {});
+  static std::shared_ptr<const Model> load_from_memory(const void* data,
+                                                       std::size_t size,
+                                                       const std::string& name,
+                                                       const LoadOptions& options = {});
+
+  const ModelInfo& info() const;
+  const Limits& limits() const;
+
+  // Internal: the executable graph. Not part of the stable API.
+  const detail::Graph& graph() const { return *graph_; }
+
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+ private:
+  Model();
+  std::unique_ptr<detail::Graph> graph_;
+  friend struct ModelBuilder;
+};
+
+}  // namespace tspike

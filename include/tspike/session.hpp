@@ -1,0 +1,64 @@
+// tspike::Session: the per-run state of a model (membrane potentials, memory
+// arena, readout accumulators).
+//
+// A Session is used by one thread at a time; give each thread its own. It
+// keeps its Model alive. Memory is planned for the batch size of the first
+// input and planned again only when the batch size changes: run() and step()
+// allocate nothing after the first call with a given batch size.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tspike/model.hpp"
+#include "tspike/tensor.hpp"
+
+namespace tspike {
+
+struct SessionOptions {
+  int timesteps = 0;  // 0: the model's tspike.timesteps
+  int threads = 1;    // worker threads used inside kernels
+};
+
+struct RunStats {
+  int timesteps = 0;  // timesteps run since the last reset
+  int64_t batch = 0;
+  double time_ms = 0;  // wall time of the last run() (or the steps since reset)
+  // Firing rate of each TernarySpike node, graph order:
+  // nonzero spikes / (elements x T x N).
+  std::vector<std::pair<std::string, double>> firing_rates;
+  double mean_firing_rate = 0;  // over all spike elements of all nodes
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<const Model> model, SessionOptions options = {});
+  explicit Session(const std::string& model_path, SessionOptions options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  // Zeroes the state, runs all T timesteps and returns every graph output
+  // reduced over time by the model's readout. Direct encoding: input is
+  // [N, ...] (or the same without N, taken as N = 1). Sequence encoding:
+  // input is [T, N, ...] (or [T, ...]).
+  std::vector<Tensor> run(const Tensor& input);
+
+  // Streaming: zero the state, then feed one timestep at a time. step()
+  // returns the un-reduced outputs of that timestep.
+  void reset();
+  std::vector<Tensor> step(const Tensor& frame);
+
+  // Statistics of the last run() or of the steps since reset().
+  RunStats stats() const;
+  int timesteps() const;
+  const Model& model() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tspike

@@ -1,0 +1,29 @@
+// A plain owning float32 tensor, used to pass inputs to and outputs from the
+// runtime. Row-major; shape is a list of dimensions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tspike {
+
+using Shape = std::vector<int64_t>;
+
+// Number of elements of a shape (1 for a scalar shape {}).
+int64_t element_count(const Shape& shape);
+// "[1,3,32,32]"
+std::string shape_to_string(const Shape& shape);
+
+struct Tensor {
+  std::string name;  // graph output name for outputs, empty for inputs
+  Shape shape;
+  std::vector<float> data;
+
+  Tensor() = default;
+  Tensor(Shape s, std::vector<float> d, std::string n = {})
+      : name(std::move(n)), shape(std::move(s)), data(std::move(d)) {}
+  explicit Tensor(Shape s) : shape(std::move(s)), data(element_count(shape), 0.f) {}
+};
+
+}  // namespace tspike

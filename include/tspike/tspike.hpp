@@ -1,0 +1,9 @@
+// The whole public API of tspike.
+#pragma once
+
+#include "tspike/convert.hpp"
+#include "tspike/error.hpp"
+#include "tspike/input.hpp"
+#include "tspike/model.hpp"
+#include "tspike/session.hpp"
+#include "tspike/tensor.hpp"

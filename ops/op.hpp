@@ -1,0 +1,79 @@
+// The op interface shared by every kernel.
+//
+// Lifecycle (after TFLite Micro): an Op is created once at load time from the
+// node's attributes and initializers (parse, validate, choose the kernel);
+// prepare() checks the input shapes for a batch size and computes the output
+// shapes; run() only computes. Ops are immutable after creation and shared by
+// every Session of a model: per-run state (the neuron's membrane) lives in the
+// Session and is passed in through RunContext.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/values.hpp"
+
+namespace onnx {
+class NodeProto;
+}
+
+namespace tspike::ops {
+
+// What prepare() sees of one input, and fills in for one output.
+struct ValueDesc {
+  DType dtype = DType::kFloat32;
+  Shape shape;
+  // Non-null when the value is known at plan time (an initializer or a
+  // folded shape computation). prepare() may set an output's constant
+  // directly (Shape does); otherwise an op whose inputs are all constant is
+  // run once at plan time and its outputs become constants.
+  std::shared_ptr<const ConstTensor> constant;
+};
+
+struct PrepareContext {
+  const std::string& node_name;
+  std::vector<const ValueDesc*> inputs;  // nullptr for an absent optional input
+  std::vector<ValueDesc> outputs;
+  int64_t state_floats = 0;  // persistent per-session state this node needs
+};
+
+struct RunContext {
+  std::vector<TensorRef> inputs;  // absent optional input: data == nullptr
+  std::vector<TensorRef> outputs;
+  float* state = nullptr;         // state_floats floats, zeroed by reset
+  int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  // Checks shapes (throwing Error naming the node) and fills ctx.outputs.
+  virtual void prepare(PrepareContext& ctx) const = 0;
+  virtual void run(RunContext& ctx) const = 0;
+  // Stateful ops keep state across timesteps and are never constant-folded.
+  virtual bool stateful() const { return false; }
+};
+
+// Everything an op factory may look at.
+struct OpBuildContext {
+  const onnx::NodeProto& node;
+  std::string name;  // node name, or a generated one
+  // Initializer value of each input, null when the input is not an initializer.
+  std::vector<std::shared_ptr<const ConstTensor>> initializers;
+  int opset = 13;  // default-domain opset of the model
+};
+
+using OpFactory = std::unique_ptr<Op> (*)(const OpBuildContext&);
+
+// The one list of ops: op_type -> factory (see ops/registry.cpp).
+struct OpEntry {
+  const char* domain;   // "" for ONNX, "tspike" for ours
+  const char* op_type;
+  OpFactory create;
+};
+const std::vector<OpEntry>& op_registry();
+const OpEntry* find_op(const std::string& domain, const std::string& op_type);
+
+}  // namespace tspike::ops
