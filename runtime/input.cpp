@@ -1,0 +1,211 @@
+// load_image: an image file -> the model's input tensor [1, C, H, W], as the
+// format (spec section 2) says: channel conversion, bilinear resize, scale,
+// normalize. The .npy functions are in npy.cpp.
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+// Debian's libstb already contains the implementation: declarations only.
+#include <stb/stb_image.h>
+
+#include "tspike/error.hpp"
+#include "tspike/input.hpp"
+
+namespace tspike {
+namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+struct StbiFree {
+  void operator()(unsigned char* p) const { stbi_image_free(p); }
+};
+
+// An image as float planes: data[c * h * w + y * w + x], values 0..255.
+struct Planes {
+  int channels = 0, height = 0, width = 0;
+  std::vector<float> data;
+};
+
+struct ImageShape {
+  int channels, height, width;
+};
+
+// Checks what load_image needs from the model before touching the file.
+ImageShape image_shape_of(const ModelInfo& model, const std::string& path) {
+  const ValueInfo& in = model.input;
+  const std::string what = "cannot use image '" + path + "' as input '" + in.name + "' ";
+  if (model.metadata.encoding == Encoding::kSequence)
+    throw Error(ErrorCode::kBadInput,
+                what + "because the model uses sequence encoding; it needs a [T, N, ...] "
+                       "tensor, not a single frame");
+  if (in.shape.size() != 4)
+    throw Error(ErrorCode::kBadInput,
+                what + "of shape " + shape_to_string(in.shape) +
+                    ": the input shape is not an image input [N, C, H, W]");
+  const int64_t c = in.shape[1], h = in.shape[2], w = in.shape[3];
+  if (c != 1 && c != 3)
+    throw Error(ErrorCode::kBadInput,
+                what + "of shape " + shape_to_string(in.shape) +
+                    ": the input shape is not an image input (C must be 1 or 3)");
+  // The output is C x H x W floats: keep it within the image size limit
+  // (each side is checked first so that h * w cannot overflow).
+  const int64_t max_pixels = Limits{}.max_image_pixels;
+  if (h <= 0 || w <= 0 || h > max_pixels || w > max_pixels || h * w > max_pixels)
+    throw Error(ErrorCode::kBadInput,
+                what + "of shape " + shape_to_string(in.shape) +
+                    ": H and W must be known and within the image size limit");
+  const ModelMetadata& md = model.metadata;
+  for (const auto* v : {&md.image_mean, &md.image_std}) {
+    if (v->size() != 1 && v->size() != std::size_t(c))
+      throw Error(ErrorCode::kInvalidModel,
+                  "model '" + model.path + "': tspike.image.mean / tspike.image.std must have 1 or " +
+                      std::to_string(c) + " values, found " + std::to_string(v->size()));
+  }
+  for (float s : md.image_std) {
+    if (s == 0.0f || !std::isfinite(s))
+      throw Error(ErrorCode::kInvalidModel,
+                  "model '" + model.path + "': tspike.image.std values must be finite and nonzero");
+  }
+  return {int(c), int(h), int(w)};
+}
+
+// stb's PNG reader refuses a header that declares more than 2^30 bytes of
+// pixels inside stbi_info, which then reports only "unknown image type".
+// This reads such a header's size so that it is reported as a size limit.
+bool png_header_size(std::FILE* f, int64_t& width, int64_t& height) {
+  unsigned char b[24];
+  if (std::fseek(f, 0, SEEK_SET) != 0 || std::fread(b, 1, sizeof b, f) != sizeof b) return false;
+  if (std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 || std::memcmp(b + 12, "IHDR", 4) != 0) return false;
+  auto be32 = [](const unsigned char* p) { return int64_t(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3]; };
+  width = be32(b + 16);
+  height = be32(b + 20);
+  return true;
+}
+
+// Decodes the file, refusing oversized images before stb allocates anything.
+Planes decode(const std::string& path, int want_channels) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(ErrorCode::kIO, "cannot read image '" + path + "': it is a directory");
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file)
+    throw Error(ErrorCode::kIO, "cannot open image '" + path + "': " + std::strerror(errno));
+
+  // stbi_info reads only the header; the pixel buffer is allocated only
+  // after the size has been checked against the limit.
+  const int64_t max_pixels = Limits{}.max_image_pixels;
+  auto too_big = [&](int64_t w, int64_t h) {
+    return Error(ErrorCode::kResourceLimit,
+                 "image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) +
+                     " pixels, more than the limit of " + std::to_string(max_pixels));
+  };
+  // Each side first, so that the product cannot overflow.
+  auto over_limit = [&](int64_t w, int64_t h) {
+    return w > max_pixels || h > max_pixels || w * h > max_pixels;
+  };
+  int w = 0, h = 0, n = 0;
+  if (!stbi_info_from_file(file.get(), &w, &h, &n)) {
+    const char* reason = stbi_failure_reason();
+    int64_t png_w = 0, png_h = 0;
+    if (png_header_size(file.get(), png_w, png_h) && over_limit(png_w, png_h)) throw too_big(png_w, png_h);
+    throw Error(ErrorCode::kParse,
+                "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
+  }
+  if (over_limit(w, h)) throw too_big(w, h);
+
+  // Decode with the file's own channels: stb's gray conversion is an integer
+  // approximation, ours is the exact 0.299 R + 0.587 G + 0.114 B in float.
+  std::unique_ptr<unsigned char, StbiFree> pixels(stbi_load_from_file(file.get(), &w, &h, &n, 0));
+  if (!pixels) {
+    const char* reason = stbi_failure_reason();
+    throw Error(ErrorCode::kParse,
+                "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
+  }
+
+  // n: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. Alpha is dropped.
+  Planes out{want_channels, h, w, std::vector<float>(std::size_t(want_channels) * w * h)};
+  const std::size_t plane = std::size_t(w) * h;
+  const unsigned char* p = pixels.get();
+  for (std::size_t i = 0; i < plane; ++i, p += n) {
+    const bool color = n >= 3;
+    if (want_channels == 1) {
+      out.data[i] = color ? 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2] : float(p[0]);
+    } else {
+      for (int c = 0; c < 3; ++c) out.data[c * plane + i] = float(p[color ? c : 0]);
+    }
+  }
+  return out;
+}
+
+// Source position and weights of one output coordinate along one axis.
+struct Tap {
+  int i0, i1;
+  float w1;  // weight of i1; i0 gets 1 - w1
+};
+
+// Bilinear sampling positions as in OpenCV INTER_LINEAR and PyTorch's
+// F.interpolate(mode='bilinear', align_corners=False, antialias=False):
+// half-pixel centers, src = (dst + 0.5) * in / out - 0.5, clamped to the edge.
+// Downsampling therefore reads only the two nearest pixels (no antialias).
+std::vector<Tap> taps(int in, int out) {
+  std::vector<Tap> t(out);
+  const double scale = double(in) / out;
+  for (int d = 0; d < out; ++d) {
+    double src = (d + 0.5) * scale - 0.5;
+    if (src < 0) src = 0;
+    int i0 = int(src);
+    if (i0 >= in - 1) {
+      t[d] = {in - 1, in - 1, 0.0f};
+    } else {
+      t[d] = {i0, i0 + 1, float(src - i0)};
+    }
+  }
+  return t;
+}
+
+Planes resize_bilinear(const Planes& src, int height, int width) {
+  if (src.height == height && src.width == width) return src;
+  const std::vector<Tap> ty = taps(src.height, height), tx = taps(src.width, width);
+  Planes out{src.channels, height, width, std::vector<float>(std::size_t(src.channels) * height * width)};
+  for (int c = 0; c < src.channels; ++c) {
+    const float* s = src.data.data() + std::size_t(c) * src.height * src.width;
+    float* d = out.data.data() + std::size_t(c) * height * width;
+    for (int y = 0; y < height; ++y) {
+      const float* r0 = s + std::size_t(ty[y].i0) * src.width;
+      const float* r1 = s + std::size_t(ty[y].i1) * src.width;
+      const float wy = ty[y].w1;
+      for (int x = 0; x < width; ++x) {
+        const Tap& t = tx[x];
+        const float top = r0[t.i0] + (r0[t.i1] - r0[t.i0]) * t.w1;
+        const float bottom = r1[t.i0] + (r1[t.i1] - r1[t.i0]) * t.w1;
+        d[std::size_t(y) * width + x] = top + (bottom - top) * wy;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor load_image(const std::string& path, const ModelInfo& model) {
+  const ImageShape shape = image_shape_of(model, path);
+  Planes img = resize_bilinear(decode(path, shape.channels), shape.height, shape.width);
+
+  const ModelMetadata& md = model.metadata;
+  const std::size_t plane = std::size_t(shape.height) * shape.width;
+  for (int c = 0; c < shape.channels; ++c) {
+    const float mean = md.image_mean.size() == 1 ? md.image_mean[0] : md.image_mean[c];
+    const float stddev = md.image_std.size() == 1 ? md.image_std[0] : md.image_std[c];
+    float* d = img.data.data() + c * plane;
+    for (std::size_t i = 0; i < plane; ++i) d[i] = (d[i] * md.image_scale - mean) / stddev;
+  }
+  return Tensor({1, shape.channels, shape.height, shape.width}, std::move(img.data));
+}
+
+}  // namespace tspike
