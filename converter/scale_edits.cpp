@@ -1,0 +1,151 @@
+// Pass c, second half: carrying out the amplitude plan of fold_amplitudes.cpp
+// on the model (scaled weights, scale Muls on edges and graph outputs).
+#include <fmt/format.h>
+
+#include "converter/passes.hpp"
+
+namespace tspike::convert {
+
+namespace {
+
+float at(const Scale& s, int64_t c) { return s.size() == 1 ? s[0] : s[c]; }
+
+std::string describe(const onnx::NodeProto& n) { return n.op_type() + " " + n.name(); }
+
+Error internal(const PassContext& ctx, const std::string& what) {
+  return Error(ErrorCode::kInvalidModel, fmt::format("{}: {}", ctx.file, what));
+}
+
+// The constant of a scale Mul on `value`: [1, C, 1, ...] with the value's
+// rank, so that it broadcasts along axis 1 (just [1] for a single value).
+ConstTensor scale_constant(const PassContext& ctx, const Scale& s, const std::string& value) {
+  ConstTensor t;
+  t.f = s;
+  if (s.size() == 1) {
+    t.shape = {1};
+    return t;
+  }
+  const Shape* shape = ctx.shape(value);
+  if (!shape || shape->size() < 2)  // the planner checked this
+    throw internal(ctx, fmt::format("cannot scale '{}' per channel: its rank is unknown", value));
+  t.shape.assign(shape->size(), 1);
+  t.shape[1] = int64_t(s.size());
+  return t;
+}
+
+// Inserts Mul(input, scale) -> output right before `anchor` (appends when
+// null). Returns the new node.
+onnx::NodeProto* insert_scale_mul(PassContext& ctx, const onnx::NodeProto* anchor,
+                                  const std::string& input, const std::string& output,
+                                  const Scale& s) {
+  const std::string k_name = unique_name(ctx.graph, input + "_scale");
+  add_initializer(ctx, tensor_to_proto(scale_constant(ctx, s, input), k_name));
+  onnx::NodeProto mul;
+  mul.set_op_type("Mul");
+  mul.set_name(unique_name(ctx.graph, output + "_scale_mul"));
+  mul.add_input(input);
+  mul.add_input(k_name);
+  mul.add_output(output);
+  if (auto it = ctx.shapes.find(input); it != ctx.shapes.end()) ctx.shapes[output] = it->second;
+  ctx.scale_muls.insert(mul.name());
+  return insert_node_before(ctx.graph, anchor, std::move(mul));
+}
+
+// W of a Conv / Gemm / MatMul times the scale of input feature f
+// (the planner checked the shapes).
+void scale_weights(PassContext& ctx, onnx::NodeProto& n, const Scale& s) {
+  onnx::TensorProto* t = owned_initializer(ctx, n, 1);
+  ConstTensor w = read_tensor(ctx, *t);
+  const std::string& op = n.op_type();
+  if (op == "Conv") {
+    // W is [M, C/g, k...]; output channel m sees input channel
+    // (m / (M/g)) * (C/g) + c_local.
+    const int64_t m_count = w.shape[0], c_group = w.shape[1];
+    const int64_t per_group = m_count / attr_int(n, "group", 1);
+    const int64_t inner = w.size() / (m_count * c_group);
+    for (int64_t m = 0; m < m_count; ++m)
+      for (int64_t cl = 0; cl < c_group; ++cl) {
+        const float f = at(s, (m / per_group) * c_group + cl);
+        float* block = w.f.data() + (m * c_group + cl) * inner;
+        for (int64_t k = 0; k < inner; ++k) block[k] *= f;
+      }
+  } else {
+    // Gemm transB = 1: B is [out, F]; otherwise (Gemm, MatMul) B is [F, out].
+    const bool features_are_columns = op == "Gemm" && attr_int(n, "transB", 0);
+    const int64_t rows = w.shape[0], cols = w.shape[1];
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) w.f[r * cols + c] *= at(s, features_are_columns ? c : r);
+  }
+  write_tensor(*t, w);
+}
+
+// A scale Mul met again (a second spike's scale reaching it through a
+// Concat): fold that scale into its constant.
+void merge_into_mul(PassContext& ctx, onnx::NodeProto& mul, const Scale& s) {
+  onnx::TensorProto* t = owned_initializer(ctx, mul, 1);
+  ConstTensor k = read_tensor(ctx, *t);
+  if (k.size() == 1 && s.size() > 1) {
+    const float k0 = k.f[0];
+    k = scale_constant(ctx, s, mul.input(0));
+    for (float& v : k.f) v *= k0;
+  } else if (k.size() == int64_t(s.size()) || s.size() == 1) {
+    for (int64_t c = 0; c < k.size(); ++c) k.f[c] *= at(s, c);
+  } else {
+    throw internal(ctx, fmt::format("scale Mul {} has {} values, the amplitude {}", mul.name(),
+                                    k.size(), s.size()));
+  }
+  write_tensor(*t, k);
+}
+
+// Graph output `value` keeps its name: its producer and readers move to a
+// new name and a scale Mul produces `value` from that.
+void scale_graph_output(PassContext& ctx, const std::string& value, const Scale& s) {
+  const std::string unscaled = unique_name(ctx.graph, value + "_unscaled");
+  onnx::NodeProto* producer = find_producer(ctx.graph, value);
+  if (!producer) throw internal(ctx, fmt::format("graph output '{}' has no producer", value));
+  for (int k = 0; k < producer->output_size(); ++k)
+    if (producer->output(k) == value) producer->set_output(k, unscaled);
+  for (auto [n, slot] : find_uses(ctx.graph, value)) n->set_input(slot, unscaled);
+  if (auto it = ctx.shapes.find(value); it != ctx.shapes.end()) ctx.shapes[unscaled] = it->second;
+  insert_scale_mul(ctx, nullptr, unscaled, value, s);
+}
+
+}  // namespace
+
+void apply_scale_action(PassContext& ctx, const ScaleAction& a, const std::string& spike,
+                        const std::string& what) {
+  auto& folded = ctx.report.folded;
+  switch (a.kind) {
+    case ScaleAction::kWeights:
+      scale_weights(ctx, *a.node, a.scale);
+      folded.push_back(fmt::format("{} folded into {}{}", what, describe(*a.node), a.via));
+      break;
+    case ScaleAction::kMergeMul:
+      merge_into_mul(ctx, *a.node, a.scale);
+      folded.push_back(fmt::format("{} merged into the edge scale {}{}", what, a.node->name(), a.via));
+      break;
+    case ScaleAction::kOutput:
+      scale_graph_output(ctx, a.value, a.scale);
+      folded.push_back(fmt::format("{} kept on graph output '{}'{} as per-channel constant", what,
+                                   a.value, a.via));
+      break;
+    case ScaleAction::kEdgeMul:
+    case ScaleAction::kKept: {
+      // Read the input now: a graph output rename may have changed it.
+      const std::string input = a.node->input(a.slot);
+      const std::string scaled = unique_name(ctx.graph, input + "_scaled");
+      insert_scale_mul(ctx, a.node, input, scaled, a.scale);
+      a.node->set_input(a.slot, scaled);
+      if (a.kind == ScaleAction::kEdgeMul)
+        folded.push_back(fmt::format("{} kept on edge to {}{} as per-channel constant", what,
+                                     describe(*a.node), a.via));
+      else
+        ctx.report.kept_amplitudes.emplace_back(
+            fmt::format("{} -> {}", spike, describe(*a.node)),
+            fmt::format("{}{}; kept as a Mul on that edge", a.reason, a.via));
+      break;
+    }
+  }
+}
+
+}  // namespace tspike::convert
