@@ -49,6 +49,11 @@ struct RunContext {
 class Op {
  public:
   virtual ~Op() = default;
+  // "node 'conv1' (Conv)": set when the graph is built, used in errors.
+  std::string label;
+  Error error(ErrorCode code, const std::string& message) const {
+    return Error(code, label + ": " + message);
+  }
   // Checks shapes (throwing Error naming the node) and fills ctx.outputs.
   virtual void prepare(PrepareContext& ctx) const = 0;
   virtual void run(RunContext& ctx) const = 0;

@@ -45,11 +45,18 @@ class Session {
   // [N, ...] (or the same without N, taken as N = 1). Sequence encoding:
   // input is [T, N, ...] (or [T, ...]).
   std::vector<Tensor> run(const Tensor& input);
+  // The same, writing into `outputs` and reusing their storage: with the
+  // same batch size as the call before, it allocates nothing.
+  void run(const Tensor& input, std::vector<Tensor>& outputs);
 
   // Streaming: zero the state, then feed one timestep at a time. step()
   // returns the un-reduced outputs of that timestep.
   void reset();
   std::vector<Tensor> step(const Tensor& frame);
+  void step(const Tensor& frame, std::vector<Tensor>& outputs);
+  // The readout (mean, sum or last) of the outputs of the steps since reset():
+  // after T steps it equals what run() returns for the same frames.
+  std::vector<Tensor> readout() const;
 
   // Statistics of the last run() or of the steps since reset().
   RunStats stats() const;

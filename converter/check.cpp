@@ -1,0 +1,166 @@
+// Validation of a model against ONNX's rules and the format's own.
+#include <fmt/format.h>
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cmath>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "converter/onnx_model.hpp"
+
+namespace tspike::convert {
+
+namespace {
+
+Error invalid(const std::string& file, const std::string& what) {
+  return Error(ErrorCode::kInvalidModel, fmt::format("{}: {}", file, what));
+}
+
+// Shape of a value as shape inference left it: -1 for unknown dims; empty
+// optional when the rank is unknown.
+std::optional<Shape> static_shape(const onnx::ModelProto& model, const std::string& name) {
+  auto from = [](const onnx::ValueInfoProto& vi) -> std::optional<Shape> {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return std::nullopt;
+    Shape s;
+    for (const auto& d : vi.type().tensor_type().shape().dim())
+      s.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    return s;
+  };
+  const auto& g = model.graph();
+  for (const auto& vi : g.input()) if (vi.name() == name) return from(vi);
+  for (const auto& vi : g.value_info()) if (vi.name() == name) return from(vi);
+  for (const auto& vi : g.output()) if (vi.name() == name) return from(vi);
+  return std::nullopt;
+}
+
+void check_spike_node(const onnx::ModelProto& model, const onnx::NodeProto& node,
+                      const std::string& file,
+                      const std::unordered_map<std::string, const onnx::TensorProto*>& inits) {
+  const std::string where = fmt::format("{}: TernarySpike node '{}'", file, node.name());
+  for (const auto& a : node.attribute()) {
+    const std::string& n = a.name();
+    if (n == "threshold" || n == "decay") {
+      if (a.type() != onnx::AttributeProto::FLOAT)
+        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: attribute {} must be a float", where, n));
+      float v = a.f();
+      if (n == "threshold" && !(std::isfinite(v) && v > 0))
+        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: threshold {} must be finite and > 0", where, v));
+      if (n == "decay" && !(v >= 0 && v <= 1))
+        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: decay {} must be in [0, 1]", where, v));
+    } else if (n == "mode") {
+      if (a.type() != onnx::AttributeProto::STRING || (a.s() != "ternary" && a.s() != "binary"))
+        throw Error(ErrorCode::kInvalidModel,
+                    fmt::format("{}: mode must be \"ternary\" or \"binary\"", where));
+    } else {
+      throw Error(ErrorCode::kInvalidModel, fmt::format("{}: unknown attribute '{}'", where, n));
+    }
+  }
+  auto x_shape = static_shape(model, node.input(0));
+  if (x_shape && x_shape->size() < 2)
+    throw Error(ErrorCode::kShapeMismatch,
+                fmt::format("{}: input '{}' must be at least 2-D [N, C, ...], has rank {}", where,
+                            node.input(0), x_shape->size()));
+  if (node.input_size() < 2 || node.input(1).empty()) return;
+  auto it = inits.find(node.input(1));
+  if (it == inits.end())
+    throw Error(ErrorCode::kInvalidModel,
+                fmt::format("{}: amplitude '{}' must be an initializer", where, node.input(1)));
+  const auto& amp = *it->second;
+  int64_t count = 1, non_unit_dims = 0;
+  for (int64_t d : amp.dims()) {
+    count *= d;
+    if (d != 1) non_unit_dims++;
+  }
+  const int64_t channels = (x_shape && (*x_shape)[1] > 0) ? (*x_shape)[1] : -1;
+  if (count == 1) return;
+  if (non_unit_dims > 1 || (channels > 0 && count != channels))
+    throw Error(ErrorCode::kShapeMismatch,
+                fmt::format("{}: amplitude '{}' has {} elements; it must have 1 or C = {} elements "
+                            "in a shape whose other dimensions are 1",
+                            where, node.input(1), count, channels));
+}
+
+}  // namespace
+
+void check_model(onnx::ModelProto& model, const std::string& file, const Limits& limits) {
+  register_schemas();
+  auto& graph = *model.mutable_graph();
+  if (graph.node_size() > limits.max_nodes)
+    throw Error(ErrorCode::kResourceLimit,
+                fmt::format("{}: {} nodes exceed the limit of {}", file, graph.node_size(), limits.max_nodes));
+
+  // Opsets: the default domain, and ours when used.
+  std::unordered_map<std::string, int64_t> opsets;
+  for (const auto& op : model.opset_import()) opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
+  if (!opsets.count("")) throw invalid(file, "opset_import lacks the default ONNX domain");
+  if (opsets[""] < 7) throw invalid(file, fmt::format("ONNX opset {} is too old (7 or newer)", opsets[""]));
+  for (const auto& node : graph.node()) {
+    const std::string& d = node.domain();
+    if (d.empty() || d == "ai.onnx") continue;
+    if (d != kDomain)
+      throw Error(ErrorCode::kUnsupportedOp,
+                  fmt::format("{}: node '{}' uses domain '{}', which tspike does not implement", file,
+                              node.name(), d));
+    if (opsets.count(kDomain) == 0 || opsets[kDomain] != 1)
+      throw invalid(file, "opset_import must list {domain: \"tspike\", version: 1}");
+  }
+
+  // Every node gets a unique name: errors and reports refer to nodes by it.
+  std::set<std::string> names;
+  for (int k = 0; k < graph.node_size(); ++k) {
+    auto& node = *graph.mutable_node(k);
+    if (node.name().empty() || names.count(node.name())) {
+      std::string base = node.name().empty() ? node.op_type() + "_" + std::to_string(k) : node.name() + "_" + std::to_string(k);
+      std::string unique = base;
+      for (int s = 1; names.count(unique); ++s) unique = base + "_" + std::to_string(s);
+      node.set_name(unique);
+    }
+    names.insert(node.name());
+  }
+
+  // Initializers: sizes and data lengths before anything trusts them.
+  std::unordered_map<std::string, const onnx::TensorProto*> inits;
+  for (const auto& t : graph.initializer()) {
+    (void)tensor_from_proto(t, fmt::format("{}: initializer '{}'", file, t.name()), limits);
+    if (!inits.emplace(t.name(), &t).second)
+      throw invalid(file, fmt::format("initializer '{}' is defined twice", t.name()));
+  }
+
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    throw invalid(file, fmt::format("ONNX checker: {}", e.what()));
+  }
+  try {
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(true, 1, true));
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kShapeMismatch, fmt::format("{}: ONNX shape inference: {}", file, e.what()));
+  }
+
+  // Exactly one input that is not an initializer, float32.
+  std::vector<const onnx::ValueInfoProto*> inputs;
+  for (const auto& in : graph.input())
+    if (!inits.count(in.name())) inputs.push_back(&in);
+  if (inputs.size() != 1)
+    throw invalid(file, fmt::format("the graph must have exactly one input that is not an initializer, has {}",
+                                    inputs.size()));
+  const auto& type = inputs[0]->type();
+  if (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)
+    throw invalid(file, fmt::format("graph input '{}' must be a float32 tensor", inputs[0]->name()));
+  if (graph.output_size() == 0) throw invalid(file, "the graph has no output");
+
+  for (const auto& node : graph.node())
+    if (node.domain() == kDomain) {
+      if (node.op_type() != kSpikeOp)
+        throw Error(ErrorCode::kUnsupportedOp,
+                    fmt::format("{}: node '{}': unknown op tspike::{}", file, node.name(), node.op_type()));
+      check_spike_node(model, node, file, inits);
+    }
+  (void)read_metadata(model, file);
+}
+
+}  // namespace tspike::convert

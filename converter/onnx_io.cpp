@@ -1,0 +1,232 @@
+// Reading, validating and writing model files.
+#include <fmt/format.h>
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "converter/onnx_model.hpp"
+
+namespace tspike::convert {
+
+namespace {
+
+Error invalid(const std::string& file, const std::string& what) {
+  return Error(ErrorCode::kInvalidModel, fmt::format("{}: {}", file, what));
+}
+
+std::vector<float> parse_float_list(const std::string& text, const std::string& file,
+                                    const std::string& key) {
+  std::vector<float> values;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      float v = std::stof(item, &used);
+      while (used < item.size() && std::isspace(static_cast<unsigned char>(item[used]))) used++;
+      if (used != item.size() || !std::isfinite(v)) throw std::invalid_argument("bad");
+      values.push_back(v);
+    } catch (const std::exception&) {
+      throw invalid(file, fmt::format("metadata {} = \"{}\": expected comma-separated numbers",
+                                      key, text));
+    }
+  }
+  if (values.empty()) throw invalid(file, fmt::format("metadata {} is empty", key));
+  return values;
+}
+
+}  // namespace
+
+int default_opset(const onnx::ModelProto& model) {
+  for (const auto& op : model.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx") return static_cast<int>(op.version());
+  return 0;
+}
+
+onnx::ModelProto parse_model(const void* data, std::size_t size, const std::string& name,
+                             const Limits& limits) {
+  if (size == 0) throw Error(ErrorCode::kParse, fmt::format("{}: empty file", name));
+  if (size > limits.max_file_bytes)
+    throw Error(ErrorCode::kResourceLimit,
+                fmt::format("{}: file of {} bytes exceeds the limit of {} bytes", name, size,
+                            limits.max_file_bytes));
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw Error(ErrorCode::kResourceLimit, fmt::format("{}: file too large for protobuf", name));
+  onnx::ModelProto model;
+  if (!model.ParseFromArray(data, static_cast<int>(size)))
+    throw Error(ErrorCode::kParse, fmt::format("{}: not a valid ONNX (protobuf) model file", name));
+  if (!model.has_graph())
+    throw Error(ErrorCode::kParse, fmt::format("{}: the file holds no graph", name));
+  return model;
+}
+
+onnx::ModelProto read_model_file(const std::string& path, const Limits& limits) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(ErrorCode::kIO, fmt::format("{}: cannot open model file: {}", path, ec.message()));
+  if (size > limits.max_file_bytes)
+    throw Error(ErrorCode::kResourceLimit,
+                fmt::format("{}: file of {} bytes exceeds the limit of {} bytes", path, size,
+                            limits.max_file_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIO, fmt::format("{}: cannot open model file", path));
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::size_t>(in.gcount()) != size)
+    throw Error(ErrorCode::kIO, fmt::format("{}: read error", path));
+  return parse_model(bytes.data(), bytes.size(), path, limits);
+}
+
+void write_model_file(const onnx::ModelProto& model, const std::string& path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !model.SerializeToOstream(&out))
+    throw Error(ErrorCode::kIO, fmt::format("{}: cannot write model file", path));
+}
+
+ConstTensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where,
+                              const Limits& limits) {
+  using TP = onnx::TensorProto;
+  if (t.data_location() == TP::EXTERNAL || t.external_data_size() > 0)
+    throw Error(ErrorCode::kInvalidModel,
+                fmt::format("{}: external tensor data is not supported", where));
+  ConstTensor out;
+  int64_t count = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0)
+      throw Error(ErrorCode::kInvalidModel, fmt::format("{}: negative dimension {}", where, d));
+    if (d > 0 && count > limits.max_tensor_elements / d)
+      throw Error(ErrorCode::kResourceLimit,
+                  fmt::format("{}: more than {} elements", where, limits.max_tensor_elements));
+    count *= d;
+    out.shape.push_back(d);
+  }
+  const bool raw = t.has_raw_data();
+  auto check_count = [&](int64_t have, const char* field) {
+    if (have != count)
+      throw Error(ErrorCode::kInvalidModel,
+                  fmt::format("{}: {} holds {} elements, the shape {} needs {}", where, field,
+                              have, shape_to_string(out.shape), count));
+  };
+  auto raw_as = [&](auto zero, auto&& store) {
+    using E = decltype(zero);
+    check_count(static_cast<int64_t>(t.raw_data().size() / sizeof(E)), "raw_data");
+    if (t.raw_data().size() % sizeof(E) != 0) check_count(-1, "raw_data");
+    for (int64_t k = 0; k < count; ++k) {
+      E v;
+      std::memcpy(&v, t.raw_data().data() + k * sizeof(E), sizeof(E));
+      store(v);
+    }
+  };
+  switch (t.data_type()) {
+    case TP::FLOAT: {
+      out.dtype = DType::kFloat32;
+      out.f.reserve(count);
+      if (raw) raw_as(float{}, [&](float v) { out.f.push_back(v); });
+      else { check_count(t.float_data_size(), "float_data"); out.f.assign(t.float_data().begin(), t.float_data().end()); }
+      break;
+    }
+    case TP::DOUBLE: {
+      out.dtype = DType::kFloat32;
+      out.f.reserve(count);
+      if (raw) raw_as(double{}, [&](double v) { out.f.push_back(static_cast<float>(v)); });
+      else { check_count(t.double_data_size(), "double_data"); for (double v : t.double_data()) out.f.push_back(static_cast<float>(v)); }
+      break;
+    }
+    case TP::INT64: {
+      out.dtype = DType::kInt64;
+      out.i.reserve(count);
+      if (raw) raw_as(int64_t{}, [&](int64_t v) { out.i.push_back(v); });
+      else { check_count(t.int64_data_size(), "int64_data"); out.i.assign(t.int64_data().begin(), t.int64_data().end()); }
+      break;
+    }
+    case TP::INT32: {
+      out.dtype = DType::kInt64;
+      out.i.reserve(count);
+      if (raw) raw_as(int32_t{}, [&](int32_t v) { out.i.push_back(v); });
+      else { check_count(t.int32_data_size(), "int32_data"); for (int32_t v : t.int32_data()) out.i.push_back(v); }
+      break;
+    }
+    default:
+      throw Error(ErrorCode::kUnsupportedOp,
+                  fmt::format("{}: tensor data type {} is not supported (float, double, int32, int64 are)",
+                              where, TP::DataType_Name(static_cast<TP::DataType>(t.data_type()))));
+  }
+  return out;
+}
+
+onnx::TensorProto tensor_to_proto(const ConstTensor& t, const std::string& name) {
+  onnx::TensorProto p;
+  p.set_name(name);
+  for (int64_t d : t.shape) p.add_dims(d);
+  if (t.dtype == DType::kFloat32) {
+    p.set_data_type(onnx::TensorProto::FLOAT);
+    p.set_raw_data(std::string(reinterpret_cast<const char*>(t.f.data()), t.f.size() * sizeof(float)));
+  } else {
+    p.set_data_type(onnx::TensorProto::INT64);
+    p.set_raw_data(std::string(reinterpret_cast<const char*>(t.i.data()), t.i.size() * sizeof(int64_t)));
+  }
+  return p;
+}
+
+ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& file) {
+  ModelMetadata md;
+  for (const auto& kv : model.metadata_props()) md.raw[kv.key()] = kv.value();
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = md.raw.find(key);
+    return it == md.raw.end() ? nullptr : &it->second;
+  };
+  if (auto v = get("tspike.timesteps")) {
+    try {
+      size_t used = 0;
+      long long t = std::stoll(*v, &used);
+      if (used != v->size() || t < 1 || t > std::numeric_limits<int>::max()) throw std::out_of_range("");
+      md.timesteps = static_cast<int>(t);
+    } catch (const std::exception&) {
+      throw invalid(file, fmt::format("metadata tspike.timesteps = \"{}\": expected an integer >= 1", *v));
+    }
+  }
+  if (auto v = get("tspike.encoding")) {
+    if (*v == "direct") md.encoding = Encoding::kDirect;
+    else if (*v == "sequence") md.encoding = Encoding::kSequence;
+    else throw invalid(file, fmt::format("metadata tspike.encoding = \"{}\": expected direct or sequence", *v));
+  }
+  if (auto v = get("tspike.readout")) {
+    if (*v == "mean") md.readout = Readout::kMean;
+    else if (*v == "sum") md.readout = Readout::kSum;
+    else if (*v == "last") md.readout = Readout::kLast;
+    else throw invalid(file, fmt::format("metadata tspike.readout = \"{}\": expected mean, sum or last", *v));
+  }
+  if (auto v = get("tspike.labels")) {
+    auto j = nlohmann::json::parse(*v, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_array()) throw invalid(file, "metadata tspike.labels: expected a JSON array of strings");
+    for (const auto& e : j) {
+      if (!e.is_string()) throw invalid(file, "metadata tspike.labels: expected a JSON array of strings");
+      md.labels.push_back(e.get<std::string>());
+    }
+  }
+  if (auto v = get("tspike.image.scale")) {
+    auto s = parse_float_list(*v, file, "tspike.image.scale");
+    if (s.size() != 1) throw invalid(file, "metadata tspike.image.scale: expected one number");
+    md.image_scale = s[0];
+  }
+  if (auto v = get("tspike.image.mean")) md.image_mean = parse_float_list(*v, file, "tspike.image.mean");
+  if (auto v = get("tspike.image.std")) {
+    md.image_std = parse_float_list(*v, file, "tspike.image.std");
+    for (float s : md.image_std)
+      if (s == 0.f) throw invalid(file, "metadata tspike.image.std: a standard deviation of 0");
+  }
+  if (auto v = get("tspike.reparameterized")) md.reparameterized = (*v == "1");
+  return md;
+}
+
+}  // namespace tspike::convert

@@ -1,0 +1,83 @@
+// Conv, 2-D (stride, pads, auto_pad, dilation, groups).
+//
+// Reference kernel: the definition, one output element at a time.
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include "ops/attributes.hpp"
+#include "ops/registry_helpers.hpp"
+#include "ops/util.hpp"
+#include "ops/window.hpp"
+
+namespace tspike::ops {
+namespace {
+
+class Conv final : public Op {
+ public:
+  explicit Conv(const OpBuildContext& b) : window_(parse_window(b, /*is_conv=*/true)) {
+    Attributes attrs(b.node, b.name);
+    group_ = attrs.get_int("group", 1);
+    if (group_ < 1) throw attrs.error(ErrorCode::kInvalidModel, fmt::format("group {} must be >= 1", group_));
+  }
+
+  void prepare(PrepareContext& ctx) const override {
+    const ValueDesc& x = require_input(*this, ctx, 0, "X", 4, 4);
+    const ValueDesc& w = require_input(*this, ctx, 1, "W", 4, 4);
+    require_float(*this, x, "X");
+    require_float(*this, w, "W");
+    const int64_t c = x.shape[1], m = w.shape[0];
+    if (m % group_ != 0 || c != w.shape[1] * group_)
+      throw error(ErrorCode::kShapeMismatch,
+                  fmt::format("X {} and W {} do not fit with group {}", shape_to_string(x.shape),
+                              shape_to_string(w.shape), group_));
+    if (ctx.inputs.size() > 2 && ctx.inputs[2]) {
+      const ValueDesc& bias = *ctx.inputs[2];
+      if (bias.shape != Shape{m})
+        throw error(ErrorCode::kShapeMismatch,
+                    fmt::format("bias {} must have shape [{}]", shape_to_string(bias.shape), m));
+    }
+    Window2D win = resolve_window(*this, window_, x.shape, w.shape[2], w.shape[3]);
+    ctx.outputs = {output_like(x, {x.shape[0], m, win.out_h, win.out_w})};
+  }
+
+  void run(RunContext& ctx) const override {
+    const TensorRef &x = ctx.inputs[0], &w = ctx.inputs[1];
+    const float* bias = ctx.inputs.size() > 2 ? ctx.inputs[2].f() : nullptr;
+    Window2D win = resolve_window(*this, window_, x.shape, w.shape[2], w.shape[3]);
+    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
+    const int64_t m = w.shape[0], cg = w.shape[1], kh = w.shape[2], kw = w.shape[3];
+    const int64_t mg = m / group_;
+    const float *in = x.f(), *wt = w.f();
+    float* out = ctx.outputs[0].f();
+    for (int64_t s = 0; s < n; ++s)
+      for (int64_t oc = 0; oc < m; ++oc) {
+        const int64_t g = oc / mg;
+        for (int64_t oy = 0; oy < win.out_h; ++oy)
+          for (int64_t ox = 0; ox < win.out_w; ++ox) {
+            float acc = bias ? bias[oc] : 0.0f;
+            for (int64_t ic = 0; ic < cg; ++ic)
+              for (int64_t ky = 0; ky < kh; ++ky) {
+                const int64_t iy = oy * win.stride_h - win.pad_top + ky * win.dilation_h;
+                if (iy < 0 || iy >= h) continue;
+                for (int64_t kx = 0; kx < kw; ++kx) {
+                  const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
+                  if (ix < 0 || ix >= wd) continue;
+                  acc += in[((s * c + g * cg + ic) * h + iy) * wd + ix] *
+                         wt[((oc * cg + ic) * kh + ky) * kw + kx];
+                }
+              }
+            out[((s * m + oc) * win.out_h + oy) * win.out_w + ox] = acc;
+          }
+      }
+  }
+
+ private:
+  WindowAttrs window_;
+  int64_t group_ = 1;
+};
+
+}  // namespace
+
+TSPIKE_DEFINE_OP_FACTORY(Conv)
+
+}  // namespace tspike::ops

@@ -1,0 +1,84 @@
+// Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to [M, N].
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include "ops/attributes.hpp"
+#include "ops/registry_helpers.hpp"
+#include "ops/util.hpp"
+
+namespace tspike::ops {
+namespace {
+
+class Gemm final : public Op {
+ public:
+  explicit Gemm(const OpBuildContext& b) {
+    Attributes attrs(b.node, b.name);
+    alpha_ = attrs.get_float("alpha", 1.0f);
+    beta_ = attrs.get_float("beta", 1.0f);
+    trans_a_ = attrs.get_int("transA", 0) != 0;
+    trans_b_ = attrs.get_int("transB", 0) != 0;
+  }
+
+  void prepare(PrepareContext& ctx) const override {
+    const ValueDesc& a = require_input(*this, ctx, 0, "A", 2, 2);
+    const ValueDesc& b = require_input(*this, ctx, 1, "B", 2, 2);
+    require_float(*this, a, "A");
+    require_float(*this, b, "B");
+    const int64_t m = trans_a_ ? a.shape[1] : a.shape[0], k = trans_a_ ? a.shape[0] : a.shape[1];
+    const int64_t kb = trans_b_ ? b.shape[1] : b.shape[0], n = trans_b_ ? b.shape[0] : b.shape[1];
+    if (k != kb)
+      throw error(ErrorCode::kShapeMismatch,
+                  fmt::format("A {} and B {} do not fit (transA={}, transB={})", shape_to_string(a.shape),
+                              shape_to_string(b.shape), trans_a_, trans_b_));
+    if (ctx.inputs.size() > 2 && ctx.inputs[2]) {
+      const Shape& c = ctx.inputs[2]->shape;
+      require_float(*this, *ctx.inputs[2], "C");
+      // C must broadcast unidirectionally to [M, N].
+      bool ok = c.size() <= 2;
+      for (size_t d = 0; ok && d < c.size(); ++d) {
+        const int64_t target = (c.size() == 2 && d == 0) ? m : n;
+        ok = c[d] == 1 || c[d] == target;
+      }
+      if (!ok)
+        throw error(ErrorCode::kShapeMismatch,
+                    fmt::format("C {} does not broadcast to [{},{}]", shape_to_string(c), m, n));
+    }
+    ctx.outputs = {output_like(a, {m, n})};
+  }
+
+  void run(RunContext& ctx) const override {
+    const TensorRef &a = ctx.inputs[0], &b = ctx.inputs[1];
+    const int64_t m = ctx.outputs[0].shape[0], n = ctx.outputs[0].shape[1];
+    const int64_t k = trans_a_ ? a.shape[0] : a.shape[1];
+    const TensorRef* c = ctx.inputs.size() > 2 && ctx.inputs[2].data ? &ctx.inputs[2] : nullptr;
+    float* y = ctx.outputs[0].f();
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float acc = 0;
+        for (int64_t p = 0; p < k; ++p) {
+          const float av = trans_a_ ? a.f()[p * m + i] : a.f()[i * k + p];
+          const float bv = trans_b_ ? b.f()[j * k + p] : b.f()[p * n + j];
+          acc += av * bv;
+        }
+        float bias = 0;
+        if (c) {
+          const Shape& cs = c->shape;
+          const int64_t ci = (cs.size() == 2 && cs[0] != 1) ? i : 0;
+          const int64_t cj = (!cs.empty() && cs.back() != 1) ? j : 0;
+          const int64_t cols = cs.empty() ? 1 : cs.back();
+          bias = c->f()[ci * cols + cj];
+        }
+        y[i * n + j] = alpha_ * acc + beta_ * bias;
+      }
+  }
+
+ private:
+  float alpha_ = 1, beta_ = 1;
+  bool trans_a_ = false, trans_b_ = false;
+};
+
+}  // namespace
+
+TSPIKE_DEFINE_OP_FACTORY(Gemm)
+
+}  // namespace tspike::ops

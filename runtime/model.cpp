@@ -1,0 +1,207 @@
+// Model loading: parse, check, re-parameterize, build the executable graph.
+#include "tspike/model.hpp"
+
+#include <fmt/format.h>
+
+#include <unordered_map>
+
+#include "converter/onnx_model.hpp"
+#include "runtime/graph.hpp"
+
+namespace tspike {
+
+std::string detail::node_prefix(const std::string& name, const std::string& op_type) {
+  return fmt::format("node '{}' ({})", name, op_type);
+}
+
+namespace {
+
+ValueInfo value_info(const onnx::ValueInfoProto& vi) {
+  ValueInfo info;
+  info.name = vi.name();
+  if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape())
+    for (const auto& d : vi.type().tensor_type().shape().dim()) {
+      info.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+      info.dim_names.push_back(d.has_dim_param() ? d.dim_param() : "");
+    }
+  return info;
+}
+
+// What a Conv / Gemm / MatMul consumes, found by walking back through ops
+// that keep spike values as they are.
+struct Origin {
+  enum Kind { kSpikes, kAveragedSpikes, kScaledSpikes, kReal } kind;
+  std::string source;  // the TernarySpike node, or the producer of real values
+};
+
+Origin trace_origin(const detail::Graph& g, int value) {
+  if (value < 0) return {Origin::kReal, "nothing"};
+  const int p = g.values[value].producer;
+  if (p < 0)
+    return {Origin::kReal, value == g.input ? "the graph input" : "initializer '" + g.values[value].name + "'"};
+  const detail::GraphNode& node = g.nodes[p];
+  const std::string& op = node.op_type;
+  if (op == "TernarySpike") {
+    const bool scaled = node.inputs.size() > 1 && node.inputs[1] >= 0;
+    return {scaled ? Origin::kScaledSpikes : Origin::kSpikes, node.name};
+  }
+  if (op == "Identity" || op == "MaxPool" || op == "Flatten" || op == "Reshape" || op == "Squeeze" ||
+      op == "Unsqueeze" || op == "Relu")
+    return trace_origin(g, node.inputs[0]);
+  if (op == "AveragePool" || op == "GlobalAveragePool") {
+    Origin o = trace_origin(g, node.inputs[0]);
+    if (o.kind == Origin::kSpikes) o.kind = Origin::kAveragedSpikes;
+    return o;
+  }
+  if (op == "Concat") {
+    Origin worst{Origin::kSpikes, ""};
+    for (int v : node.inputs) {
+      Origin o = trace_origin(g, v);
+      if (o.kind > worst.kind || worst.source.empty()) worst = {std::max(o.kind, worst.kind), o.source};
+    }
+    return worst;
+  }
+  return {Origin::kReal, fmt::format("{} '{}'", op, node.name)};
+}
+
+LayerInfo describe_layer(const detail::Graph& g, const detail::GraphNode& node) {
+  LayerInfo layer{node.name, node.op_type, false, ""};
+  const Origin o = trace_origin(g, node.inputs.empty() ? -1 : node.inputs[0]);
+  switch (o.kind) {
+    case Origin::kSpikes:
+      layer.multiplication_free = true;
+      layer.why = fmt::format("consumes {{-1, 0, +1}} spikes of '{}': adds and subtracts only", o.source);
+      break;
+    case Origin::kAveragedSpikes:
+      layer.why = fmt::format("consumes spikes of '{}' averaged by a pool: multiples of 1/k "
+                              "(the 1/k folds into the weights, leaving integer counts)", o.source);
+      break;
+    case Origin::kScaledSpikes:
+      layer.why = fmt::format("consumes spikes of '{}', which keeps a multiplicative amplitude", o.source);
+      break;
+    case Origin::kReal:
+      layer.why = fmt::format("input is real-valued (from {})", o.source);
+      break;
+  }
+  return layer;
+}
+
+}  // namespace
+
+struct ModelBuilder {
+  static std::shared_ptr<const Model> build(onnx::ModelProto proto, const std::string& name,
+                                            const LoadOptions& options) {
+    const Limits& limits = options.limits;
+    convert::check_model(proto, name, limits);
+    ModelMetadata metadata = convert::read_metadata(proto, name);
+    if (metadata.timesteps > limits.max_timesteps)
+      throw Error(ErrorCode::kResourceLimit, fmt::format("{}: tspike.timesteps {} exceeds the limit of {}", name,
+                                                         metadata.timesteps, limits.max_timesteps));
+    ConversionReport report;
+    report.already_reparameterized = metadata.reparameterized;
+    if (options.reparameterize && !metadata.reparameterized) {
+      ConvertOptions convert_options;
+      convert_options.limits = limits;
+      report = convert::reparameterize(proto, name, convert_options);
+      convert::check_model(proto, name, limits);
+      metadata = convert::read_metadata(proto, name);
+    }
+
+    std::shared_ptr<Model> model(new Model());
+    model->graph_ = std::make_unique<detail::Graph>();
+    detail::Graph& g = *model->graph_;
+    g.limits = limits;
+    ModelInfo& info = g.info;
+    info.path = name;
+    info.metadata = std::move(metadata);
+    info.conversion = std::move(report);
+
+    const auto& graph = proto.graph();
+    std::unordered_map<std::string, int> ids;
+    auto add_value = [&](const std::string& n) {
+      ids[n] = static_cast<int>(g.values.size());
+      g.values.push_back({n, nullptr, -1, {}});
+      return ids[n];
+    };
+    for (const auto& t : graph.initializer()) {
+      int v = add_value(t.name());
+      g.values[v].initializer = std::make_shared<ConstTensor>(
+          convert::tensor_from_proto(t, fmt::format("{}: initializer '{}'", name, t.name()), limits));
+    }
+    for (const auto& in : graph.input())
+      if (!ids.count(in.name())) {
+        g.input = add_value(in.name());
+        info.input = value_info(in);
+      }
+    const int opset = convert::default_opset(proto);
+    for (const auto& np : graph.node()) {
+      const auto* entry = ops::find_op(np.domain(), np.op_type());
+      if (!entry)
+        throw Error(ErrorCode::kUnsupportedOp,
+                    fmt::format("{}: {}: op {}{} is not supported by tspike", name,
+                                detail::node_prefix(np.name(), np.op_type()),
+                                np.domain().empty() ? "" : np.domain() + "::", np.op_type()));
+      detail::GraphNode node;
+      node.name = np.name();
+      node.op_type = np.op_type();
+      ops::OpBuildContext ctx{np, np.name(), {}, opset};
+      for (const auto& in : np.input()) {
+        if (in.empty()) { node.inputs.push_back(-1); ctx.initializers.push_back(nullptr); continue; }
+        auto it = ids.find(in);
+        if (it == ids.end())
+          throw Error(ErrorCode::kInvalidModel, fmt::format("{}: {}: input '{}' is produced by no node", name,
+                                                            detail::node_prefix(np.name(), np.op_type()), in));
+        node.inputs.push_back(it->second);
+        ctx.initializers.push_back(g.values[it->second].initializer);
+      }
+      try {
+        node.op = entry->create(ctx);
+      } catch (const Error& e) {
+        throw Error(e.code(), fmt::format("{}: {}", name, e.what()));
+      }
+      node.op->label = detail::node_prefix(np.name(), np.op_type());
+      const int index = static_cast<int>(g.nodes.size());
+      for (int v : node.inputs)
+        if (v >= 0) g.values[v].consumers.push_back(index);
+      for (const auto& out : np.output()) {
+        if (out.empty()) { node.outputs.push_back(-1); continue; }
+        if (ids.count(out))
+          throw Error(ErrorCode::kInvalidModel, fmt::format("{}: value '{}' is produced twice", name, out));
+        int v = add_value(out);
+        g.values[v].producer = index;
+        node.outputs.push_back(v);
+      }
+      info.op_counts[np.op_type()]++;
+      if (np.op_type() == "TernarySpike") info.spike_nodes.push_back(np.name());
+      g.nodes.push_back(std::move(node));
+    }
+    for (const auto& out : graph.output()) {
+      auto it = ids.find(out.name());
+      if (it == ids.end())
+        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: graph output '{}' is produced by no node", name, out.name()));
+      g.outputs.push_back(it->second);
+      info.outputs.push_back(value_info(out));
+    }
+    for (const auto& node : g.nodes)
+      if (node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul")
+        info.layers.push_back(describe_layer(g, node));
+    return model;
+  }
+};
+
+Model::Model() = default;
+Model::~Model() = default;
+
+const ModelInfo& Model::info() const { return graph_->info; }
+const Limits& Model::limits() const { return graph_->limits; }
+
+std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
+  return ModelBuilder::build(convert::read_model_file(path, options.limits), path, options);
+}
+
+std::shared_ptr<const Model> Model::load_from_memory(const void* data, std::size_t size, const std::string& name,
+                                                     const LoadOptions& options) {
+  return ModelBuilder::build(convert::parse_model(data, size, name, options.limits), name, options);
+}
+
+}  // namespace tspike

@@ -1,0 +1,30 @@
+// String forms of the public enums.
+#include "runtime/graph.hpp"
+#include "runtime/values.hpp"
+#include "tspike/error.hpp"
+#include "tspike/model.hpp"
+
+namespace tspike {
+
+std::string_view to_string(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kParse: return "parse error";
+    case ErrorCode::kInvalidModel: return "invalid model";
+    case ErrorCode::kUnsupportedOp: return "unsupported";
+    case ErrorCode::kShapeMismatch: return "shape mismatch";
+    case ErrorCode::kResourceLimit: return "resource limit";
+    case ErrorCode::kBadInput: return "bad input";
+    case ErrorCode::kIO: return "I/O error";
+  }
+  return "error";
+}
+
+const char* to_string(Encoding e) { return e == Encoding::kDirect ? "direct" : "sequence"; }
+
+const char* to_string(Readout r) {
+  return r == Readout::kMean ? "mean" : r == Readout::kSum ? "sum" : "last";
+}
+
+const char* to_string(DType d) { return d == DType::kFloat32 ? "float32" : "int64"; }
+
+}  // namespace tspike

@@ -1,0 +1,55 @@
+// The memory and execution plan of a model for one input shape (internal).
+//
+// Made by a Session when it first sees a batch size and reused for every
+// timestep and every run with that batch size: shapes, constant folding
+// (initializer-only computations and the Shape/Gather/Reshape chains that
+// depend on N), one arena for all values placed by lifetime, one block of
+// neuron state, and a ready RunContext per node, so that running a timestep
+// allocates nothing.
+#pragma once
+
+#include <vector>
+
+#include "runtime/graph.hpp"
+
+namespace tspike::detail {
+
+struct PlannedValue {
+  ops::ValueDesc desc;
+  int64_t offset = -1;  // in floats into the arena; -1 for constants / unused
+  bool invariant = false;  // same at every timestep of a direct-encoded run
+};
+
+struct PlannedNode {
+  bool folded = false;     // every output is a constant: never runs
+  bool invariant = false;  // inputs do not change over time (direct encoding)
+  int spike_index = -1;    // index among TernarySpike nodes
+  int64_t state_offset = 0;
+  int64_t state_floats = 0;
+  ops::RunContext ctx;
+};
+
+struct Plan {
+  Shape frame_shape;  // the graph input's shape for one timestep
+  std::vector<PlannedValue> values;
+  std::vector<PlannedNode> nodes;
+  std::vector<float> arena;
+  std::vector<float> state;
+  std::vector<int64_t> spike_counts;    // per TernarySpike node, since reset
+  std::vector<int64_t> spike_elements;  // elements per timestep, per TernarySpike node
+  std::vector<TensorRef> outputs;       // the graph outputs of the current timestep
+  TensorRef input;
+};
+
+// Plans `graph` for an input of shape `frame_shape`. Throws Error naming the
+// node whose shapes do not fit.
+std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape);
+
+// Runs one timestep. With skip_invariant, nodes whose inputs did not change
+// since the previous timestep keep their outputs.
+void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant);
+
+// Zeroes neuron state and spike counters.
+void reset_state(Plan& plan);
+
+}  // namespace tspike::detail

@@ -1,0 +1,223 @@
+#include "tspike/session.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "runtime/plan.hpp"
+#include "tspike/error.hpp"
+
+namespace tspike {
+
+struct Session::Impl {
+  std::shared_ptr<const Model> model;
+  SessionOptions options;
+  std::unique_ptr<detail::Plan> plan;
+  std::vector<std::vector<float>> accum;  // readout accumulators per graph output
+  int steps = 0;
+  double time_ms = 0;
+
+  const detail::Graph& graph() const { return model->graph(); }
+  const ModelInfo& info() const { return model->info(); }
+
+  Error bad_input(const std::string& what) const {
+    return Error(ErrorCode::kBadInput, fmt::format("{}: {}", info().path, what));
+  }
+
+  // The per-timestep input shape [N, ...] for a frame of `shape`; a frame
+  // without N is taken as N = 1.
+  Shape frame_shape(const Shape& shape, const char* expected_form) const {
+    const Shape& model_shape = info().input.shape;
+    Shape frame = shape;
+    if (frame.size() + 1 == model_shape.size()) frame.insert(frame.begin(), 1);
+    bool fits = frame.size() == model_shape.size() && !frame.empty() && frame[0] >= 1;
+    for (size_t d = 1; fits && d < frame.size(); ++d)
+      fits = model_shape[d] < 0 ? frame[d] >= 1 : frame[d] == model_shape[d];
+    if (!fits)
+      throw bad_input(fmt::format("input of shape {} does not fit the model's input '{}' of shape {} ({})",
+                                  shape_to_string(shape), info().input.name, shape_to_string(model_shape),
+                                  expected_form));
+    return frame;
+  }
+
+  void ensure_plan(const Shape& frame) {
+    if (plan && plan->frame_shape == frame) return;
+    plan.reset();
+    try {
+      plan = detail::make_plan(graph(), frame);
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("{}: {}", info().path, e.what()));
+    }
+    accum.resize(plan->outputs.size());
+    for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
+  }
+
+  void reset() {
+    if (plan) detail::reset_state(*plan);
+    for (auto& a : accum) std::fill(a.begin(), a.end(), 0.0f);
+    steps = 0;
+    time_ms = 0;
+  }
+
+  static float element(const TensorRef& t, int64_t k) {
+    return t.dtype == DType::kFloat32 ? t.f()[k] : static_cast<float>(t.i()[k]);
+  }
+
+  void accumulate() {
+    const Readout readout = info().metadata.readout;
+    for (size_t o = 0; o < plan->outputs.size(); ++o) {
+      const TensorRef& t = plan->outputs[o];
+      float* a = accum[o].data();
+      const int64_t n = t.size();
+      if (readout == Readout::kLast)
+        for (int64_t k = 0; k < n; ++k) a[k] = element(t, k);
+      else
+        for (int64_t k = 0; k < n; ++k) a[k] += element(t, k);
+    }
+  }
+
+  // Copies `source` (or the accumulators) into `outputs`, reusing their storage.
+  void emit(std::vector<Tensor>& outputs, bool from_accum, int timesteps) const {
+    const auto& graph_outputs = graph().outputs;
+    outputs.resize(graph_outputs.size());
+    const float scale = info().metadata.readout == Readout::kMean ? 1.0f / static_cast<float>(timesteps) : 1.0f;
+    for (size_t o = 0; o < graph_outputs.size(); ++o) {
+      const TensorRef& t = plan->outputs[o];
+      Tensor& out = outputs[o];
+      out.name = graph().values[graph_outputs[o]].name;
+      out.shape = t.shape;
+      out.data.resize(t.size());
+      for (int64_t k = 0; k < t.size(); ++k)
+        out.data[k] = from_accum ? accum[o][k] * scale : element(t, k);
+    }
+  }
+};
+
+Session::Session(std::shared_ptr<const Model> model, SessionOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  if (!model) throw Error(ErrorCode::kBadInput, "Session: no model");
+  if (options.timesteps < 0 || options.timesteps > model->limits().max_timesteps)
+    throw Error(ErrorCode::kBadInput, fmt::format("timesteps {} must be in 1..{} (0: the model's default)",
+                                                  options.timesteps, model->limits().max_timesteps));
+  if (options.threads < 1) throw Error(ErrorCode::kBadInput, "threads must be >= 1");
+  impl_->model = std::move(model);
+  impl_->options = options;
+}
+
+Session::Session(const std::string& model_path, SessionOptions options)
+    : Session(Model::load(model_path), options) {}
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+const Model& Session::model() const { return *impl_->model; }
+
+int Session::timesteps() const {
+  return impl_->options.timesteps > 0 ? impl_->options.timesteps : impl_->info().metadata.timesteps;
+}
+
+std::vector<Tensor> Session::run(const Tensor& input) {
+  std::vector<Tensor> outputs;
+  run(input, outputs);
+  return outputs;
+}
+
+void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
+  Impl& s = *impl_;
+  if (static_cast<int64_t>(input.data.size()) != element_count(input.shape))
+    throw s.bad_input(fmt::format("input tensor has {} values but shape {}", input.data.size(),
+                                  shape_to_string(input.shape)));
+  const bool sequence = s.info().metadata.encoding == Encoding::kSequence;
+  int timesteps = this->timesteps();
+  Shape frame;
+  if (sequence) {
+    if (input.shape.empty())
+      throw s.bad_input("sequence encoding needs an input [T, N, ...] with a leading time axis");
+    const int64_t t = input.shape[0];
+    if (s.options.timesteps > 0 && t != s.options.timesteps)
+      throw s.bad_input(fmt::format("the input has {} timesteps but {} were asked for; with sequence "
+                                    "encoding T is the input's time length", t, s.options.timesteps));
+    if (t < 1 || t > s.model->limits().max_timesteps)
+      throw s.bad_input(fmt::format("the input's time length {} is not in 1..{}", t, s.model->limits().max_timesteps));
+    timesteps = static_cast<int>(t);
+    frame = s.frame_shape(Shape(input.shape.begin() + 1, input.shape.end()),
+                          "sequence encoding: expected [T, N, ...] or [T, ...]");
+  } else {
+    frame = s.frame_shape(input.shape, "direct encoding: expected [N, ...] or the same without N");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  s.ensure_plan(frame);
+  s.reset();
+  const int64_t frame_size = element_count(frame);
+  for (int t = 0; t < timesteps; ++t) {
+    if (sequence || t == 0)
+      std::memcpy(s.plan->input.data, input.data.data() + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
+    detail::run_timestep(s.graph(), *s.plan, /*skip_invariant=*/!sequence && t > 0);
+    s.accumulate();
+  }
+  s.steps = timesteps;
+  s.emit(outputs, /*from_accum=*/true, timesteps);
+  s.time_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+void Session::reset() { impl_->reset(); }
+
+std::vector<Tensor> Session::step(const Tensor& frame) {
+  std::vector<Tensor> outputs;
+  step(frame, outputs);
+  return outputs;
+}
+
+void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
+  Impl& s = *impl_;
+  if (static_cast<int64_t>(frame.data.size()) != element_count(frame.shape))
+    throw s.bad_input(fmt::format("frame has {} values but shape {}", frame.data.size(), shape_to_string(frame.shape)));
+  Shape shape = s.frame_shape(frame.shape, "one timestep: expected [N, ...] or the same without N");
+  if (s.steps > 0 && s.plan && s.plan->frame_shape != shape)
+    throw s.bad_input(fmt::format("frame shape {} differs from {} of the earlier steps; call reset() first",
+                                  shape_to_string(shape), shape_to_string(s.plan->frame_shape)));
+  if (s.steps >= s.model->limits().max_timesteps)
+    throw s.bad_input(fmt::format("more than {} steps without reset()", s.model->limits().max_timesteps));
+  const auto start = std::chrono::steady_clock::now();
+  if (!s.plan || s.plan->frame_shape != shape) {
+    s.ensure_plan(shape);
+    s.reset();
+  }
+  std::memcpy(s.plan->input.data, frame.data.data(), frame.data.size() * sizeof(float));
+  detail::run_timestep(s.graph(), *s.plan, /*skip_invariant=*/false);
+  s.accumulate();
+  s.steps++;
+  s.emit(outputs, /*from_accum=*/false, 1);
+  s.time_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::vector<Tensor> Session::readout() const {
+  const Impl& s = *impl_;
+  if (!s.plan || s.steps == 0) throw Error(ErrorCode::kBadInput, "readout(): no timestep has run since reset()");
+  std::vector<Tensor> outputs;
+  s.emit(outputs, /*from_accum=*/true, s.steps);
+  return outputs;
+}
+
+RunStats Session::stats() const {
+  const Impl& s = *impl_;
+  RunStats r;
+  r.timesteps = s.steps;
+  r.time_ms = s.time_ms;
+  if (!s.plan) return r;
+  r.batch = s.plan->frame_shape.empty() ? 0 : s.plan->frame_shape[0];
+  const auto& names = s.info().spike_nodes;
+  int64_t fired = 0, total = 0;
+  for (size_t k = 0; k < s.plan->spike_counts.size(); ++k) {
+    const int64_t elements = s.plan->spike_elements[k] * std::max(1, s.steps);
+    r.firing_rates.push_back({names[k], elements ? double(s.plan->spike_counts[k]) / double(elements) : 0.0});
+    fired += s.plan->spike_counts[k];
+    total += elements;
+  }
+  r.mean_firing_rate = total ? double(fired) / double(total) : 0.0;
+  return r;
+}
+
+}  // namespace tspike

@@ -1,0 +1,21 @@
+// What the command-line tools share: exit codes and error reporting.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace tspike::cli {
+
+// Exit codes of every tool.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;  // a model, input or I/O error
+inline constexpr int kExitUsage = 2;  // a command line that does not parse
+
+// Parses the command line, then runs `body`. A parse error prints CLI11's
+// message and returns kExitUsage (--help returns 0); a tspike::Error or any
+// other exception prints one line "tool: error: ..." and returns kExitError.
+int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+}  // namespace tspike::cli

@@ -1,0 +1,174 @@
+// tsrun: run a TernarySpike model on an image or a .npy tensor and print the
+// top classes, the time per inference and the firing rates.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "tools/cli_common.hpp"
+#include "tspike/tspike.hpp"
+
+namespace {
+
+using namespace tspike;
+
+struct Ranked {
+  int64_t index;
+  double probability;
+};
+
+// Top-k of the softmax of each sample of the first output ([N, ...]).
+std::vector<std::vector<Ranked>> top_classes(const Tensor& out, int k) {
+  std::vector<std::vector<Ranked>> result;
+  const int64_t n = out.shape.empty() ? 1 : out.shape[0];
+  const int64_t classes = n == 0 ? 0 : static_cast<int64_t>(out.data.size()) / n;
+  for (int64_t s = 0; s < n; ++s) {
+    const float* logits = out.data.data() + s * classes;
+    double top = -INFINITY, sum = 0;
+    for (int64_t c = 0; c < classes; ++c) top = std::max(top, double(logits[c]));
+    std::vector<Ranked> ranked;
+    for (int64_t c = 0; c < classes; ++c) {
+      ranked.push_back({c, std::exp(double(logits[c]) - top)});
+      sum += ranked.back().probability;
+    }
+    for (auto& r : ranked) r.probability /= sum;
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const Ranked& a, const Ranked& b) { return a.probability > b.probability; });
+    ranked.resize(std::min<size_t>(ranked.size(), static_cast<size_t>(k)));
+    result.push_back(std::move(ranked));
+  }
+  return result;
+}
+
+std::string label_of(const ModelInfo& info, int64_t index) {
+  return index < static_cast<int64_t>(info.metadata.labels.size()) ? info.metadata.labels[index]
+                                                                    : fmt::format("class {}", index);
+}
+
+nlohmann::json info_json(const ModelInfo& info) {
+  nlohmann::json j;
+  j["input"] = {{"name", info.input.name}, {"shape", info.input.shape}};
+  for (const auto& o : info.outputs) j["outputs"].push_back({{"name", o.name}, {"shape", o.shape}});
+  j["metadata"] = info.metadata.raw;
+  j["timesteps"] = info.metadata.timesteps;
+  j["encoding"] = to_string(info.metadata.encoding);
+  j["readout"] = to_string(info.metadata.readout);
+  j["op_counts"] = info.op_counts;
+  for (const auto& l : info.layers)
+    j["layers"].push_back({{"node", l.node}, {"op", l.op_type}, {"multiplication_free", l.multiplication_free},
+                           {"why", l.why}});
+  j["folded"] = info.conversion.folded;
+  for (const auto& [node, why] : info.conversion.kept_amplitudes)
+    j["kept_amplitudes"].push_back({{"node", node}, {"why", why}});
+  return j;
+}
+
+void print_info(const ModelInfo& info) {
+  fmt::print("model: {}\n", info.path);
+  fmt::print("input: {} {}\n", info.input.name, shape_to_string(info.input.shape));
+  for (const auto& o : info.outputs) fmt::print("output: {} {}\n", o.name, shape_to_string(o.shape));
+  fmt::print("timesteps: {}  encoding: {}  readout: {}\n", info.metadata.timesteps,
+             to_string(info.metadata.encoding), to_string(info.metadata.readout));
+  for (const auto& [key, value] : info.metadata.raw) fmt::print("metadata {} = {}\n", key, value);
+  fmt::print("ops:");
+  for (const auto& [op, count] : info.op_counts) fmt::print(" {} x{}", op, count);
+  fmt::print("\n");
+  fmt::print("layers:\n");
+  for (const auto& l : info.layers)
+    fmt::print("  {:<24} {:<7} {:<25} {}\n", l.node, l.op_type,
+               l.multiplication_free ? "multiplication-free" : "multiplicative", l.why);
+  if (info.conversion.already_reparameterized) fmt::print("re-parameterized: yes (by tsconvert)\n");
+  else fmt::print("re-parameterized at load: {} folds\n", info.conversion.folded.size());
+  for (const auto& [node, why] : info.conversion.kept_amplitudes)
+    fmt::print("  amplitude kept: {}: {}\n", node, why);
+}
+
+nlohmann::json number_or_null(float v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Run a TernarySpike model over T timesteps and classify an input.", "tsrun"};
+  std::string model_path, input_path;
+  int timesteps = 0, top = 5, threads = 1;
+  bool json = false, info_only = false, quiet = false;
+  app.add_option("model", model_path, "Model file (.onnx)")->required();
+  app.add_option("-i,--input", input_path, "Image (PNG, JPEG, ...) or float32 .npy tensor");
+  app.add_option("-t,--timesteps", timesteps, "Timesteps T (default: the model's tspike.timesteps)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
+  app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
+  app.add_flag("--json", json, "Print one JSON object");
+  app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
+  app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
+  app.footer(
+      "Examples:\n"
+      "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
+      "  tsrun model.onnx --input x.npy --timesteps 8 --json\n"
+      "  tsrun model.onnx --info");
+
+  return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
+    auto model = Model::load(model_path);
+    const ModelInfo& info = model->info();
+    if (info_only) {
+      if (json) fmt::print("{}\n", info_json(info).dump(2));
+      else print_info(info);
+      return 0;
+    }
+    if (input_path.empty()) throw Error(ErrorCode::kBadInput, "no input: give --input FILE (or --info)");
+    const std::string ext = std::filesystem::path(input_path).extension().string();
+    Tensor input = ext == ".npy" ? load_npy(input_path, model->limits()) : load_image(input_path, info);
+
+    Session session(model, SessionOptions{timesteps, threads});
+    auto outputs = session.run(input);
+    const RunStats stats = session.stats();
+    const auto ranked = top_classes(outputs.at(0), top);
+
+    if (json) {
+      nlohmann::json j;
+      j["outputs"] = nlohmann::json::array();
+      for (const auto& o : outputs) {
+        nlohmann::json data = nlohmann::json::array();
+        for (float v : o.data) data.push_back(number_or_null(v));
+        j["outputs"].push_back({{"name", o.name}, {"shape", o.shape}, {"data", std::move(data)}});
+      }
+      j["timesteps"] = stats.timesteps;
+      j["top"] = nlohmann::json::array();
+      for (const auto& sample : ranked) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& r : sample)
+          list.push_back({{"index", r.index}, {"label", label_of(info, r.index)}, {"probability", r.probability}});
+        j["top"].push_back(std::move(list));
+      }
+      j["firing_rates"] = nlohmann::json::object();
+      for (const auto& [node, rate] : stats.firing_rates) j["firing_rates"][node] = rate;
+      j["time_ms"] = stats.time_ms;
+      fmt::print("{}\n", j.dump(2));
+      return 0;
+    }
+    for (size_t s = 0; s < ranked.size(); ++s) {
+      const auto& best = ranked[s].front();
+      if (quiet) {
+        fmt::print("{}\n", label_of(info, best.index));
+        continue;
+      }
+      fmt::print("sample {}: {} (class {}, p = {:.4f})\n", s, label_of(info, best.index), best.index,
+                 best.probability);
+      for (size_t r = 1; r < ranked[s].size(); ++r)
+        fmt::print("    {:<20} (class {}, p = {:.4f})\n", label_of(info, ranked[s][r].index), ranked[s][r].index,
+                   ranked[s][r].probability);
+    }
+    if (!quiet) {
+      fmt::print("timesteps: {}  batch: {}  time: {:.3f} ms per inference\n", stats.timesteps, stats.batch,
+                 stats.time_ms);
+      fmt::print("firing rate: {:.2f}% (", 100 * stats.mean_firing_rate);
+      for (size_t k = 0; k < stats.firing_rates.size(); ++k)
+        fmt::print("{}{} {:.2f}%", k ? ", " : "", stats.firing_rates[k].first, 100 * stats.firing_rates[k].second);
+      fmt::print(")\n");
+    }
+    return 0;
+  });
+}
