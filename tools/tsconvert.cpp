@@ -1,0 +1,126 @@
+// tsconvert: turn a trained TernarySpike ONNX model into the inference model
+// (BatchNorm and spike amplitudes folded into weights, spec section 3), and
+// say what stays multiplicative.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "tools/cli_common.hpp"
+#include "tspike/tspike.hpp"
+
+namespace {
+
+using namespace tspike;
+
+void print_report(const ConversionReport& report, const ModelInfo& converted) {
+  if (report.already_reparameterized) {
+    fmt::print("already re-parameterized (tspike.reparameterized = 1): copied unchanged\n");
+  } else {
+    fmt::print("folded ({}):\n", report.folded.size());
+    for (const auto& line : report.folded) fmt::print("  {}\n", line);
+  }
+  if (!report.kept_amplitudes.empty()) {
+    fmt::print("amplitudes kept ({}), the runtime multiplies a * s there:\n",
+               report.kept_amplitudes.size());
+    for (const auto& [node, why] : report.kept_amplitudes) fmt::print("  {}: {}\n", node, why);
+  }
+  std::vector<const LayerInfo*> multiplicative;
+  for (const auto& l : converted.layers)
+    if (!l.multiplication_free) multiplicative.push_back(&l);
+  fmt::print("layers: {} of {} Conv/Gemm/MatMul are multiplication-free\n",
+             converted.layers.size() - multiplicative.size(), converted.layers.size());
+  for (const auto* l : multiplicative)
+    fmt::print("  multiplicative: {} {}: {}\n", l->op_type, l->node, l->why);
+}
+
+// The caller's input shape for a model: the graph input with unknown
+// dimensions set to 2 (batch 2), with a leading T for sequence encoding.
+Shape verify_input_shape(const ModelInfo& info) {
+  Shape shape;
+  if (info.metadata.encoding == Encoding::kSequence) shape.push_back(info.metadata.timesteps);
+  for (int64_t d : info.input.shape) shape.push_back(d < 0 ? 2 : d);
+  return shape;
+}
+
+// Runs the original (not re-parameterized) and the converted model on a few
+// random inputs; true when they agree to 1e-4 of the output scale.
+bool verify(const std::string& original_path, const std::string& converted_path, bool quiet) {
+  LoadOptions raw;
+  raw.reparameterize = false;
+  auto original = Model::load(original_path, raw);
+  auto converted = Model::load(converted_path);
+  Session a(original), b(converted);
+  const Shape shape = verify_input_shape(original->info());
+  std::mt19937 rng(20240601);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  double worst_abs = 0, worst_rel = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    Tensor input(shape);
+    for (float& v : input.data) v = normal(rng);
+    auto out_a = a.run(input);
+    auto out_b = b.run(input);
+    if (out_a.size() != out_b.size())
+      throw Error(ErrorCode::kInvalidModel,
+                  fmt::format("verify: the models have {} and {} outputs", out_a.size(), out_b.size()));
+    for (size_t o = 0; o < out_a.size(); ++o) {
+      if (out_a[o].shape != out_b[o].shape)
+        throw Error(ErrorCode::kInvalidModel,
+                    fmt::format("verify: output '{}' has shape {} before and {} after conversion",
+                                out_a[o].name, shape_to_string(out_a[o].shape),
+                                shape_to_string(out_b[o].shape)));
+      double scale = 0, diff = 0;
+      for (size_t k = 0; k < out_a[o].data.size(); ++k) {
+        scale = std::max(scale, std::fabs(double(out_a[o].data[k])));
+        diff = std::max(diff, std::fabs(double(out_a[o].data[k]) - double(out_b[o].data[k])));
+      }
+      // NaN differences count as failures.
+      if (std::isnan(diff)) diff = INFINITY;
+      worst_abs = std::max(worst_abs, diff);
+      worst_rel = std::max(worst_rel, diff == 0 ? 0.0 : diff / std::max(scale, 1e-30));
+    }
+  }
+  const bool ok = worst_rel <= 1e-4;
+  if (!quiet || !ok)
+    fmt::print("verify: input {}, 3 random inputs: largest difference {:.3g} absolute, {:.3g} "
+               "relative to the output scale: {}\n",
+               shape_to_string(shape), worst_abs, worst_rel, ok ? "ok" : "FAILED (limit 1e-4)");
+  return ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Convert a trained TernarySpike ONNX model into the inference model: fold "
+               "BatchNorm and spike amplitudes into weights.",
+               "tsconvert"};
+  std::string input_path, output_path;
+  bool verify_outputs = false, strict = false, quiet = false;
+  app.add_option("input", input_path, "Trained model (.onnx)")->required();
+  app.add_option("-o,--output", output_path, "Where to write the inference model")->required();
+  app.add_flag("--verify", verify_outputs,
+               "Run the original and the converted model on random inputs and compare");
+  app.add_flag("--strict", strict, "Fail when an amplitude cannot be folded");
+  app.add_flag("-q,--quiet", quiet, "Print only errors and a failed verification");
+  app.footer(
+      "Examples:\n"
+      "  tsconvert trained.onnx -o inference.onnx\n"
+      "  tsconvert trained.onnx -o inference.onnx --verify --strict");
+
+  return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
+    ConvertOptions options;
+    options.strict = strict;
+    const ConversionReport report = convert_file(input_path, output_path, options);
+    if (!quiet) {
+      auto converted = Model::load(output_path);
+      print_report(report, converted->info());
+      fmt::print("wrote {}\n", output_path);
+    }
+    if (verify_outputs && !verify(input_path, output_path, quiet)) {
+      fmt::print(stderr, "tsconvert: error: verification failed: the converted model's outputs differ\n");
+      return tspike::cli::kExitError;
+    }
+    return tspike::cli::kExitOk;
+  });
+}
