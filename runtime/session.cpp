@@ -25,12 +25,16 @@ struct Session::Impl {
     return Error(ErrorCode::kBadInput, fmt::format("{}: {}", info().path, what));
   }
 
-  // The per-timestep input shape [N, ...] for a frame of `shape`; a frame
-  // without N is taken as N = 1.
-  Shape frame_shape(const Shape& shape, const char* expected_form) const {
+  Shape frame;  // reused so that a run with an unchanged shape allocates nothing
+
+  // Sets `frame` to the per-timestep input shape [N, ...] for a frame of
+  // `shape` (dims [begin, end) of it); a frame without N is taken as N = 1.
+  void set_frame_shape(const Shape& shape, size_t begin, const char* expected_form) {
     const Shape& model_shape = info().input.shape;
-    Shape frame = shape;
-    if (frame.size() + 1 == model_shape.size()) frame.insert(frame.begin(), 1);
+    const size_t rank = shape.size() - begin;
+    frame.clear();
+    if (rank + 1 == model_shape.size()) frame.push_back(1);
+    frame.insert(frame.end(), shape.begin() + begin, shape.end());
     bool fits = frame.size() == model_shape.size() && !frame.empty() && frame[0] >= 1;
     for (size_t d = 1; fits && d < frame.size(); ++d)
       fits = model_shape[d] < 0 ? frame[d] >= 1 : frame[d] == model_shape[d];
@@ -38,7 +42,6 @@ struct Session::Impl {
       throw bad_input(fmt::format("input of shape {} does not fit the model's input '{}' of shape {} ({})",
                                   shape_to_string(shape), info().input.name, shape_to_string(model_shape),
                                   expected_form));
-    return frame;
   }
 
   void ensure_plan(const Shape& frame) {
@@ -131,7 +134,6 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
                                   shape_to_string(input.shape)));
   const bool sequence = s.info().metadata.encoding == Encoding::kSequence;
   int timesteps = this->timesteps();
-  Shape frame;
   if (sequence) {
     if (input.shape.empty())
       throw s.bad_input("sequence encoding needs an input [T, N, ...] with a leading time axis");
@@ -142,11 +144,11 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
     if (t < 1 || t > s.model->limits().max_timesteps)
       throw s.bad_input(fmt::format("the input's time length {} is not in 1..{}", t, s.model->limits().max_timesteps));
     timesteps = static_cast<int>(t);
-    frame = s.frame_shape(Shape(input.shape.begin() + 1, input.shape.end()),
-                          "sequence encoding: expected [T, N, ...] or [T, ...]");
+    s.set_frame_shape(input.shape, 1, "sequence encoding: expected [T, N, ...] or [T, ...]");
   } else {
-    frame = s.frame_shape(input.shape, "direct encoding: expected [N, ...] or the same without N");
+    s.set_frame_shape(input.shape, 0, "direct encoding: expected [N, ...] or the same without N");
   }
+  const Shape& frame = s.frame;
   const auto start = std::chrono::steady_clock::now();
   s.ensure_plan(frame);
   s.reset();
@@ -174,7 +176,8 @@ void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
   Impl& s = *impl_;
   if (static_cast<int64_t>(frame.data.size()) != element_count(frame.shape))
     throw s.bad_input(fmt::format("frame has {} values but shape {}", frame.data.size(), shape_to_string(frame.shape)));
-  Shape shape = s.frame_shape(frame.shape, "one timestep: expected [N, ...] or the same without N");
+  s.set_frame_shape(frame.shape, 0, "one timestep: expected [N, ...] or the same without N");
+  const Shape& shape = s.frame;
   if (s.steps > 0 && s.plan && s.plan->frame_shape != shape)
     throw s.bad_input(fmt::format("frame shape {} differs from {} of the earlier steps; call reset() first",
                                   shape_to_string(shape), shape_to_string(s.plan->frame_shape)));

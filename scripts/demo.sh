@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds tspike and classifies a bundled Fashion-MNIST image with the bundled
+# trained ternary-spike network.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh
+build/tools/tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png --timesteps 4

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tspike builds and tests with, when missing.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libdnnl-dev libfmt-dev libgtest-dev libstb-dev libcli11-dev nlohmann-json3-dev
+  libonnx-testdata
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing Debian packages: ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

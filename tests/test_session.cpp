@@ -1,0 +1,157 @@
+// Session behaviour: state zeroed per inference, re-planning when N changes,
+// streaming equal to run(), no allocation inside run() after the first run,
+// and input shapes that do not fit.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <thread>
+
+#include "tests/test_util.hpp"
+#include "tspike/tspike.hpp"
+
+// Counts every allocation made through operator new in this test binary.
+static std::atomic<long> g_allocations{0};
+void* operator new(std::size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace tspike {
+namespace {
+
+std::string data(const std::string& name) { return test::source_path("tests/data/" + name); }
+
+TEST(Session, RepeatedRunsEqualAFreshSession) {
+  auto model = Model::load(data("residual_block.onnx"));
+  Tensor input = load_npy(data("residual_block.input1.npy"));
+  Session session(model);
+  auto first = session.run(input);
+  auto second = session.run(input);
+  Session fresh(model);
+  auto third = fresh.run(input);
+  EXPECT_EQ(first[0].data, second[0].data);
+  EXPECT_EQ(first[0].data, third[0].data);
+}
+
+TEST(Session, ReplansWhenBatchChanges) {
+  auto model = Model::load(data("pytorch_flatten.onnx"));
+  Tensor one = load_npy(data("pytorch_flatten.input0.npy"));
+  Tensor three = load_npy(data("pytorch_flatten.input1.npy"));
+  Session session(model);
+  auto a = session.run(three);
+  auto b = session.run(one);
+  auto c = session.run(three);
+  EXPECT_EQ(a[0].shape[0], 3);
+  EXPECT_EQ(b[0].shape[0], 1);
+  EXPECT_EQ(a[0].data, c[0].data);
+  Session fresh(model);
+  EXPECT_EQ(fresh.run(one)[0].data, b[0].data);
+}
+
+TEST(Session, BatchEqualsSamplesOneByOne) {
+  auto model = Model::load(data("groups_concat.onnx"));
+  Tensor batch = load_npy(data("groups_concat.input1.npy"));
+  Session session(model);
+  auto all = session.run(batch);
+  const int64_t n = batch.shape[0], per_in = batch.data.size() / n, per_out = all[0].data.size() / n;
+  for (int64_t s = 0; s < n; ++s) {
+    Shape shape = batch.shape;
+    shape[0] = 1;
+    Tensor one(shape, std::vector<float>(batch.data.begin() + s * per_in, batch.data.begin() + (s + 1) * per_in));
+    auto out = session.run(one);
+    for (int64_t k = 0; k < per_out; ++k) EXPECT_FLOAT_EQ(out[0].data[k], all[0].data[s * per_out + k]);
+  }
+}
+
+TEST(Session, StepsThenReadoutEqualRun) {
+  for (const char* m : {"residual_block", "pytorch_flatten", "shared_weights"}) {
+    auto model = Model::load(data(std::string(m) + ".onnx"));
+    Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
+    Session session(model);
+    auto expected = session.run(input);
+    session.reset();
+    for (int t = 0; t < session.timesteps(); ++t) session.step(input);
+    auto streamed = session.readout();
+    ASSERT_EQ(streamed.size(), expected.size());
+    for (size_t o = 0; o < expected.size(); ++o)
+      for (size_t k = 0; k < expected[o].data.size(); ++k)
+        EXPECT_NEAR(streamed[o].data[k], expected[o].data[k], 1e-6f) << m;
+  }
+}
+
+TEST(Session, NoAllocationInsideRunAfterTheFirst) {
+  for (const char* m : {"residual_block", "pytorch_flatten", "groups_concat", "binary_sequence"}) {
+    auto model = Model::load(data(std::string(m) + ".onnx"));
+    Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
+    Session session(model);
+    std::vector<Tensor> outputs;
+    session.run(input, outputs);
+    const long before = g_allocations.load();
+    session.run(input, outputs);
+    session.run(input, outputs);
+    EXPECT_EQ(g_allocations.load() - before, 0) << m << ": run() allocated";
+  }
+}
+
+TEST(Session, NoAllocationInsideStep) {
+  auto model = Model::load(data("residual_block.onnx"));
+  Tensor input = load_npy(data("residual_block.input1.npy"));
+  Session session(model);
+  std::vector<Tensor> outputs;
+  session.step(input, outputs);
+  const long before = g_allocations.load();
+  for (int t = 0; t < 3; ++t) session.step(input, outputs);
+  EXPECT_EQ(g_allocations.load() - before, 0);
+}
+
+TEST(Session, InputThatDoesNotFitNamesTheExpectedShape) {
+  auto model = Model::load(data("residual_block.onnx"));
+  Session session(model);
+  try {
+    session.run(Tensor({1, 3, 8, 8}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadInput);
+    EXPECT_NE(std::string(e.what()).find("[-1,1,8,8]"), std::string::npos) << e.what();
+  }
+  // Without N is fine: taken as N = 1.
+  EXPECT_EQ(session.run(Tensor({1, 8, 8}))[0].shape, (Shape{1, 10}));
+}
+
+TEST(Session, SequenceEncodingChecksT) {
+  auto model = Model::load(data("binary_sequence.onnx"));
+  Tensor input = load_npy(data("binary_sequence.input1.npy"));  // [3, 3, 6]
+  Session wrong_t(model, SessionOptions{5, 1});
+  EXPECT_THROW(wrong_t.run(input), Error);
+  Session session(model);
+  EXPECT_EQ(session.run(input)[0].shape[0], 3);  // N
+  // A single frame is not a sequence.
+  EXPECT_THROW(session.run(Tensor({6})), Error);
+}
+
+TEST(Session, OneModelManyThreads) {
+  auto model = Model::load(data("residual_block.onnx"));
+  Tensor input = load_npy(data("residual_block.input1.npy"));
+  auto expected = Session(model).run(input);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      Session session(model);
+      for (int r = 0; r < 20; ++r)
+        if (session.run(input)[0].data != expected[0].data) mismatches++;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+}  // namespace
+}  // namespace tspike
