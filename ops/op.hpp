@@ -32,11 +32,19 @@ struct ValueDesc {
   std::shared_ptr<const ConstTensor> constant;
 };
 
+// Per-plan data of one node that an optimized kernel makes in prepare()
+// (for example a oneDNN primitive for this input shape) and uses in run().
+// Owned by the Session's plan, so it is never shared between threads.
+struct NodeState {
+  virtual ~NodeState() = default;
+};
+
 struct PrepareContext {
   const std::string& node_name;
   std::vector<const ValueDesc*> inputs;  // nullptr for an absent optional input
   std::vector<ValueDesc> outputs;
   int64_t state_floats = 0;  // persistent per-session state this node needs
+  std::unique_ptr<NodeState> node_state;  // optional, handed to run()
 };
 
 struct RunContext {
@@ -44,6 +52,7 @@ struct RunContext {
   std::vector<TensorRef> outputs;
   float* state = nullptr;         // state_floats floats, zeroed by reset
   int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
+  NodeState* node_state = nullptr;   // what prepare() left in PrepareContext::node_state
 };
 
 class Op {

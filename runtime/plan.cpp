@@ -14,8 +14,9 @@ constexpr int64_t kAlignFloats = 16;  // 64-byte alignment of every value
 int64_t aligned(int64_t floats) { return (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
 // Runs a node whose inputs are all constants, making its outputs constants.
-void fold_node(const GraphNode& node, std::vector<PlannedValue>& values) {
+void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::NodeState* state) {
   ops::RunContext ctx;
+  ctx.node_state = state;
   std::vector<std::shared_ptr<ConstTensor>> outs;
   for (int v : node.inputs) {
     if (v < 0) { ctx.inputs.push_back({}); continue; }
@@ -58,7 +59,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape) {
   for (int k = 0; k < n_nodes; ++k) {
     const GraphNode& node = graph.nodes[k];
     PlannedNode& pn = plan->nodes[k];
-    ops::PrepareContext ctx{node.name, {}, {}, 0};
+    ops::PrepareContext ctx{node.name, {}, {}, 0, nullptr};
     bool all_constant = true, all_invariant = true;
     for (int v : node.inputs) {
       ctx.inputs.push_back(v < 0 ? nullptr : &values[v].desc);
@@ -80,11 +81,12 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape) {
                                          element_count(d.shape), graph.limits.max_tensor_elements));
       if (node.outputs[o] >= 0) values[node.outputs[o]].desc = d;
     }
+    pn.node_state = std::move(ctx.node_state);
     const bool stateful = node.op->stateful();
     bool outputs_constant = true;
     for (int v : node.outputs) outputs_constant &= v < 0 || values[v].desc.constant != nullptr;
     if (!outputs_constant && all_constant && !stateful) {
-      fold_node(node, values);
+      fold_node(node, values, pn.node_state.get());
       outputs_constant = true;
     }
     pn.folded = outputs_constant;
@@ -170,6 +172,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape) {
     for (int v : graph.nodes[k].inputs) pn.ctx.inputs.push_back(ref(v));
     for (int v : graph.nodes[k].outputs) pn.ctx.outputs.push_back(ref(v));
     pn.ctx.state = pn.state_floats ? plan->state.data() + pn.state_offset : nullptr;
+    pn.ctx.node_state = pn.node_state.get();
     if (pn.spike_index >= 0) pn.ctx.nonzero_count = &plan->spike_counts[pn.spike_index];
   }
   for (int v : graph.outputs) plan->outputs.push_back(ref(v));

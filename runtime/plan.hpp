@@ -27,6 +27,7 @@ struct PlannedNode {
   int64_t state_offset = 0;
   int64_t state_floats = 0;
   ops::RunContext ctx;
+  std::unique_ptr<ops::NodeState> node_state;
 };
 
 struct Plan {
