@@ -1,0 +1,524 @@
+// Tests of the converter passes (converter/reparameterize.cpp and the fold_*
+// passes): small ModelProtos built here, expected weights computed by hand;
+// then an end-to-end property test that runs random models before and after
+// conversion through tspike::Session.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "converter/onnx_model.hpp"
+#include "tspike/tspike.hpp"
+
+namespace tspike {
+namespace {
+
+using Floats = std::vector<float>;
+
+void set_attr(onnx::NodeProto& n, const std::string& name, int64_t v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+void set_attr(onnx::NodeProto& n, const std::string& name, float v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(v);
+}
+void set_attr(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v) a->add_ints(x);
+}
+void set_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+// A model under construction: one float input "x" whose -1 dims are the
+// symbolic batch "N", opset 13 and tspike 1.
+struct Net {
+  onnx::ModelProto m;
+  onnx::GraphProto& g = *m.mutable_graph();
+
+  explicit Net(const Shape& input, int opset = 13) {
+    m.set_ir_version(8);
+    m.set_producer_name("test_converter");
+    auto* op = m.add_opset_import();
+    op->set_domain("");
+    op->set_version(opset);
+    op = m.add_opset_import();
+    op->set_domain("tspike");
+    op->set_version(1);
+    g.set_name("net");
+    auto* in = g.add_input();
+    in->set_name("x");
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : input) {
+      auto* dim = tt->mutable_shape()->add_dim();
+      if (d < 0) dim->set_dim_param("N");
+      else dim->set_dim_value(d);
+    }
+  }
+
+  onnx::NodeProto& node(const std::string& op, const std::string& name,
+                        const std::vector<std::string>& inputs, const std::string& output) {
+    auto* n = g.add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : inputs) n->add_input(i);
+    n->add_output(output);
+    return *n;
+  }
+  onnx::NodeProto& spike(const std::string& name, const std::string& x, const std::string& amp,
+                         const std::string& y) {
+    auto& n = node("TernarySpike", name, amp.empty() ? std::vector<std::string>{x}
+                                                     : std::vector<std::string>{x, amp}, y);
+    n.set_domain("tspike");
+    return n;
+  }
+  void init(const std::string& name, const Shape& dims, const Floats& values) {
+    ConstTensor t;
+    t.shape = dims;
+    t.f = values;
+    *g.add_initializer() = convert::tensor_to_proto(t, name);
+  }
+  void init_i64(const std::string& name, const Shape& dims, const std::vector<int64_t>& values) {
+    ConstTensor t;
+    t.dtype = DType::kInt64;
+    t.shape = dims;
+    t.i = values;
+    *g.add_initializer() = convert::tensor_to_proto(t, name);
+  }
+  // Without `dims`, shape inference fills in the shape (see check()).
+  void output(const std::string& name, const std::optional<Shape>& dims = std::nullopt) {
+    auto* o = g.add_output();
+    o->set_name(name);
+    auto* tt = o->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims.value_or(Shape{})) {
+      auto* dim = tt->mutable_shape()->add_dim();
+      if (d < 0) dim->set_dim_param("N");
+      else dim->set_dim_value(d);
+    }
+  }
+  // Graph outputs are declared without a shape; ONNX's shape inference fills
+  // them in before the checker (which wants one) sees the model.
+  void check() {
+    convert::register_schemas();
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(true, 1, true));
+    convert::check_model(m, "test.onnx", Limits{});
+  }
+  ConversionReport convert(bool strict = false) {
+    check();
+    ConvertOptions options;
+    options.strict = strict;
+    ConversionReport r = convert::reparameterize(m, "test.onnx", options);
+    check();  // the result must again be a valid model
+    return r;
+  }
+
+  const onnx::NodeProto* find(const std::string& name) const {
+    for (const auto& n : g.node())
+      if (n.name() == name) return &n;
+    return nullptr;
+  }
+  const onnx::NodeProto* producer(const std::string& value) const {
+    for (const auto& n : g.node())
+      if (n.output(0) == value) return &n;
+    return nullptr;
+  }
+  ConstTensor tensor(const std::string& name) const {
+    for (const auto& t : g.initializer())
+      if (t.name() == name) return convert::tensor_from_proto(t, name, Limits{});
+    ADD_FAILURE() << "no initializer " << name;
+    return {};
+  }
+  // The values of a node's input `slot` (an initializer).
+  Floats input_values(const std::string& node, int slot) const {
+    const auto* n = find(node);
+    if (!n) {
+      ADD_FAILURE() << "no node " << node;
+      return {};
+    }
+    return tensor(n->input(slot)).f;
+  }
+  int count_op(const std::string& op) const {
+    return int(std::count_if(g.node().begin(), g.node().end(),
+                             [&](const auto& n) { return n.op_type() == op; }));
+  }
+};
+
+void expect_floats(const Floats& got, const Floats& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t k = 0; k < want.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-6) << "at " << k;
+}
+
+bool has_line(const std::vector<std::string>& lines, const std::string& text) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(text) != std::string::npos; });
+}
+
+TEST(ConvertBatchNorm, FoldsIntoConvByHand) {
+  Net net({-1, 2, 3, 3});
+  net.init("W", {2, 2, 1, 1}, {1, 2, 3, 4});
+  net.init("b", {2}, {0.5f, -1});
+  net.init("gamma", {2}, {2, 0.5f});
+  net.init("beta", {2}, {0.1f, 0.2f});
+  net.init("mean", {2}, {1, -1});
+  net.init("var", {2}, {3, 15});
+  net.node("Conv", "conv1", {"x", "W", "b"}, "c");
+  set_attr(net.node("BatchNormalization", "bn1", {"c", "gamma", "beta", "mean", "var"}, "y"),
+           "epsilon", 1.0f);
+  net.output("y");
+  const auto report = net.convert();
+  // f = gamma / sqrt(var + 1) = [1, 0.125]
+  EXPECT_EQ(net.count_op("BatchNormalization"), 0);
+  ASSERT_NE(net.producer("y"), nullptr);
+  EXPECT_EQ(net.producer("y")->name(), "conv1");
+  expect_floats(net.input_values("conv1", 1), {1, 2, 0.375f, 0.5f});
+  // b' = (b - mean) * f + beta = [(0.5 - 1) + 0.1, 0 + 0.2]
+  expect_floats(net.input_values("conv1", 2), {-0.4f, 0.2f});
+  EXPECT_TRUE(has_line(report.folded, "BatchNormalization bn1 folded into Conv conv1"));
+}
+
+TEST(ConvertBatchNorm, FoldsIntoGemmBothTransBAndCreatesBias) {
+  for (int trans_b : {0, 1}) {
+    Net net({-1, 2});
+    // The same matrix: [in=2, out=2] = [[1, 2], [3, 4]] for transB = 0.
+    net.init("B", {2, 2}, trans_b ? Floats{1, 3, 2, 4} : Floats{1, 2, 3, 4});
+    net.init("gamma", {2}, {1, 2});
+    net.init("beta", {2}, {0, 1});
+    net.init("mean", {2}, {1, 2});
+    net.init("var", {2}, {0, 0});
+    set_attr(net.node("Gemm", "fc", {"x", "B"}, "h"), "transB", int64_t(trans_b));
+    set_attr(net.node("BatchNormalization", "bn", {"h", "gamma", "beta", "mean", "var"}, "y"),
+             "epsilon", 0.25f);
+    net.output("y");
+    net.convert();
+    // f = gamma / sqrt(0.25) = [2, 4]: output column j of B times f_j.
+    expect_floats(net.input_values("fc", 1), trans_b ? Floats{2, 6, 8, 16} : Floats{2, 8, 6, 16});
+    // No bias: b' = -mean * f + beta = [-2, -7]
+    expect_floats(net.input_values("fc", 2), {-2, -7});
+  }
+}
+
+TEST(ConvertBatchNorm, GemmBiasWithBeta) {
+  Net net({-1, 2});
+  net.init("B", {2, 2}, {1, 0, 0, 1});
+  net.init("C", {1, 2}, {1, 2});
+  for (const char* p : {"gamma", "var"}) net.init(p, {2}, {1, 1});
+  for (const char* p : {"beta", "mean"}) net.init(p, {2}, {0, 0});
+  auto& fc = net.node("Gemm", "fc", {"x", "B", "C"}, "h");
+  set_attr(fc, "beta", 3.0f);
+  set_attr(net.node("BatchNormalization", "bn", {"h", "gamma", "beta", "mean", "var"}, "y"),
+           "epsilon", 0.0f);
+  net.output("y");
+  net.convert();
+  expect_floats(net.input_values("fc", 2), {3, 6});  // beta * C; beta becomes 1
+  for (const auto& a : net.find("fc")->attribute())
+    if (a.name() == "beta") EXPECT_EQ(a.f(), 1.0f);
+}
+
+TEST(ConvertBatchNorm, NotFoldedWhenConvOutputHasAnotherConsumer) {
+  Net net({-1, 1, 2, 2});
+  net.init("W", {1, 1, 1, 1}, {2});
+  for (const char* p : {"gamma", "beta", "mean", "var"}) net.init(p, {1}, {1});
+  net.node("Conv", "conv", {"x", "W"}, "c");
+  net.node("BatchNormalization", "bn", {"c", "gamma", "beta", "mean", "var"}, "y");
+  net.node("Relu", "relu", {"c"}, "z");
+  net.output("y");
+  net.output("z");
+  net.convert();
+  EXPECT_EQ(net.count_op("BatchNormalization"), 1);
+  expect_floats(net.input_values("conv", 1), {2});
+}
+
+TEST(ConvertAmplitude, ConvWithGroups) {
+  Net net({-1, 4, 2, 2});
+  net.init("a", {1, 4, 1, 1}, {0.5f, 2, -1, 3});
+  net.init("W", {4, 2, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1});
+  net.spike("s", "x", "a", "sx");
+  set_attr(net.node("Conv", "conv", {"sx", "W"}, "y"), "group", int64_t(2));
+  net.output("y");
+  const auto report = net.convert();
+  // Output channels 0,1 see input channels 0,1; channels 2,3 see 2,3.
+  expect_floats(net.input_values("conv", 1), {0.5f, 2, 0.5f, 2, -1, 3, -1, 3});
+  EXPECT_EQ(net.find("s")->input_size(), 1);  // pure {-1, 0, +1} now
+  EXPECT_TRUE(report.kept_amplitudes.empty());
+  EXPECT_TRUE(has_line(report.folded, "amplitude of s (4 channels) folded into Conv conv"));
+}
+
+TEST(ConvertAmplitude, GemmTransBothWaysAndMatMul) {
+  for (const std::string op : {"Gemm0", "Gemm1", "MatMul"}) {
+    Net net({-1, 3});
+    net.init("a", {3}, {2, -1, 0.5f});
+    const bool trans_b = op == "Gemm1";
+    // The [F=3, out=2] matrix [[1,2],[3,4],[5,6]], transposed for transB = 1.
+    net.init("B", trans_b ? Shape{2, 3} : Shape{3, 2},
+             trans_b ? Floats{1, 3, 5, 2, 4, 6} : Floats{1, 2, 3, 4, 5, 6});
+    net.spike("s", "x", "a", "sx");
+    auto& n = net.node(op == "MatMul" ? "MatMul" : "Gemm", "fc", {"sx", "B"}, "y");
+    if (op != "MatMul") set_attr(n, "transB", int64_t(trans_b));
+    net.output("y");
+    net.convert();
+    expect_floats(net.input_values("fc", 1), trans_b ? Floats{2, -3, 2.5f, 4, -4, 3}
+                                                     : Floats{2, 4, -3, -4, 2.5f, 3});
+  }
+}
+
+TEST(ConvertAmplitude, FlattenGivesChannelBlocks) {
+  Net net({-1, 2, 2, 2});
+  net.init("a", {2}, {2, 3});
+  net.init("B", {1, 8}, Floats(8, 1.0f));
+  net.spike("s", "x", "a", "sx");
+  set_attr(net.node("Flatten", "flat", {"sx"}, "f"), "axis", int64_t(1));
+  set_attr(net.node("Gemm", "fc", {"f", "B"}, "y"), "transB", int64_t(1));
+  net.output("y");
+  const auto report = net.convert();
+  expect_floats(net.input_values("fc", 1), {2, 2, 2, 2, 3, 3, 3, 3});
+  EXPECT_TRUE(has_line(report.folded, "folded into Gemm fc (through Flatten flat)"));
+}
+
+TEST(ConvertAmplitude, ConcatPlacesEachScaleInItsChannels) {
+  Net net({-1, 2, 2, 2});
+  net.init("a1", {2, 1, 1}, {2, 3});
+  net.init("a2", {1}, {5});
+  net.init("W", {1, 4, 1, 1}, {1, 1, 1, 1});
+  net.spike("s1", "x", "a1", "y1");
+  net.spike("s2", "x", "a2", "y2");
+  set_attr(net.node("Concat", "cat", {"y1", "y2"}, "c"), "axis", int64_t(1));
+  net.node("Conv", "conv", {"c", "W"}, "y");
+  net.output("y");
+  net.convert();
+  expect_floats(net.input_values("conv", 1), {2, 3, 5, 5});
+}
+
+TEST(ConvertAmplitude, CarriesThroughAvgPoolAndMaxPool) {
+  Net net({-1, 2, 4, 4});
+  net.init("a", {2}, {2, 0.5f});
+  net.init("W", {1, 2, 1, 1}, {1, 1});
+  net.spike("s", "x", "a", "sx");
+  auto& avg = net.node("AveragePool", "avg", {"sx"}, "p");
+  set_attr(avg, "kernel_shape", std::vector<int64_t>{2, 2});
+  set_attr(avg, "strides", std::vector<int64_t>{2, 2});
+  auto& max = net.node("MaxPool", "max", {"p"}, "q");
+  set_attr(max, "kernel_shape", std::vector<int64_t>{2, 2});
+  net.node("Relu", "relu", {"q"}, "r");
+  net.node("Conv", "conv", {"r", "W"}, "y");
+  net.output("y");
+  const auto report = net.convert();
+  expect_floats(net.input_values("conv", 1), {2, 0.5f});
+  EXPECT_TRUE(has_line(report.folded, "(through AveragePool avg, MaxPool max, Relu relu)"));
+}
+
+TEST(ConvertAmplitude, NegativeIntoMaxPoolIsKeptAndStrictThrows) {
+  auto build = [](Net& net) {
+    net.init("a", {2}, {-1, 2});
+    net.init("W", {1, 2, 1, 1}, {1, 1});
+    net.spike("s", "x", "a", "sx");
+    set_attr(net.node("MaxPool", "max", {"sx"}, "p"), "kernel_shape", std::vector<int64_t>{2, 2});
+    net.node("Conv", "conv", {"p", "W"}, "y");
+    net.output("y");
+  };
+  Net net({-1, 2, 4, 4});
+  build(net);
+  const auto report = net.convert();
+  EXPECT_EQ(net.find("s")->input_size(), 2);  // the node keeps its amplitude
+  expect_floats(net.input_values("conv", 1), {1, 1});
+  ASSERT_EQ(report.kept_amplitudes.size(), 1u);
+  EXPECT_EQ(report.kept_amplitudes[0].first, "s");
+  EXPECT_NE(report.kept_amplitudes[0].second.find("MaxPool max"), std::string::npos);
+
+  Net strict({-1, 2, 4, 4});
+  build(strict);
+  try {
+    strict.convert(true);
+    ADD_FAILURE() << "strict conversion did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kUnsupportedOp);
+    EXPECT_NE(std::string(e.what()).find("'s'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("MaxPool max"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConvertAmplitude, PartlyFoldableKeepsAMulOnTheOtherEdge) {
+  auto build = [](Net& net) {
+    net.init("a", {2}, {-1, 2});
+    net.init("W", {1, 2, 1, 1}, {1, 1});
+    net.init("V", {1, 2, 1, 1}, {3, 3});
+    net.spike("s", "x", "a", "sx");
+    set_attr(net.node("MaxPool", "max", {"sx"}, "p"), "kernel_shape", std::vector<int64_t>{2, 2});
+    net.node("Conv", "conv_a", {"p", "W"}, "y1");
+    net.node("Conv", "conv_b", {"sx", "V"}, "y2");
+    net.output("y1");
+    net.output("y2");
+  };
+  Net net({-1, 2, 4, 4});
+  build(net);
+  const auto report = net.convert();
+  EXPECT_EQ(net.find("s")->input_size(), 1);
+  expect_floats(net.input_values("conv_b", 1), {-3, 6});
+  expect_floats(net.input_values("conv_a", 1), {1, 1});
+  const auto* mul = net.producer(net.find("max")->input(0));
+  ASSERT_NE(mul, nullptr);
+  EXPECT_EQ(mul->op_type(), "Mul");
+  EXPECT_EQ(net.tensor(mul->input(1)).shape, (Shape{1, 2, 1, 1}));
+  ASSERT_EQ(report.kept_amplitudes.size(), 1u);
+  EXPECT_EQ(report.kept_amplitudes[0].first, "s -> MaxPool max");
+
+  Net strict({-1, 2, 4, 4});
+  build(strict);
+  EXPECT_THROW(strict.convert(true), Error);
+}
+
+TEST(ConvertAmplitude, SharedWeightsAreCopiedBeforeScaling) {
+  Net net({-1, 2, 2, 2});
+  net.init("a", {2}, {2, 3});
+  net.init("W", {1, 2, 1, 1}, {1, 1});
+  net.spike("s", "x", "a", "sx");
+  net.node("Conv", "conv_a", {"sx", "W"}, "y1");
+  net.node("Conv", "conv_b", {"x", "W"}, "y2");
+  net.output("y1");
+  net.output("y2");
+  net.convert();
+  EXPECT_NE(net.find("conv_a")->input(1), "W");
+  EXPECT_EQ(net.find("conv_b")->input(1), "W");
+  expect_floats(net.input_values("conv_a", 1), {2, 3});
+  expect_floats(net.input_values("conv_b", 1), {1, 1});
+}
+
+TEST(ConvertAmplitude, AddEdgeGetsAMul) {
+  Net net({-1, 2, 2, 2});
+  net.init("a", {2}, {2, 3});
+  net.spike("s", "x", "a", "sx");
+  net.node("Add", "add", {"sx", "x"}, "y");
+  net.output("y");
+  const auto report = net.convert();
+  EXPECT_EQ(net.find("s")->input_size(), 1);
+  const auto* mul = net.producer(net.find("add")->input(0));
+  ASSERT_NE(mul, nullptr);
+  EXPECT_EQ(mul->op_type(), "Mul");
+  EXPECT_EQ(mul->input(0), "sx");
+  EXPECT_EQ(net.tensor(mul->input(1)).shape, (Shape{1, 2, 1, 1}));
+  expect_floats(net.tensor(mul->input(1)).f, {2, 3});
+  EXPECT_TRUE(has_line(report.folded, "kept on edge to Add add as per-channel constant"));
+}
+
+TEST(ConvertAmplitude, GraphOutputGetsAMulAndKeepsItsName) {
+  Net net({-1, 3});
+  net.init("a", {1}, {0.5f});
+  net.init("B", {3, 2}, Floats(6, 1.0f));
+  net.spike("s", "x", "a", "y");
+  net.node("MatMul", "mm", {"y", "B"}, "z");
+  net.output("y");
+  net.output("z");
+  net.convert();
+  const auto* mul = net.producer("y");
+  ASSERT_NE(mul, nullptr);
+  EXPECT_EQ(mul->op_type(), "Mul");
+  EXPECT_EQ(mul->input(0), net.find("s")->output(0));
+  EXPECT_NE(net.find("s")->output(0), "y");
+  expect_floats(net.tensor(mul->input(1)).f, {0.5f});
+  expect_floats(net.input_values("mm", 1), Floats(6, 0.5f));
+  EXPECT_EQ(net.find("mm")->input(0), net.find("s")->output(0));
+}
+
+TEST(ConvertAmplitude, TwoScalesThroughOneConcatShareOneEdgeMul) {
+  Net net({-1, 1, 2, 2});
+  net.init("a1", {1}, {2});
+  net.init("a2", {1}, {3});
+  net.init("r", {1, 2, 2, 2}, Floats(8, 1.0f));
+  net.spike("s1", "x", "a1", "y1");
+  net.spike("s2", "x", "a2", "y2");
+  set_attr(net.node("Concat", "cat", {"y1", "y2"}, "c"), "axis", int64_t(1));
+  net.node("Add", "add", {"c", "r"}, "y");
+  net.output("y");
+  net.convert();
+  EXPECT_EQ(net.count_op("Mul"), 1);
+  const auto* mul = net.producer(net.find("add")->input(0));
+  ASSERT_NE(mul, nullptr);
+  expect_floats(net.tensor(mul->input(1)).f, {2, 3});
+}
+
+TEST(ConvertViews, PyTorchViewChainBecomesFlatten) {
+  for (bool minus_one : {true, false}) {
+    Net net({-1, 2, 3, 3});
+    auto& idx = net.node("Constant", "c0", {}, "idx");
+    auto* v = idx.add_attribute();
+    v->set_name("value");
+    v->set_type(onnx::AttributeProto::TENSOR);
+    v->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    v->mutable_t()->add_int64_data(0);
+    net.init_i64("axes", {1}, {0});
+    net.init_i64("rest", {1}, {minus_one ? -1 : 18});
+    net.node("Shape", "shape", {"x"}, "sh");
+    net.node("Gather", "gather", {"sh", "idx"}, "n");
+    net.node("Unsqueeze", "unsq", {"n", "axes"}, "n1");
+    set_attr(net.node("Concat", "cat", {"n1", "rest"}, "target"), "axis", int64_t(0));
+    net.node("Reshape", "view", {"x", "target"}, "y");
+    net.output("y", Shape{-1, 18});
+    const auto report = net.convert();
+    ASSERT_EQ(net.g.node_size(), 1);
+    EXPECT_EQ(net.g.node(0).op_type(), "Flatten");
+    EXPECT_EQ(net.g.node(0).name(), "view");
+    EXPECT_EQ(net.g.initializer_size(), 0);
+    EXPECT_TRUE(has_line(report.folded, "Reshape view"));
+  }
+}
+
+TEST(ConvertViews, ConstantShapesEquivalentToFlatten) {
+  struct Case {
+    Shape input, target;
+    bool flatten;
+  };
+  for (const auto& c : std::vector<Case>{{{-1, 2, 3}, {0, -1}, true},
+                                         {{2, 2, 3}, {2, 6}, true},
+                                         {{-1, 2, 3}, {-1, 6}, true},
+                                         {{-1, 2, 3}, {2, 6}, false},
+                                         {{-1, 2, 3, 4}, {0, 2, -1}, false},
+                                         {{-1, 2, 3}, {0, 3, 2}, false}}) {
+    Net net(c.input);
+    net.init_i64("target", {int64_t(c.target.size())}, c.target);
+    net.node("Reshape", "r", {"x", "target"}, "y");
+    net.output("y");
+    net.convert();
+    EXPECT_EQ(net.g.node(0).op_type(), c.flatten ? "Flatten" : "Reshape")
+        << shape_to_string(c.input) << " -> " << shape_to_string(c.target);
+  }
+}
+
+TEST(Convert, SetsMetadataAndLeavesConvertedModelsAlone) {
+  Net net({-1, 2});
+  net.init("a", {2}, {2, 3});
+  net.init("B", {2, 1}, {1, 1});
+  net.spike("s", "x", "a", "sx");
+  net.node("MatMul", "mm", {"sx", "B"}, "y");
+  net.output("y");
+  net.convert();
+  bool found = false;
+  for (const auto& kv : net.m.metadata_props())
+    found |= kv.key() == "tspike.reparameterized" && kv.value() == "1";
+  EXPECT_TRUE(found);
+  const std::string before = net.m.SerializeAsString();
+  const auto again = convert::reparameterize(net.m, "test.onnx", {});
+  EXPECT_TRUE(again.already_reparameterized);
+  EXPECT_TRUE(again.folded.empty());
+  EXPECT_EQ(net.m.SerializeAsString(), before);
+}
+
+}  // namespace
+}  // namespace tspike
