@@ -52,8 +52,10 @@ class Gemm final : public Op {
     const int64_t k = trans_a_ ? a.shape[0] : a.shape[1];
     const TensorRef* c = ctx.inputs.size() > 2 && ctx.inputs[2].data ? &ctx.inputs[2] : nullptr;
     float* y = ctx.outputs[0].f();
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
+    // Output elements are independent: split them over threads.
+    parallel_for(ctx, m * n, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        const int64_t i = e / n, j = e % n;
         float acc = 0;
         for (int64_t p = 0; p < k; ++p) {
           const float av = trans_a_ ? a.f()[p * m + i] : a.f()[i * k + p];
@@ -70,6 +72,7 @@ class Gemm final : public Op {
         }
         y[i * n + j] = alpha_ * acc + beta_ * bias;
       }
+    });
   }
 
  private:

@@ -19,6 +19,10 @@ namespace onnx {
 class NodeProto;
 }
 
+namespace tspike {
+class ThreadPool;
+}
+
 namespace tspike::ops {
 
 // What prepare() sees of one input, and fills in for one output.
@@ -53,7 +57,16 @@ struct RunContext {
   float* state = nullptr;         // state_floats floats, zeroed by reset
   int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
   NodeState* node_state = nullptr;   // what prepare() left in PrepareContext::node_state
+  ThreadPool* pool = nullptr;        // the Session's workers; null: one thread
 };
+
+// Runs fn(begin, end) over [0, n) on the context's pool, or inline.
+void parallel_for(const RunContext& ctx, int64_t n, void (*fn)(void*, int64_t, int64_t), void* arg);
+template <typename F>
+void parallel_for(const RunContext& ctx, int64_t n, F&& fn) {
+  parallel_for(ctx, n, [](void* f, int64_t b, int64_t e) { (*static_cast<std::remove_reference_t<F>*>(f))(b, e); },
+               const_cast<void*>(static_cast<const void*>(&fn)));
+}
 
 class Op {
  public:

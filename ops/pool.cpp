@@ -38,40 +38,43 @@ class Pool : public Op {
     const int64_t planes = x.shape[0] * x.shape[1], h = x.shape[2], wd = x.shape[3];
     const float* in = x.f();
     float* out = ctx.outputs[0].f();
-    for (int64_t p = 0; p < planes; ++p)
-      for (int64_t oy = 0; oy < w.out_h; ++oy)
-        for (int64_t ox = 0; ox < w.out_w; ++ox) {
-          const int64_t y0 = oy * w.stride_h - w.pad_top, x0 = ox * w.stride_w - w.pad_left;
-          float best = -std::numeric_limits<float>::infinity(), sum = 0;
-          int64_t inside = 0;
-          for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
-            const int64_t iy = y0 + ky * w.dilation_h;
-            if (iy < 0 || iy >= h) continue;
-            for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
-              const int64_t ix = x0 + kx * w.dilation_w;
-              if (ix < 0 || ix >= wd) continue;
-              const float v = in[(p * h + iy) * wd + ix];
-              best = std::max(best, v);
-              sum += v;
-              inside++;
+    // Planes are independent: split them over threads.
+    parallel_for(ctx, planes, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p)
+        for (int64_t oy = 0; oy < w.out_h; ++oy)
+          for (int64_t ox = 0; ox < w.out_w; ++ox) {
+            const int64_t y0 = oy * w.stride_h - w.pad_top, x0 = ox * w.stride_w - w.pad_left;
+            float best = -std::numeric_limits<float>::infinity(), sum = 0;
+            int64_t inside = 0;
+            for (int64_t ky = 0; ky < w.kernel_h; ++ky) {
+              const int64_t iy = y0 + ky * w.dilation_h;
+              if (iy < 0 || iy >= h) continue;
+              for (int64_t kx = 0; kx < w.kernel_w; ++kx) {
+                const int64_t ix = x0 + kx * w.dilation_w;
+                if (ix < 0 || ix >= wd) continue;
+                const float v = in[(p * h + iy) * wd + ix];
+                best = std::max(best, v);
+                sum += v;
+                inside++;
+              }
             }
-          }
-          float result;
-          if (max_) {
-            result = best;
-          } else {
-            int64_t count = inside;
-            if (count_include_pad_) {
-              // The window clipped to the padded input (not to the extra
-              // area that ceil_mode may add beyond the padding).
-              const int64_t y1 = std::min(y0 + w.kernel_h, h + w.pad_bottom);
-              const int64_t x1 = std::min(x0 + w.kernel_w, wd + w.pad_right);
-              count = (y1 - y0) * (x1 - x0);
+            float result;
+            if (max_) {
+              result = best;
+            } else {
+              int64_t count = inside;
+              if (count_include_pad_) {
+                // The window clipped to the padded input (not to the extra
+                // area that ceil_mode may add beyond the padding).
+                const int64_t y1 = std::min(y0 + w.kernel_h, h + w.pad_bottom);
+                const int64_t x1 = std::min(x0 + w.kernel_w, wd + w.pad_right);
+                count = (y1 - y0) * (x1 - x0);
+              }
+              result = count > 0 ? sum / static_cast<float>(count) : 0.0f;
             }
-            result = count > 0 ? sum / static_cast<float>(count) : 0.0f;
+            out[(p * w.out_h + oy) * w.out_w + ox] = result;
           }
-          out[(p * w.out_h + oy) * w.out_w + ox] = result;
-        }
+    });
   }
 
  private:

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include <atomic>
 #include <cmath>
 
 #include "ops/attributes.hpp"
@@ -65,22 +66,26 @@ class TernarySpike final : public Op {
     const float* in = x.f();
     float* out = ctx.outputs[0].f();
     float* u = ctx.state;
-    int64_t fired = 0;
-    for (int64_t s = 0; s < n; ++s)
-      for (int64_t ch = 0; ch < c; ++ch) {
+    std::atomic<int64_t> fired{0};
+    // Planes (sample, channel) are independent: split them over threads.
+    parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) {
+      int64_t count = 0;
+      for (int64_t plane = begin; plane < end; ++plane) {
+        const int64_t ch = plane % c;
         const float a = amplitude_.empty() ? 1.0f : amplitude_.size() == 1 ? amplitude_[0] : amplitude_[ch];
-        const int64_t base = (s * c + ch) * inner;
-        for (int64_t k = base; k < base + inner; ++k) {
-          float v = decay_ * u[k] + in[k];
+        for (int64_t k = plane * inner; k < (plane + 1) * inner; ++k) {
+          const float v = decay_ * u[k] + in[k];
           float spike;
           if (binary_) spike = v > threshold_ ? 1.0f : 0.0f;
           else spike = v >= threshold_ ? 1.0f : (v <= -threshold_ ? -1.0f : 0.0f);
           u[k] = spike != 0.0f ? 0.0f : v;
           out[k] = a * spike;
-          fired += spike != 0.0f;
+          count += spike != 0.0f;
         }
       }
-    if (ctx.nonzero_count) *ctx.nonzero_count += fired;
+      fired += count;
+    });
+    if (ctx.nonzero_count) *ctx.nonzero_count += fired.load();
   }
 
  private:

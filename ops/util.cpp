@@ -2,7 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "runtime/thread_pool.hpp"
+
 namespace tspike::ops {
+
+void parallel_for(const RunContext& ctx, int64_t n, void (*fn)(void*, int64_t, int64_t), void* arg) {
+  if (ctx.pool) ctx.pool->parallel_for(n, [&](int64_t b, int64_t e) { fn(arg, b, e); });
+  else if (n > 0) fn(arg, 0, n);
+}
 
 int64_t normalize_axis(const Op& op, int64_t axis, int64_t rank, const char* what) {
   if (axis < -rank || axis >= rank)

@@ -38,7 +38,7 @@ void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::No
 
 }  // namespace
 
-std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape) {
+std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, ThreadPool* pool) {
   auto plan = std::make_unique<Plan>();
   plan->frame_shape = frame_shape;
   auto& values = plan->values;
@@ -173,6 +173,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape) {
     for (int v : graph.nodes[k].outputs) pn.ctx.outputs.push_back(ref(v));
     pn.ctx.state = pn.state_floats ? plan->state.data() + pn.state_offset : nullptr;
     pn.ctx.node_state = pn.node_state.get();
+    pn.ctx.pool = pool;
     if (pn.spike_index >= 0) pn.ctx.nonzero_count = &plan->spike_counts[pn.spike_index];
   }
   for (int v : graph.outputs) plan->outputs.push_back(ref(v));

@@ -44,7 +44,8 @@ struct Plan {
 
 // Plans `graph` for an input of shape `frame_shape`. Throws Error naming the
 // node whose shapes do not fit.
-std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape);
+// Kernels split their work over `pool` when it is not null.
+std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, ThreadPool* pool = nullptr);
 
 // Runs one timestep. With skip_invariant, nodes whose inputs did not change
 // since the previous timestep keep their outputs.

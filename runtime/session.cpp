@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime/plan.hpp"
+#include "runtime/thread_pool.hpp"
 #include "tspike/error.hpp"
 
 namespace tspike {
@@ -13,6 +14,7 @@ namespace tspike {
 struct Session::Impl {
   std::shared_ptr<const Model> model;
   SessionOptions options;
+  std::unique_ptr<ThreadPool> pool;  // null with one thread
   std::unique_ptr<detail::Plan> plan;
   std::vector<std::vector<float>> accum;  // readout accumulators per graph output
   int steps = 0;
@@ -48,7 +50,7 @@ struct Session::Impl {
     if (plan && plan->frame_shape == frame) return;
     plan.reset();
     try {
-      plan = detail::make_plan(graph(), frame);
+      plan = detail::make_plan(graph(), frame, pool.get());
     } catch (const Error& e) {
       throw Error(e.code(), fmt::format("{}: {}", info().path, e.what()));
     }
@@ -106,6 +108,7 @@ Session::Session(std::shared_ptr<const Model> model, SessionOptions options)
   if (options.threads < 1) throw Error(ErrorCode::kBadInput, "threads must be >= 1");
   impl_->model = std::move(model);
   impl_->options = options;
+  if (options.threads > 1) impl_->pool = std::make_unique<ThreadPool>(options.threads);
 }
 
 Session::Session(const std::string& model_path, SessionOptions options)

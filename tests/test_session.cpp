@@ -155,3 +155,29 @@ TEST(Session, OneModelManyThreads) {
 
 }  // namespace
 }  // namespace tspike
+
+namespace tspike {
+namespace {
+
+// Work split over threads gives the same bits as one thread, and the pool
+// adds no allocation per run.
+TEST(Session, ThreadsGiveIdenticalResults) {
+  for (const char* m : {"residual_block", "pytorch_flatten", "groups_concat", "shared_weights", "unfoldable"}) {
+    auto model = Model::load(data(std::string(m) + ".onnx"));
+    Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
+    Session one_thread(model, SessionOptions{0, 1});
+    auto serial = one_thread.run(input);
+    Session parallel(model, SessionOptions{0, 3});
+    std::vector<Tensor> outputs;
+    parallel.run(input, outputs);
+    const long before = g_allocations.load();
+    parallel.run(input, outputs);
+    EXPECT_EQ(g_allocations.load() - before, 0) << m;
+    ASSERT_EQ(outputs.size(), serial.size());
+    for (size_t o = 0; o < serial.size(); ++o) EXPECT_EQ(outputs[o].data, serial[o].data) << m;
+    EXPECT_EQ(parallel.stats().firing_rates, one_thread.stats().firing_rates) << m;
+  }
+}
+
+}  // namespace
+}  // namespace tspike
