@@ -86,7 +86,7 @@ struct Session::Impl {
   void emit(std::vector<Tensor>& outputs, bool from_accum, int timesteps) const {
     const auto& graph_outputs = graph().outputs;
     outputs.resize(graph_outputs.size());
-    const float scale = info().metadata.readout == Readout::kMean ? 1.0f / static_cast<float>(timesteps) : 1.0f;
+    const float divisor = info().metadata.readout == Readout::kMean ? static_cast<float>(timesteps) : 1.0f;
     for (size_t o = 0; o < graph_outputs.size(); ++o) {
       const TensorRef& t = plan->outputs[o];
       Tensor& out = outputs[o];
@@ -94,7 +94,7 @@ struct Session::Impl {
       out.shape = t.shape;
       out.data.resize(t.size());
       for (int64_t k = 0; k < t.size(); ++k)
-        out.data[k] = from_accum ? accum[o][k] * scale : element(t, k);
+        out.data[k] = from_accum ? accum[o][k] / divisor : element(t, k);
     }
   }
 };
