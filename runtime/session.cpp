@@ -37,7 +37,10 @@ struct Session::Impl {
     frame.clear();
     if (rank + 1 == model_shape.size()) frame.push_back(1);
     frame.insert(frame.end(), shape.begin() + begin, shape.end());
-    bool fits = frame.size() == model_shape.size() && !frame.empty() && frame[0] >= 1;
+    if (!frame.empty() && frame.size() == model_shape.size() && frame[0] < 1)
+      throw bad_input(fmt::format("input of shape {} has a batch size of {}; it must be at least 1",
+                                  shape_to_string(shape), frame[0]));
+    bool fits = frame.size() == model_shape.size() && !frame.empty();
     for (size_t d = 1; fits && d < frame.size(); ++d)
       fits = model_shape[d] < 0 ? frame[d] >= 1 : frame[d] == model_shape[d];
     if (!fits)
