@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Pure-numpy reference interpreter for tspike ONNX models.
 
-This is the executable form of /work/shared/spec/ternary-spike.md (sections 1
+This is the executable form of docs/format.md (sections 1
 and 2).  It is deliberately simple: every op is a few lines of plain numpy,
 executed node by node in topological order, once per timestep.
 

@@ -1,5 +1,5 @@
 """tspike_torch: train ternary-spike SNNs in PyTorch and export them to the
-tspike ONNX format (see /work/shared/spec/ternary-spike.md)."""
+tspike ONNX format (see docs/format.md)."""
 
 from .neuron import TernarySpike, reset_net, spike_fn, spike_layers
 from .export import export_tspike, check, identity_copy

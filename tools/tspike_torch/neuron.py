@@ -1,6 +1,6 @@
 """The TernarySpike neuron for training in PyTorch.
 
-Semantics follow /work/shared/spec/ternary-spike.md section 1 (the runtime's
+Semantics follow docs/format.md section 1 (the runtime's
 contract); the surrogate gradient follows the reference training code of
 Guo et al., "Ternary Spike" (AAAI 2024).
 
