@@ -8,12 +8,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "converter/onnx_model.hpp"
+#include "tests/test_util.hpp"
 #include "tspike/tspike.hpp"
 
 namespace tspike {
@@ -518,6 +521,285 @@ TEST(Convert, SetsMetadataAndLeavesConvertedModelsAlone) {
   EXPECT_TRUE(again.already_reparameterized);
   EXPECT_TRUE(again.folded.empty());
   EXPECT_EQ(net.m.SerializeAsString(), before);
+}
+
+// ---- End to end: random models before and after conversion ----
+//
+// Every constant is a small multiple of 1/2 and every divisor (pools, BN's
+// sqrt(var), Div) a power of two, so all sums are exact in float32 in any
+// order. Then the converted model must reproduce the original's outputs and
+// spike counts exactly: the one tolerance of spec section 4 (a flip where u
+// is within rounding of theta) cannot arise.
+class RandomNet {
+ public:
+  explicit RandomNet(uint32_t seed) : rng_(seed) {
+    auto* kv = net.m.add_metadata_props();
+    kv->set_key("tspike.timesteps");
+    kv->set_value("3");
+    vals_.push_back({"x", 3, 4, 4});
+    spike(conv(0));
+    for (int b = 0, blocks = pick(4, 10); b < blocks; ++b) block();
+    head();
+  }
+  Net net{{-1, 3, 4, 4}};
+
+ private:
+  struct Val {
+    std::string name;
+    int64_t c, h, w;
+    int uses = 0;
+  };
+
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  float half(int lo, int hi) { return 0.5f * float(pick(lo, hi)); }
+  template <class T>
+  T one_of(std::initializer_list<T> list) { return *(list.begin() + pick(0, int(list.size()) - 1)); }
+  std::string fresh(const std::string& base) { return base + std::to_string(counter_++); }
+  Floats halves(int64_t n, int lo, int hi) {
+    Floats v(static_cast<size_t>(n));
+    for (float& x : v) x = half(lo, hi);
+    return v;
+  }
+  std::string constant(const std::string& base, const Shape& dims, const Floats& values) {
+    const std::string name = fresh(base);
+    net.init(name, dims, values);
+    return name;
+  }
+  // An operand, preferring recent values; `fits` filters.
+  int operand(const std::function<bool(const Val&)>& fits = [](const Val&) { return true; }) {
+    std::vector<int> ok;
+    for (int k = int(vals_.size()) - 1; k >= 0 && ok.size() < 4; --k)
+      if (vals_[k].name != "x" && fits(vals_[k])) ok.push_back(k);
+    return ok.empty() ? -1 : ok[size_t(pick(0, int(ok.size()) - 1))];
+  }
+  int add_val(const std::string& name, int64_t c, int64_t h, int64_t w) {
+    vals_.push_back({name, c, h, w});
+    return int(vals_.size()) - 1;
+  }
+  onnx::NodeProto& node(const std::string& op, const std::vector<int>& ins,
+                        const std::vector<std::string>& consts, const std::string& out) {
+    std::vector<std::string> names;
+    for (int k : ins) {
+      names.push_back(vals_[k].name);
+      vals_[k].uses++;
+    }
+    names.insert(names.end(), consts.begin(), consts.end());
+    return net.node(op, fresh(op), names, out);
+  }
+
+  int conv(int in) {
+    const Val v = vals_[in];
+    const int64_t m = one_of<int64_t>({2, 4});
+    std::vector<int64_t> groups{1};
+    if (v.c % 2 == 0 && m % 2 == 0) groups.push_back(2);
+    if (m % v.c == 0) groups.push_back(v.c);
+    const int64_t g = groups[size_t(pick(0, int(groups.size()) - 1))], k = one_of<int64_t>({1, 3});
+    const Shape wshape{m, v.c / g, k, k};
+    auto& shared = weights_[shape_to_string(wshape)];
+    std::string w = !shared.empty() && chance(0.4) ? shared : "";
+    if (w.empty()) w = shared = constant("W", wshape, halves(element_count(wshape), -2, 2));
+    std::vector<std::string> consts{w};
+    if (chance(0.5)) consts.push_back(constant("b", {m}, halves(m, -2, 2)));
+    const std::string out = fresh("conv");
+    auto& n = node("Conv", {in}, consts, out);
+    set_attr(n, "group", g);
+    if (k == 3) set_attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1});
+    int r = add_val(out, m, v.h, v.w);
+    if (!chance(0.5)) return r;
+    Floats gamma(static_cast<size_t>(m)), var(static_cast<size_t>(m));
+    for (auto& x : gamma) x = one_of<float>({0.5f, 1, 2, -1});
+    for (auto& x : var) x = one_of<float>({0.25f, 1, 4});
+    const std::string bn_out = fresh("bn");
+    auto& bn = node("BatchNormalization", {r},
+                    {constant("gamma", {m}, gamma), constant("beta", {m}, halves(m, -2, 2)),
+                     constant("mean", {m}, halves(m, -2, 2)), constant("var", {m}, var)},
+                    bn_out);
+    set_attr(bn, "epsilon", 0.0f);
+    return add_val(bn_out, m, v.h, v.w);
+  }
+
+  int spike(int in) {
+    const Val v = vals_[in];
+    std::string amp;
+    if (!chance(0.15)) {
+      const bool per_channel = chance(0.6), negative = chance(0.3);
+      Floats a(per_channel ? size_t(v.c) : 1);
+      for (float& x : a) x = (negative && chance(0.5) ? -1 : 1) * one_of<float>({0.5f, 1, 1.5f, 2});
+      const Shape shape = !per_channel ? Shape{1}
+                                       : one_of<Shape>({{v.c}, {v.c, 1, 1}, {1, v.c, 1, 1}});
+      amp = constant("amp", shape, a);
+    }
+    const std::string out = fresh("spike");
+    vals_[in].uses++;
+    auto& n = net.spike(fresh("s"), v.name, amp, out);
+    set_attr(n, "threshold", one_of<float>({0.5f, 1.0f}) + 1.0f / 4096);
+    set_attr(n, "decay", one_of<float>({0.0f, 0.25f, 0.5f, 1.0f}));
+    if (chance(0.2)) set_attr(n, "mode", std::string("binary"));
+    return add_val(out, v.c, v.h, v.w);
+  }
+
+  void block() {
+    const int in = operand();
+    const Val v = vals_[in];
+    const std::string out = fresh("v");
+    switch (pick(0, 9)) {
+      case 0: spike(conv(in)); break;
+      case 1: spike(in); break;
+      case 2:
+      case 3: {  // pools
+        if (v.h % 2) return block();
+        const std::string op = one_of<std::string>({"AveragePool", "MaxPool", "GlobalAveragePool"});
+        auto& n = node(op, {in}, {}, out);
+        if (op == "GlobalAveragePool") return void(add_val(out, v.c, 1, 1));
+        set_attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+        set_attr(n, "strides", std::vector<int64_t>{2, 2});
+        add_val(out, v.c, v.h / 2, v.w / 2);
+        break;
+      }
+      case 4: node(one_of<std::string>({"Relu", "Identity"}), {in}, {}, out), add_val(out, v.c, v.h, v.w); break;
+      case 5: {
+        const int other = operand([&](const Val& o) { return o.h == v.h && o.c + v.c <= 8; });
+        if (other < 0) return block();
+        set_attr(node("Concat", {in, other}, {}, out), "axis", int64_t(1));
+        add_val(out, v.c + vals_[other].c, v.h, v.w);
+        break;
+      }
+      case 6: {
+        const int other = operand([&](const Val& o) { return o.h == v.h && o.c == v.c; });
+        node(one_of<std::string>({"Add", "Sub"}), {in, other}, {}, out);
+        add_val(out, v.c, v.h, v.w);
+        break;
+      }
+      case 7: {
+        const bool div = chance(0.4), per_channel = chance(0.5);
+        Floats k(per_channel ? size_t(v.c) : 1);
+        for (float& x : k) x = div ? one_of<float>({2, 0.5f, -4}) : one_of<float>({0.5f, 2, -1, 1.5f});
+        const std::string c = constant("k", per_channel ? Shape{1, v.c, 1, 1} : Shape{1}, k);
+        auto& n = node(div ? "Div" : "Mul", {in}, {c}, out);
+        if (!div && chance(0.5)) n.mutable_input()->SwapElements(0, 1);  // constant first
+        add_val(out, v.c, v.h, v.w);
+        break;
+      }
+      default: spike(in); break;
+    }
+  }
+
+  // Every value nobody reads is pooled into one feature vector for a final
+  // Gemm / MatMul; sometimes a spike value is also a graph output.
+  void head() {
+    std::vector<int> leaves;
+    for (int k = 1; k < int(vals_.size()); ++k)
+      if (vals_[k].uses == 0) leaves.push_back(k);
+    std::string features;
+    int64_t f = 0;
+    if (leaves.size() == 1 && chance(0.5)) {
+      const Val& v = vals_[leaves[0]];
+      features = fresh("flat");
+      set_attr(node("Flatten", {leaves[0]}, {}, features), "axis", int64_t(1));
+      f = v.c * v.h * v.w;
+    } else {
+      std::vector<int> pooled;
+      for (int k : leaves) {
+        const std::string out = fresh("gap");
+        node("GlobalAveragePool", {k}, {}, out);
+        pooled.push_back(add_val(out, vals_[k].c, 1, 1));
+        f += vals_[k].c;
+      }
+      std::string cat = vals_[pooled[0]].name;
+      if (pooled.size() > 1) set_attr(node("Concat", pooled, {}, cat = fresh("cat")), "axis", int64_t(1));
+      set_attr(net.node("Flatten", fresh("Flatten"), {cat}, features = fresh("flat")), "axis", int64_t(1));
+    }
+    const int trans_b = pick(0, 2);  // 2: MatMul
+    const std::string w = constant("fcW", trans_b == 1 ? Shape{3, f} : Shape{f, 3}, halves(3 * f, -2, 2));
+    if (trans_b == 2) {
+      net.node("MatMul", "fc", {features, w}, "logits");
+    } else {
+      set_attr(net.node("Gemm", "fc", {features, w, constant("fcb", {3}, halves(3, -2, 2))}, "logits"),
+               "transB", int64_t(trans_b));
+    }
+    net.output("logits");
+    for (int k = int(vals_.size()) - 1; k > 0; --k)
+      if (vals_[k].name.rfind("spike", 0) == 0 && chance(0.3)) {
+        net.output(vals_[k].name);
+        break;
+      }
+  }
+
+  std::mt19937 rng_;
+  std::vector<Val> vals_;
+  std::map<std::string, std::string> weights_;  // shape -> a weight to share
+  int counter_ = 0;
+};
+
+TEST(ConvertEndToEnd, RandomModelsGiveTheSameOutputsAndSpikes) {
+  size_t folds = 0, kept = 0, edges = 0;
+  for (uint32_t seed = 1; seed <= 80; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    RandomNet random(seed);
+    Net& net = random.net;
+    ASSERT_NO_THROW(net.check());
+    onnx::ModelProto converted = net.m;
+    const auto report = convert::reparameterize(converted, "random.onnx", {});
+    ASSERT_NO_THROW(convert::check_model(converted, "converted.onnx", Limits{}));
+    folds += report.folded.size();
+    kept += report.kept_amplitudes.size();
+    for (const auto& line : report.folded) edges += line.find("kept on") != std::string::npos;
+
+    const std::string a = net.m.SerializeAsString(), b = converted.SerializeAsString();
+    LoadOptions raw;
+    raw.reparameterize = false;
+    Session original(Model::load_from_memory(a.data(), a.size(), "original.onnx", raw));
+    Session result(Model::load_from_memory(b.data(), b.size(), "converted.onnx"));
+    std::mt19937 rng(seed);
+    Tensor input({2, 3, 4, 4});
+    for (float& v : input.data) v = 0.5f * float(std::uniform_int_distribution<int>(-4, 4)(rng));
+    const auto want = original.run(input);
+    const auto got = result.run(input);
+    ASSERT_EQ(want.size(), got.size());
+    for (size_t o = 0; o < want.size(); ++o) {
+      ASSERT_EQ(want[o].shape, got[o].shape);
+      float scale = 0;
+      for (float v : want[o].data) scale = std::max(scale, std::fabs(v));
+      for (size_t k = 0; k < want[o].data.size(); ++k)
+        ASSERT_NEAR(got[o].data[k], want[o].data[k], 1e-5f * std::max(scale, 1.0f))
+            << "output " << want[o].name << " element " << k;
+    }
+    // Spike maps: the same number of events at every spike node the
+    // converted model still has.
+    std::map<std::string, double> rates;
+    for (const auto& [node, rate] : original.stats().firing_rates) rates[node] = rate;
+    for (const auto& [node, rate] : result.stats().firing_rates)
+      EXPECT_EQ(rate, rates.at(node)) << "spike node " << node;
+  }
+  // The generator must exercise folding, kept amplitudes and edge scales.
+  EXPECT_GT(folds, 100u);
+  EXPECT_GT(kept, 3u);
+  EXPECT_GT(edges, 10u);
+}
+
+TEST(Tsconvert, CommandLine) {
+  const std::string tool = test::tools_dir() + "/tsconvert";
+  const std::string dir = test::temp_dir("tsconvert");
+  const std::string data = test::source_path("tests/data/");
+  auto ok = test::run_command(tool + " " + data + "residual_block.onnx -o " + dir + "/r.onnx --verify");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("BatchNormalization bn1 folded into Conv conv1"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("multiplicative: Conv conv1"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("verify:"), std::string::npos) << ok.out;
+  auto again = test::run_command(tool + " " + dir + "/r.onnx -o " + dir + "/r2.onnx");
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("already re-parameterized"), std::string::npos) << again.out;
+
+  auto kept = test::run_command(tool + " " + data + "unfoldable.onnx -o " + dir + "/u.onnx");
+  EXPECT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NE(kept.out.find("amplitudes kept"), std::string::npos) << kept.out;
+  auto strict = test::run_command(tool + " " + data + "unfoldable.onnx -o " + dir + "/u.onnx --strict");
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_EQ(strict.err.rfind("tsconvert: error: ", 0), 0u) << strict.err;
+
+  EXPECT_EQ(test::run_command(tool + " " + data + "residual_block.onnx").exit_code, 2);  // no -o
+  EXPECT_EQ(test::run_command(tool + " " + dir + "/missing.onnx -o " + dir + "/m.onnx").exit_code, 1);
 }
 
 }  // namespace
