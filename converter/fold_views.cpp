@@ -196,18 +196,13 @@ void fold_views(PassContext& ctx) {
     const Shape* data = ctx.shape(n.input(0));
     if (!data || data->empty()) continue;
     const bool allow_zero = attr_int(n, "allowzero", 0) != 0;
-    bool flatten = false;
-    if (find_initializer(ctx.graph, n.input(1))) {
-      // A constant target: N must be static, or written as 0 (copy) or -1.
-      auto v = evaluator.eval(n.input(1));
-      flatten = v && is_flatten(*data, v->v, (*data)[0] >= 0 ? (*data)[0] : -2, allow_zero);
-    } else {
-      // A computed target: evaluate it with the sentinel for an unknown N.
-      Shape sentinel_data = *data;
-      if (sentinel_data[0] < 0) sentinel_data[0] = kBatchSentinel;
-      auto v = evaluator.eval(n.input(1));
-      flatten = v && is_flatten(*data, v->v, sentinel_data[0], allow_zero);
-    }
+    // What stands for N in the target: its static value, else the sentinel
+    // a computed target got from Shape; a constant target cannot name an
+    // unknown N (only write it as 0 or -1).
+    const bool constant_target = find_initializer(ctx.graph, n.input(1)) != nullptr;
+    const int64_t batch = (*data)[0] >= 0 ? (*data)[0] : constant_target ? -2 : kBatchSentinel;
+    auto target = evaluator.eval(n.input(1));
+    const bool flatten = target && is_flatten(*data, target->v, batch, allow_zero);
     if (!flatten) continue;
     const std::string shape_input = n.input(1);
     n.mutable_input()->RemoveLast();
