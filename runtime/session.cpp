@@ -222,6 +222,7 @@ RunStats Session::stats() const {
   for (size_t k = 0; k < s.plan->spike_counts.size(); ++k) {
     const int64_t elements = s.plan->spike_elements[k] * std::max(1, s.steps);
     r.firing_rates.push_back({names[k], elements ? double(s.plan->spike_counts[k]) / double(elements) : 0.0});
+    r.spike_counts.push_back(s.plan->spike_counts[k]);
     fired += s.plan->spike_counts[k];
     total += elements;
   }

@@ -30,6 +30,7 @@ struct RunStats {
   // nonzero spikes / (elements x T x N).
   std::vector<std::pair<std::string, double>> firing_rates;
   double mean_firing_rate = 0;  // over all spike elements of all nodes
+  std::vector<int64_t> spike_counts;  // nonzero spikes per node, same order as firing_rates
 };
 
 class Session {
