@@ -7,6 +7,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev libfmt-dev libgtest-dev libstb-dev libcli11-dev nlohmann-json3-dev
   libonnx-testdata
+  python3-torch python3-onnx python3-numpy
 )
 
 missing=()
