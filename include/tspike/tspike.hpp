@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tspike/convert.hpp"
+#include "tspike/dataset.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 #include "tspike/model.hpp"
