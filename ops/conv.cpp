@@ -1,10 +1,17 @@
 // Conv, 2-D (stride, pads, auto_pad, dilation, groups).
 //
-// Reference kernel: the definition, one output element at a time.
+// Two kernels, chosen once per plan in prepare(): oneDNN (conv_onednn.cpp)
+// when the build has it, the weights are constant and the model was not
+// loaded with reference_kernels; otherwise the reference kernel here, the
+// definition one output element at a time, which computes every Conv.
+// Every Conv takes oneDNN when allowed: spike-fed layers will move to the
+// event-driven kernels when those exist. (LoadOptions::reference_kernels
+// defaults to true for now because oneDNN's execute allocates per call.)
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
 #include "ops/attributes.hpp"
+#include "ops/conv_onednn.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 #include "ops/window.hpp"
@@ -14,7 +21,8 @@ namespace {
 
 class Conv final : public Op {
  public:
-  explicit Conv(const OpBuildContext& b) : window_(parse_window(b, /*is_conv=*/true)) {
+  explicit Conv(const OpBuildContext& b)
+      : window_(parse_window(b, /*is_conv=*/true)), reference_kernels_(b.reference_kernels) {
     Attributes attrs(b.node, b.name);
     group_ = attrs.get_int("group", 1);
     if (group_ < 1) throw attrs.error(ErrorCode::kInvalidModel, fmt::format("group {} must be >= 1", group_));
@@ -38,9 +46,20 @@ class Conv final : public Op {
     }
     Window2D win = resolve_window(*this, window_, x.shape, w.shape[2], w.shape[3]);
     ctx.outputs = {output_like(x, {x.shape[0], m, win.out_h, win.out_w})};
+
+    // A NodeState means oneDNN; none means the reference kernel.
+    const ValueDesc* bias = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;
+    if (!reference_kernels_ && w.constant && (!bias || (bias->constant && bias->dtype == DType::kFloat32))) {
+      const ConvGeometry g{x.shape[0], c, x.shape[2], x.shape[3], m, group_, win};
+      ctx.node_state = make_onednn_conv(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr);
+    }
   }
 
   void run(RunContext& ctx) const override {
+    if (ctx.node_state) {
+      run_onednn_conv(label, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f());
+      return;
+    }
     const TensorRef &x = ctx.inputs[0], &w = ctx.inputs[1];
     const float* bias = ctx.inputs.size() > 2 ? ctx.inputs[2].f() : nullptr;
     Window2D win = resolve_window(*this, window_, x.shape, w.shape[2], w.shape[3]);
@@ -74,6 +93,7 @@ class Conv final : public Op {
  private:
   WindowAttrs window_;
   int64_t group_ = 1;
+  bool reference_kernels_ = false;
 };
 
 }  // namespace

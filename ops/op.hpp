@@ -90,6 +90,10 @@ struct OpBuildContext {
   // Initializer value of each input, null when the input is not an initializer.
   std::vector<std::shared_ptr<const ConstTensor>> initializers;
   int opset = 13;  // default-domain opset of the model
+  // LoadOptions::reference_kernels, or the environment's
+  // TSPIKE_REFERENCE_KERNELS: ops keep their reference kernels instead of
+  // the optimized ones.
+  bool reference_kernels = false;
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const OpBuildContext&);

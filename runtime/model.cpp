@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <unordered_map>
 
 #include "converter/onnx_model.hpp"
@@ -134,6 +135,9 @@ struct ModelBuilder {
         info.input = value_info(in);
       }
     const int opset = convert::default_opset(proto);
+    const char* env_reference = std::getenv("TSPIKE_REFERENCE_KERNELS");  // read once per load, a user override
+    const bool reference_kernels =
+        env_reference && *env_reference ? std::string(env_reference) != "0" : options.reference_kernels;
     for (const auto& np : graph.node()) {
       const auto* entry = ops::find_op(np.domain(), np.op_type());
       if (!entry)
@@ -144,7 +148,7 @@ struct ModelBuilder {
       detail::GraphNode node;
       node.name = np.name();
       node.op_type = np.op_type();
-      ops::OpBuildContext ctx{np, np.name(), {}, opset};
+      ops::OpBuildContext ctx{np, np.name(), {}, opset, reference_kernels};
       for (const auto& in : np.input()) {
         if (in.empty()) { node.inputs.push_back(-1); ctx.initializers.push_back(nullptr); continue; }
         auto it = ids.find(in);

@@ -78,6 +78,13 @@ struct LoadOptions {
   // Apply the converter's passes when the file is not yet converted.
   bool reparameterize = true;
   Limits limits;
+  // Run every op with its portable reference kernel, not the optimized one
+  // (oneDNN Conv, in builds with TSPIKE_WITH_ONEDNN). The environment
+  // variable TSPIKE_REFERENCE_KERNELS, when set, overrides this for every
+  // model loaded: 1 = reference, 0 = optimized.
+  // Default true for now: oneDNN's execute allocates on every call, which
+  // breaks Session's promise that run() allocates nothing.
+  bool reference_kernels = true;
 };
 
 struct ModelInfo {

@@ -1,0 +1,47 @@
+// Conv through a oneDNN convolution primitive (fp32, forward inference).
+//
+// The primitive, its engine and stream, and the weights reordered once into
+// the layout the primitive prefers are made in Conv::prepare() for one input
+// shape and kept in the plan's NodeState; run() only points the primitive at
+// the plan's input and output buffers and executes it. Activations stay in
+// plain NCHW so that no reorder runs per call.
+//
+// The declarations do not depend on oneDNN: a build without it
+// (TSPIKE_WITH_ONEDNN off) gets stubs that make nothing, so Conv keeps one
+// code path and tests can ask whether the kernel exists.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ops/op.hpp"
+#include "ops/window.hpp"
+
+namespace tspike::ops {
+
+// Everything the primitive is built from: the input, the output channels
+// and groups, and the window as resolve_window() found it for this input
+// (dilation in ONNX terms, 1 = dense).
+struct ConvGeometry {
+  int64_t n, c, h, w;  // input
+  int64_t m, group;    // output channels, groups
+  Window2D win;
+};
+
+// True when this build has the oneDNN kernels.
+bool onednn_available();
+
+// Builds the primitive for `g` with the constant weights [M, C/group, kH, kW]
+// and optional bias [M] (copied: the state does not refer to them later).
+// Returns nullptr when oneDNN cannot make it (no implementation for this
+// geometry, or a build without oneDNN): the caller keeps the reference kernel.
+std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* weights, const float* bias);
+
+// Runs the primitive `state` (from make_onednn_conv) on NCHW buffers of the
+// shapes it was made for. Allocates nothing of its own; oneDNN's execute
+// does (see conv_onednn.cpp). Throws Error(kUnsupportedOp) naming `label`
+// if oneDNN fails.
+void run_onednn_conv(const std::string& label, NodeState& state, const float* x, float* y);
+
+}  // namespace tspike::ops
