@@ -4,7 +4,9 @@
 // A Session is used by one thread at a time; give each thread its own. It
 // keeps its Model alive. Memory is planned for the batch size of the first
 // input and planned again only when the batch size changes: run() and step()
-// allocate nothing after the first call with a given batch size.
+// allocate nothing after the first call with a given batch size — except
+// inside oneDNN, whose primitive execution allocates a small argument map per
+// call of a real-valued Conv (LoadOptions::reference_kernels avoids it).
 #pragma once
 
 #include <memory>
