@@ -12,6 +12,7 @@
 
 #include "ops/attributes.hpp"
 #include "ops/conv_onednn.hpp"
+#include "runtime/thread_pool.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 #include "ops/window.hpp"
@@ -51,13 +52,14 @@ class Conv final : public Op {
     const ValueDesc* bias = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;
     if (!reference_kernels_ && w.constant && (!bias || (bias->constant && bias->dtype == DType::kFloat32))) {
       const ConvGeometry g{x.shape[0], c, x.shape[2], x.shape[3], m, group_, win};
-      ctx.node_state = make_onednn_conv(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr);
+      ctx.node_state = make_onednn_conv(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr, ctx.threads);
     }
   }
 
   void run(RunContext& ctx) const override {
     if (ctx.node_state) {
-      run_onednn_conv(label, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f());
+      run_onednn_conv(label, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(),
+                      ctx.pool ? ctx.pool->threads() : 1);
       return;
     }
     const TensorRef &x = ctx.inputs[0], &w = ctx.inputs[1];

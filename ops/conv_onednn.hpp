@@ -36,12 +36,15 @@ bool onednn_available();
 // and optional bias [M] (copied: the state does not refer to them later).
 // Returns nullptr when oneDNN cannot make it (no implementation for this
 // geometry, or a build without oneDNN): the caller keeps the reference kernel.
-std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* weights, const float* bias);
+// `threads`: the OpenMP threads the primitive is planned and run for.
+std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* weights, const float* bias,
+                                            int threads);
 
 // Runs the primitive `state` (from make_onednn_conv) on NCHW buffers of the
 // shapes it was made for. Allocates nothing of its own; oneDNN's execute
 // does (see conv_onednn.cpp). Throws Error(kUnsupportedOp) naming `label`
 // if oneDNN fails.
-void run_onednn_conv(const std::string& label, NodeState& state, const float* x, float* y);
+// `threads`: OpenMP threads oneDNN may use for this call.
+void run_onednn_conv(const std::string& label, NodeState& state, const float* x, float* y, int threads);
 
 }  // namespace tspike::ops

@@ -49,6 +49,7 @@ struct PrepareContext {
   std::vector<ValueDesc> outputs;
   int64_t state_floats = 0;  // persistent per-session state this node needs
   std::unique_ptr<NodeState> node_state;  // optional, handed to run()
+  int threads = 1;  // the Session's thread count (kernels that plan per thread count)
 };
 
 struct RunContext {

@@ -1,5 +1,7 @@
 #include "runtime/plan.hpp"
 
+#include "runtime/thread_pool.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -59,7 +61,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   for (int k = 0; k < n_nodes; ++k) {
     const GraphNode& node = graph.nodes[k];
     PlannedNode& pn = plan->nodes[k];
-    ops::PrepareContext ctx{node.name, {}, {}, 0, nullptr};
+    ops::PrepareContext ctx{node.name, {}, {}, 0, nullptr, pool ? pool->threads() : 1};
     bool all_constant = true, all_invariant = true;
     for (int v : node.inputs) {
       ctx.inputs.push_back(v < 0 ? nullptr : &values[v].desc);

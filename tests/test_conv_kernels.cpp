@@ -157,7 +157,7 @@ TEST(ConvKernels, OneDnnBuildsEveryGeometry) {
     const ops::Window2D win{k.kh, k.kw, k.sh, k.sw, k.dh, k.dw, p0, p1, p2, p3, out_h, out_w};
     const ops::ConvGeometry g{k.n, k.c, k.h, k.w, k.m, k.group, win};
     const std::vector<float> w(k.m * (k.c / k.group) * k.kh * k.kw, 0.5f), bias(k.m, 1.0f);
-    EXPECT_NE(ops::make_onednn_conv(g, w.data(), k.bias ? bias.data() : nullptr), nullptr) << k.describe();
+    EXPECT_NE(ops::make_onednn_conv(g, w.data(), k.bias ? bias.data() : nullptr, 1), nullptr) << k.describe();
   }
 }
 
