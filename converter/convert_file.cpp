@@ -1,19 +1,23 @@
 // tspike::convert_file: the library side of tsconvert.
 #include "converter/onnx_model.hpp"
+#include "runtime/checked.hpp"
 #include "tspike/convert.hpp"
 
 namespace tspike {
 
 ConversionReport convert_file(const std::string& input_path, const std::string& output_path,
                               const ConvertOptions& options) {
-  onnx::ModelProto model = convert::read_model_file(input_path, options.limits);
-  convert::check_model(model, input_path, options.limits);
-  ConversionReport report = convert::reparameterize(model, input_path, options);
-  // The passes must leave a valid model; checking here names the output
-  // before a broken file reaches the disk.
-  convert::check_model(model, output_path, options.limits);
-  convert::write_model_file(model, output_path);
-  return report;
+  // Nothing but tspike::Error leaves (out of memory, ONNX's exceptions).
+  return detail::error_boundary(input_path, ErrorCode::kInvalidModel, [&] {
+    onnx::ModelProto model = convert::read_model_file(input_path, options.limits);
+    convert::check_model(model, input_path, options.limits);
+    ConversionReport report = convert::reparameterize(model, input_path, options);
+    // The passes must leave a valid model; checking here names the output
+    // before a broken file reaches the disk.
+    convert::check_model(model, output_path, options.limits);
+    convert::write_model_file(model, output_path);
+    return report;
+  });
 }
 
 }  // namespace tspike

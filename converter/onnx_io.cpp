@@ -96,9 +96,16 @@ void write_model_file(const onnx::ModelProto& model, const std::string& path) {
 ConstTensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where,
                               const Limits& limits) {
   using TP = onnx::TensorProto;
-  if (t.data_location() == TP::EXTERNAL || t.external_data_size() > 0)
+  if (t.data_location() == TP::EXTERNAL || t.external_data_size() > 0) {
+    std::string location;
+    for (const auto& kv : t.external_data())
+      if (kv.key() == "location") location = fmt::format(" (location '{}')", kv.value());
+    // Never opened: a file may point anywhere (../../etc/passwd, /dev/zero).
     throw Error(ErrorCode::kInvalidModel,
-                fmt::format("{}: external tensor data is not supported", where));
+                fmt::format("{}: external tensor data{} is not supported; tspike reads only "
+                            "self-contained model files (save the model with its weights inside)",
+                            where, location));
+  }
   ConstTensor out;
   int64_t count = 1;
   for (int64_t d : t.dims()) {
@@ -117,16 +124,27 @@ ConstTensor tensor_from_proto(const onnx::TensorProto& t, const std::string& whe
                   fmt::format("{}: {} holds {} elements, the shape {} needs {}", where, field,
                               have, shape_to_string(out.shape), count));
   };
+  // Lengths are checked before reserving: the shape alone never sizes memory.
   auto raw_as = [&](auto zero, auto&& store) {
     using E = decltype(zero);
-    check_count(static_cast<int64_t>(t.raw_data().size() / sizeof(E)), "raw_data");
-    if (t.raw_data().size() % sizeof(E) != 0) check_count(-1, "raw_data");
     for (int64_t k = 0; k < count; ++k) {
       E v;
       std::memcpy(&v, t.raw_data().data() + k * sizeof(E), sizeof(E));
       store(v);
     }
   };
+  auto check_raw = [&](std::size_t element_size) {
+    if (!raw) return;
+    check_count(static_cast<int64_t>(t.raw_data().size() / element_size), "raw_data");
+    if (t.raw_data().size() % element_size != 0) check_count(-1, "raw_data");
+  };
+  switch (t.data_type()) {
+    case TP::FLOAT: check_raw(sizeof(float)); if (!raw) check_count(t.float_data_size(), "float_data"); break;
+    case TP::DOUBLE: check_raw(sizeof(double)); if (!raw) check_count(t.double_data_size(), "double_data"); break;
+    case TP::INT64: check_raw(sizeof(int64_t)); if (!raw) check_count(t.int64_data_size(), "int64_data"); break;
+    case TP::INT32: check_raw(sizeof(int32_t)); if (!raw) check_count(t.int32_data_size(), "int32_data"); break;
+    default: break;
+  }
   switch (t.data_type()) {
     case TP::FLOAT: {
       out.dtype = DType::kFloat32;

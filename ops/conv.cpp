@@ -26,7 +26,8 @@ class Conv final : public Op {
       : window_(parse_window(b, /*is_conv=*/true)), reference_kernels_(b.reference_kernels) {
     Attributes attrs(b.node, b.name);
     group_ = attrs.get_int("group", 1);
-    if (group_ < 1) throw attrs.error(ErrorCode::kInvalidModel, fmt::format("group {} must be >= 1", group_));
+    if (group_ < 1 || group_ > (int64_t{1} << 24))  // bounded: C = W.shape[1] * group must not overflow
+      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("group {} must be in 1..2^24", group_));
   }
 
   void prepare(PrepareContext& ctx) const override {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <type_traits>
 
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
@@ -14,6 +15,20 @@ enum class BinaryKind { kAdd, kSub, kMul, kDiv };
 
 template <typename T>
 T apply(BinaryKind kind, T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    // Shape arithmetic from the file: wraps (two's complement) instead of
+    // overflowing; x / 0 is 0. Nonsense results fail the shape checks later.
+    using U = std::make_unsigned_t<T>;
+    switch (kind) {
+      case BinaryKind::kAdd: return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+      case BinaryKind::kSub: return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+      case BinaryKind::kMul: return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+      case BinaryKind::kDiv:
+        if (b == 0) return T{0};
+        if (b == -1) return static_cast<T>(U{0} - static_cast<U>(a));
+        return a / b;
+    }
+  }
   switch (kind) {
     case BinaryKind::kAdd: return a + b;
     case BinaryKind::kSub: return a - b;

@@ -62,6 +62,8 @@ class Gather final : public Op {
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& data = require_input(*this, ctx, 0, "data", 1);
     const ConstTensor& indices = require_constant(*this, ctx, 1, "indices");
+    if (indices.dtype != DType::kInt64)
+      throw error(ErrorCode::kInvalidModel, "indices must be int32 or int64");
     const int64_t rank = static_cast<int64_t>(data.shape.size());
     const int64_t axis = normalize_axis(*this, axis_, rank);
     for (int64_t k = 0; k < indices.size(); ++k) {
@@ -86,7 +88,7 @@ class Gather final : public Op {
     char* dst = static_cast<char*>(ctx.outputs[0].data);
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t k = 0; k < count; ++k) {
-        int64_t idx = indices.dtype == DType::kInt64 ? indices.i()[k] : static_cast<int64_t>(indices.f()[k]);
+        int64_t idx = indices.i()[k];  // int64, checked in prepare()
         if (idx < 0) idx += dim;
         std::memcpy(dst + (o * count + k) * inner * elem, src + (o * dim + idx) * inner * elem, inner * elem);
       }

@@ -10,6 +10,7 @@
 #include "ops/attributes.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
+#include "runtime/checked.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -71,8 +72,8 @@ class Reshape final : public CopyOp {
         infer = static_cast<int64_t>(d);
       } else if (out[d] < 0) {
         throw error(ErrorCode::kInvalidModel, fmt::format("shape {} has a negative dim", shape_to_string(out)));
-      } else {
-        known *= out[d];
+      } else if (!detail::checked_mul(known, out[d], known)) {
+        throw error(ErrorCode::kResourceLimit, fmt::format("shape {} has too many elements", shape_to_string(out)));
       }
     }
     const int64_t total = element_count(x.shape);
@@ -82,7 +83,7 @@ class Reshape final : public CopyOp {
                                                            shape_to_string(out)));
       out[infer] = total / known;
     }
-    if (element_count(out) != total)
+    if (detail::bounded_element_count(out, total) != total)
       throw error(ErrorCode::kShapeMismatch,
                   fmt::format("cannot reshape {} to {}", shape_to_string(x.shape), shape_to_string(out)));
     ctx.outputs = {output_like(x, out)};

@@ -6,6 +6,7 @@
 #include "ops/attributes.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
+#include "runtime/checked.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -66,7 +67,7 @@ class Cast final : public Op {
       if (y.dtype == DType::kFloat32)
         y.f()[k] = x.dtype == DType::kFloat32 ? x.f()[k] : static_cast<float>(x.i()[k]);
       else
-        y.i()[k] = x.dtype == DType::kInt64 ? x.i()[k] : static_cast<int64_t>(x.f()[k]);
+        y.i()[k] = x.dtype == DType::kInt64 ? x.i()[k] : detail::saturating_int64(x.f()[k]);
     }
   }
 

@@ -7,6 +7,8 @@
 
 namespace tspike::ops {
 
+constexpr int64_t kMaxWindowValue = int64_t{1} << 24;
+
 WindowAttrs parse_window(const OpBuildContext& b, bool is_conv) {
   Attributes attrs(b.node, b.name);
   WindowAttrs w;
@@ -25,8 +27,13 @@ WindowAttrs parse_window(const OpBuildContext& b, bool is_conv) {
     if (!v.empty() && v.size() != n)
       throw attrs.error(ErrorCode::kUnsupportedOp,
                         fmt::format("{} has {} values; only 2-D windows are supported", name, v.size()));
-    for (int64_t x : v)
+    for (int64_t x : v) {
       if (x < min) throw attrs.error(ErrorCode::kInvalidModel, fmt::format("{} value {} < {}", name, x, min));
+      // Bounded so that window arithmetic cannot overflow int64.
+      if (x > kMaxWindowValue)
+        throw attrs.error(ErrorCode::kUnsupportedOp,
+                          fmt::format("{} value {} is over the supported {}", name, x, kMaxWindowValue));
+    }
   };
   check(w.kernel, 2, "kernel_shape", 1);
   check(w.strides, 2, "strides", 1);

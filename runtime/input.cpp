@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 // Debian's libstb already contains the implementation: declarations only.
 #include <stb/stb_image.h>
 
+#include "runtime/checked.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 
@@ -37,7 +39,7 @@ struct ImageShape {
 };
 
 // Checks what load_image needs from the model before touching the file.
-ImageShape image_shape_of(const ModelInfo& model, const std::string& path) {
+ImageShape image_shape_of(const ModelInfo& model, const std::string& path, const Limits& limits) {
   const ValueInfo& in = model.input;
   const std::string what = "cannot use image '" + path + "' as input '" + in.name + "' ";
   if (model.metadata.encoding == Encoding::kSequence)
@@ -55,7 +57,7 @@ ImageShape image_shape_of(const ModelInfo& model, const std::string& path) {
                     ": the input shape is not an image input (C must be 1 or 3)");
   // The output is C x H x W floats: keep it within the image size limit
   // (each side is checked first so that h * w cannot overflow).
-  const int64_t max_pixels = Limits{}.max_image_pixels;
+  const int64_t max_pixels = limits.max_image_pixels;
   if (h <= 0 || w <= 0 || h > max_pixels || w > max_pixels || h * w > max_pixels)
     throw Error(ErrorCode::kBadInput,
                 what + "of shape " + shape_to_string(in.shape) +
@@ -78,28 +80,28 @@ ImageShape image_shape_of(const ModelInfo& model, const std::string& path) {
 // stb's PNG reader refuses a header that declares more than 2^30 bytes of
 // pixels inside stbi_info, which then reports only "unknown image type".
 // This reads such a header's size so that it is reported as a size limit.
-bool png_header_size(std::FILE* f, int64_t& width, int64_t& height) {
-  unsigned char b[24];
-  if (std::fseek(f, 0, SEEK_SET) != 0 || std::fread(b, 1, sizeof b, f) != sizeof b) return false;
+bool png_header_size(const unsigned char* b, std::size_t size, int64_t& width, int64_t& height) {
+  if (size < 24) return false;
   if (std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0 || std::memcmp(b + 12, "IHDR", 4) != 0) return false;
-  auto be32 = [](const unsigned char* p) { return int64_t(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3]; };
+  auto be32 = [](const unsigned char* p) {
+    return int64_t(p[0]) << 24 | int64_t(p[1]) << 16 | int64_t(p[2]) << 8 | int64_t(p[3]);
+  };
   width = be32(b + 16);
   height = be32(b + 20);
   return true;
 }
 
-// Decodes the file, refusing oversized images before stb allocates anything.
-Planes decode(const std::string& path, int want_channels) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw Error(ErrorCode::kIO, "cannot read image '" + path + "': it is a directory");
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file)
-    throw Error(ErrorCode::kIO, "cannot open image '" + path + "': " + std::strerror(errno));
-
+// Decodes the bytes of an image file, refusing oversized images before stb
+// allocates anything.
+Planes decode(const unsigned char* bytes, std::size_t size, const std::string& path, int want_channels,
+              const Limits& limits) {
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw Error(ErrorCode::kResourceLimit, "image '" + path + "' is too large to decode (" + std::to_string(size) +
+                                               " bytes)");
+  const int length = static_cast<int>(size);
   // stbi_info reads only the header; the pixel buffer is allocated only
   // after the size has been checked against the limit.
-  const int64_t max_pixels = Limits{}.max_image_pixels;
+  const int64_t max_pixels = limits.max_image_pixels;
   auto too_big = [&](int64_t w, int64_t h) {
     return Error(ErrorCode::kResourceLimit,
                  "image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) +
@@ -110,10 +112,10 @@ Planes decode(const std::string& path, int want_channels) {
     return w > max_pixels || h > max_pixels || w * h > max_pixels;
   };
   int w = 0, h = 0, n = 0;
-  if (!stbi_info_from_file(file.get(), &w, &h, &n)) {
+  if (!stbi_info_from_memory(bytes, length, &w, &h, &n)) {
     const char* reason = stbi_failure_reason();
     int64_t png_w = 0, png_h = 0;
-    if (png_header_size(file.get(), png_w, png_h) && over_limit(png_w, png_h)) throw too_big(png_w, png_h);
+    if (png_header_size(bytes, size, png_w, png_h) && over_limit(png_w, png_h)) throw too_big(png_w, png_h);
     throw Error(ErrorCode::kParse,
                 "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
   }
@@ -121,12 +123,16 @@ Planes decode(const std::string& path, int want_channels) {
 
   // Decode with the file's own channels: stb's gray conversion is an integer
   // approximation, ours is the exact 0.299 R + 0.587 G + 0.114 B in float.
-  std::unique_ptr<unsigned char, StbiFree> pixels(stbi_load_from_file(file.get(), &w, &h, &n, 0));
+  const int info_w = w, info_h = h;
+  std::unique_ptr<unsigned char, StbiFree> pixels(stbi_load_from_memory(bytes, length, &w, &h, &n, 0));
   if (!pixels) {
     const char* reason = stbi_failure_reason();
     throw Error(ErrorCode::kParse,
                 "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
   }
+  // A header that lies (stbi_info and the decoder disagree) is refused too.
+  if (w != info_w || h != info_h || w <= 0 || h <= 0 || n < 1 || n > 4 || over_limit(w, h))
+    throw Error(ErrorCode::kParse, "cannot decode image '" + path + "': inconsistent header");
 
   // n: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. Alpha is dropped.
   Planes out{want_channels, h, w, std::vector<float>(std::size_t(want_channels) * w * h)};
@@ -193,9 +199,12 @@ Planes resize_bilinear(const Planes& src, int height, int width) {
 
 }  // namespace
 
-Tensor load_image(const std::string& path, const ModelInfo& model) {
-  const ImageShape shape = image_shape_of(model, path);
-  Planes img = resize_bilinear(decode(path, shape.channels), shape.height, shape.width);
+namespace {
+
+Tensor image_to_input(const unsigned char* bytes, std::size_t size, const std::string& path,
+                      const ModelInfo& model, const Limits& limits) {
+  const ImageShape shape = image_shape_of(model, path, limits);
+  Planes img = resize_bilinear(decode(bytes, size, path, shape.channels, limits), shape.height, shape.width);
 
   const ModelMetadata& md = model.metadata;
   const std::size_t plane = std::size_t(shape.height) * shape.width;
@@ -206,6 +215,40 @@ Tensor load_image(const std::string& path, const ModelInfo& model) {
     for (std::size_t i = 0; i < plane; ++i) d[i] = (d[i] * md.image_scale - mean) / stddev;
   }
   return Tensor({1, shape.channels, shape.height, shape.width}, std::move(img.data));
+}
+
+}  // namespace
+
+Tensor load_image(const std::string& path, const ModelInfo& model, const Limits& limits) {
+  return detail::error_boundary("image '" + path + "'", ErrorCode::kParse, [&] {
+    (void)image_shape_of(model, path, limits);  // the model's errors before the file's
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw Error(ErrorCode::kIO, "cannot read image '" + path + "': it is a directory");
+    std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+    if (!file) throw Error(ErrorCode::kIO, "cannot open image '" + path + "': " + std::strerror(errno));
+    const uintmax_t size = std::filesystem::file_size(path, ec);
+    if (ec) throw Error(ErrorCode::kIO, "cannot read image '" + path + "': " + ec.message());
+    if (size > limits.max_file_bytes)
+      throw Error(ErrorCode::kResourceLimit, "image '" + path + "' is " + std::to_string(size) +
+                                                 " bytes, more than the limit of " +
+                                                 std::to_string(limits.max_file_bytes));
+    std::vector<unsigned char> bytes(size);
+    if (size > 0 && std::fread(bytes.data(), 1, size, file.get()) != size)
+      throw Error(ErrorCode::kIO, "cannot read image '" + path + "': read failed");
+    return image_to_input(bytes.data(), bytes.size(), path, model, limits);
+  });
+}
+
+Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name, const ModelInfo& model,
+                              const Limits& limits) {
+  return detail::error_boundary("image '" + name + "'", ErrorCode::kParse, [&] {
+    if (size > limits.max_file_bytes)
+      throw Error(ErrorCode::kResourceLimit, "image '" + name + "' is " + std::to_string(size) +
+                                                 " bytes, more than the limit of " +
+                                                 std::to_string(limits.max_file_bytes));
+    return image_to_input(static_cast<const unsigned char*>(data), size, name, model, limits);
+  });
 }
 
 }  // namespace tspike

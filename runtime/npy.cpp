@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/checked.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 
@@ -131,16 +132,43 @@ uint32_t little_endian(const unsigned char* p, int bytes) {
   return v;
 }
 
-}  // namespace
+// Where the bytes of a .npy file come from: a file or memory.
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Reads exactly n bytes at the current position; false at the end.
+  virtual bool read(void* dst, uint64_t n) = 0;
+  uint64_t size = 0;
+};
 
-Tensor load_npy(const std::string& path, const Limits& limits) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw Error(ErrorCode::kIO, "cannot read .npy file '" + path + "': it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIO, "cannot open .npy file '" + path + "': " + std::strerror(errno));
-  const uintmax_t file_size = std::filesystem::file_size(path, ec);
-  if (ec) throw Error(ErrorCode::kIO, "cannot read .npy file '" + path + "': " + ec.message());
+class FileSource final : public Source {
+ public:
+  explicit FileSource(std::ifstream& in, uint64_t file_size) : in_(in) { size = file_size; }
+  bool read(void* dst, uint64_t n) override {
+    return n == 0 || static_cast<bool>(in_.read(static_cast<char*>(dst), std::streamsize(n)));
+  }
+
+ private:
+  std::ifstream& in_;
+};
+
+class MemorySource final : public Source {
+ public:
+  MemorySource(const void* data, uint64_t bytes) : data_(static_cast<const unsigned char*>(data)) { size = bytes; }
+  bool read(void* dst, uint64_t n) override {
+    if (n > size - pos_) return false;
+    if (n) std::memcpy(dst, data_ + pos_, n);
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  const unsigned char* data_;
+  uint64_t pos_ = 0;
+};
+
+Tensor read_npy(Source& in, const std::string& path, const Limits& limits) {
+  const uint64_t file_size = in.size;
   if (file_size > limits.max_file_bytes)
     throw Error(ErrorCode::kResourceLimit,
                 ".npy file '" + path + "' is " + std::to_string(file_size) + " bytes, more than the limit of " +
@@ -149,14 +177,14 @@ Tensor load_npy(const std::string& path, const Limits& limits) {
 
   // Magic (6), version (2), header length (2 bytes in 1.0, 4 in 2.0 and 3.0).
   unsigned char prelude[12] = {};
-  if (!in.read(reinterpret_cast<char*>(prelude), 10) || std::memcmp(prelude, kMagic, 6) != 0)
+  if (!in.read(prelude, 10) || std::memcmp(prelude, kMagic, 6) != 0)
     throw Error(ErrorCode::kParse, bad + "not a .npy file (too short or bad magic)");
   const int major = prelude[6], minor = prelude[7];
   if ((major != 1 && major != 2 && major != 3) || minor != 0)
     throw Error(ErrorCode::kParse, bad + "unsupported .npy version " + std::to_string(major) + "." +
                                        std::to_string(minor));
   const int len_bytes = major == 1 ? 2 : 4;
-  if (len_bytes == 4 && !in.read(reinterpret_cast<char*>(prelude) + 10, 2))
+  if (len_bytes == 4 && !in.read(prelude + 10, 2))
     throw Error(ErrorCode::kParse, bad + "file ends inside the header");
   const uint64_t header_start = 8 + len_bytes;
   const uint64_t header_len = little_endian(prelude + 8, len_bytes);
@@ -165,7 +193,7 @@ Tensor load_npy(const std::string& path, const Limits& limits) {
                                        " runs past the end of the file");
 
   std::string text(header_len, '\0');  // within the file size, checked above
-  if (!in.read(text.data(), std::streamsize(header_len)))
+  if (!in.read(text.data(), header_len))
     throw Error(ErrorCode::kParse, bad + "file ends inside the header");
   const Header h = HeaderParser(text, path).parse();
 
@@ -194,9 +222,32 @@ Tensor load_npy(const std::string& path, const Limits& limits) {
                                        std::to_string(data_bytes) + " bytes of data");
 
   std::vector<float> data(elements);  // justified by the file size, checked above
-  if (elements > 0 && !in.read(reinterpret_cast<char*>(data.data()), std::streamsize(elements * 4)))
+  if (elements > 0 && !in.read(data.data(), uint64_t(elements) * 4))
     throw Error(ErrorCode::kIO, "cannot read .npy file '" + path + "': read failed");
   return Tensor(h.shape, std::move(data));
+}
+
+}  // namespace
+
+Tensor load_npy(const std::string& path, const Limits& limits) {
+  return detail::error_boundary(".npy file '" + path + "'", ErrorCode::kParse, [&] {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw Error(ErrorCode::kIO, "cannot read .npy file '" + path + "': it is a directory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorCode::kIO, "cannot open .npy file '" + path + "': " + std::strerror(errno));
+    const uintmax_t file_size = std::filesystem::file_size(path, ec);
+    if (ec) throw Error(ErrorCode::kIO, "cannot read .npy file '" + path + "': " + ec.message());
+    FileSource source(in, file_size);
+    return read_npy(source, path, limits);
+  });
+}
+
+Tensor load_npy_from_memory(const void* data, std::size_t size, const std::string& name, const Limits& limits) {
+  return detail::error_boundary(".npy file '" + name + "'", ErrorCode::kParse, [&] {
+    MemorySource source(data, size);
+    return read_npy(source, name, limits);
+  });
 }
 
 void save_npy(const std::string& path, const Tensor& tensor) {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/checked.hpp"
+
 namespace tspike::detail {
 
 namespace {
@@ -41,6 +43,11 @@ void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::No
 }  // namespace
 
 std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, ThreadPool* pool) {
+  const int64_t frame_count = bounded_element_count(frame_shape, graph.limits.max_tensor_elements);
+  if (frame_count < 0 || frame_count > graph.limits.max_tensor_elements)
+    throw Error(ErrorCode::kResourceLimit,
+                fmt::format("input {} has a negative dimension or more than {} elements (the limit on tensor elements)",
+                            shape_to_string(frame_shape), graph.limits.max_tensor_elements));
   auto plan = std::make_unique<Plan>();
   plan->frame_shape = frame_shape;
   auto& values = plan->values;
@@ -58,6 +65,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   const int n_nodes = static_cast<int>(graph.nodes.size());
   plan->nodes.resize(n_nodes);
   int64_t state_floats = 0;
+  int64_t folded_bytes = 0;  // constants made by folding, counted against max_arena_bytes
   for (int k = 0; k < n_nodes; ++k) {
     const GraphNode& node = graph.nodes[k];
     PlannedNode& pn = plan->nodes[k];
@@ -75,12 +83,15 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
       throw node.op->error(ErrorCode::kUnsupportedOp, "has more outputs than tspike computes");
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       const auto& d = ctx.outputs[o];
-      if (element_count(d.shape) < 0)
-        throw node.op->error(ErrorCode::kShapeMismatch, "output shape has a negative dimension");
-      if (element_count(d.shape) > graph.limits.max_tensor_elements)
+      // Checked before anything multiplies the dims (they may come from the file).
+      const int64_t count = bounded_element_count(d.shape, graph.limits.max_tensor_elements);
+      if (count < 0)
+        throw node.op->error(ErrorCode::kShapeMismatch,
+                             fmt::format("output shape {} has a negative dimension", shape_to_string(d.shape)));
+      if (count > graph.limits.max_tensor_elements)
         throw node.op->error(ErrorCode::kResourceLimit,
-                             fmt::format("output {} has {} elements, over the limit of {}", shape_to_string(d.shape),
-                                         element_count(d.shape), graph.limits.max_tensor_elements));
+                             fmt::format("output {} has more than {} elements (the limit on tensor elements)",
+                                         shape_to_string(d.shape), graph.limits.max_tensor_elements));
       if (node.outputs[o] >= 0) values[node.outputs[o]].desc = d;
     }
     pn.node_state = std::move(ctx.node_state);
@@ -88,6 +99,12 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     bool outputs_constant = true;
     for (int v : node.outputs) outputs_constant &= v < 0 || values[v].desc.constant != nullptr;
     if (!outputs_constant && all_constant && !stateful) {
+      for (int v : node.outputs)
+        if (v >= 0) folded_bytes += element_count(values[v].desc.shape) * dtype_size(values[v].desc.dtype);
+      if (folded_bytes > graph.limits.max_arena_bytes)
+        throw node.op->error(ErrorCode::kResourceLimit,
+                             fmt::format("constants computed when planning need {} bytes, over the limit of {} bytes",
+                                         folded_bytes, graph.limits.max_arena_bytes));
       fold_node(node, values, pn.node_state.get());
       outputs_constant = true;
     }
@@ -153,10 +170,10 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     arena_floats = std::max(arena_floats, offset + size_of(v));
     placed.push_back(v);
   }
-  if (arena_floats * 4 > graph.limits.max_arena_bytes)
+  if ((arena_floats + state_floats) * 4 > graph.limits.max_arena_bytes)
     throw Error(ErrorCode::kResourceLimit,
-                fmt::format("the plan for input {} needs {} MB, over the limit of {} MB",
-                            shape_to_string(frame_shape), arena_floats * 4 >> 20, graph.limits.max_arena_bytes >> 20));
+                fmt::format("the plan for input {} needs {} bytes, over the limit of {} bytes", shape_to_string(frame_shape),
+                            (arena_floats + state_floats) * 4, graph.limits.max_arena_bytes));
   plan->arena.assign(arena_floats, 0.0f);
   plan->state.assign(state_floats, 0.0f);
   plan->spike_counts.assign(plan->spike_elements.size(), 0);

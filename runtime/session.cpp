@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "runtime/checked.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/thread_pool.hpp"
 #include "tspike/error.hpp"
@@ -25,6 +26,20 @@ struct Session::Impl {
 
   Error bad_input(const std::string& what) const {
     return Error(ErrorCode::kBadInput, fmt::format("{}: {}", info().path, what));
+  }
+
+  // A caller's tensor: its dims are checked before anything multiplies them.
+  void check_tensor(const Tensor& t, const char* what) const {
+    const int64_t limit = model->limits().max_tensor_elements;
+    const int64_t count = detail::bounded_element_count(t.shape, limit);
+    if (count < 0)
+      throw bad_input(fmt::format("{} of shape {} has a negative dimension", what, shape_to_string(t.shape)));
+    if (count > limit)
+      throw Error(ErrorCode::kResourceLimit,
+                  fmt::format("{}: {} of shape {} has more than {} elements (the limit on tensor elements)",
+                              info().path, what, shape_to_string(t.shape), limit));
+    if (static_cast<int64_t>(t.data.size()) != count)
+      throw bad_input(fmt::format("{} has {} values but shape {}", what, t.data.size(), shape_to_string(t.shape)));
   }
 
   Shape frame;  // reused so that a run with an unchanged shape allocates nothing
@@ -53,12 +68,16 @@ struct Session::Impl {
     if (plan && plan->frame_shape == frame) return;
     plan.reset();
     try {
-      plan = detail::make_plan(graph(), frame, pool.get());
+      // Out of memory (or any other exception) while planning becomes an Error.
+      detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
+        plan = detail::make_plan(graph(), frame, pool.get());
+        accum.resize(plan->outputs.size());
+        for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
+      });
     } catch (const Error& e) {
+      plan.reset();
       throw Error(e.code(), fmt::format("{}: {}", info().path, e.what()));
     }
-    accum.resize(plan->outputs.size());
-    for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
   }
 
   void reset() {
@@ -135,9 +154,7 @@ std::vector<Tensor> Session::run(const Tensor& input) {
 
 void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
   Impl& s = *impl_;
-  if (static_cast<int64_t>(input.data.size()) != element_count(input.shape))
-    throw s.bad_input(fmt::format("input tensor has {} values but shape {}", input.data.size(),
-                                  shape_to_string(input.shape)));
+  s.check_tensor(input, "input tensor");
   const bool sequence = s.info().metadata.encoding == Encoding::kSequence;
   int timesteps = this->timesteps();
   if (sequence) {
@@ -180,8 +197,7 @@ std::vector<Tensor> Session::step(const Tensor& frame) {
 
 void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
   Impl& s = *impl_;
-  if (static_cast<int64_t>(frame.data.size()) != element_count(frame.shape))
-    throw s.bad_input(fmt::format("frame has {} values but shape {}", frame.data.size(), shape_to_string(frame.shape)));
+  s.check_tensor(frame, "frame");
   s.set_frame_shape(frame.shape, 0, "one timestep: expected [N, ...] or the same without N");
   const Shape& shape = s.frame;
   if (s.steps > 0 && s.plan && s.plan->frame_shape != shape)

@@ -1,6 +1,7 @@
 // Tensor storage types used inside the runtime.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,7 +31,12 @@ struct ConstTensor {
   }
   // Element k as double / int64 whatever the dtype.
   double get(int64_t k) const { return dtype == DType::kFloat32 ? f[k] : double(i[k]); }
-  int64_t get_int(int64_t k) const { return dtype == DType::kInt64 ? i[k] : int64_t(f[k]); }
+  // A float that does not fit int64 (or NaN) saturates (NaN: 0).
+  int64_t get_int(int64_t k) const {
+    if (dtype == DType::kInt64) return i[k];
+    const float v = f[k];
+    return std::isnan(v) ? 0 : v >= 9.2233720368547758e18f ? INT64_MAX : v <= -9.2233720368547758e18f ? INT64_MIN : int64_t(v);
+  }
 };
 
 // A non-owning view of a tensor in the arena (or of a constant).

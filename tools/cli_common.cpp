@@ -43,4 +43,25 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
   return kExitError;
 }
 
+void add_limit_options(CLI::App& app, Limits& limits) {
+  static const Limits defaults;
+  auto* file_mb = app.add_option_function<int64_t>(
+      "--max-file-mb", [&limits](int64_t mb) { limits.max_file_bytes = static_cast<std::size_t>(mb) << 20; },
+      fmt::format("Largest model, image or .npy file read, in MiB (default {})", defaults.max_file_bytes >> 20));
+  file_mb->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  app.add_option("--max-tensor-elements", limits.max_tensor_elements,
+                 fmt::format("Most elements of one tensor (default {})", defaults.max_tensor_elements))
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  app.add_option_function<int64_t>(
+         "--max-arena-mb", [&limits](int64_t mb) { limits.max_arena_bytes = mb << 20; },
+         fmt::format("Most memory planned for one batch size, in MiB (default {})", defaults.max_arena_bytes >> 20))
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  app.add_option("--max-timesteps", limits.max_timesteps,
+                 fmt::format("Most timesteps T (default {})", defaults.max_timesteps))
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--max-image-pixels", limits.max_image_pixels,
+                 fmt::format("Most pixels of an input image (default {})", defaults.max_image_pixels))
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+}
+
 }  // namespace tspike::cli

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "tspike/model.hpp"
+
 namespace tspike::cli {
 
 // Exit codes of every tool.
@@ -17,5 +19,10 @@ inline constexpr int kExitUsage = 2;  // a command line that does not parse
 // message and returns kExitUsage (--help returns 0); a tspike::Error or any
 // other exception prints one line "tool: error: ..." and returns kExitError.
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+// Options that raise (or lower) the limits that protect against hostile
+// files: --max-file-mb, --max-tensor-elements, --max-arena-mb,
+// --max-timesteps, --max-image-pixels. They write into `limits`.
+void add_limit_options(CLI::App& app, Limits& limits);
 
 }  // namespace tspike::cli

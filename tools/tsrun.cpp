@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   std::string model_path, input_path;
   int timesteps = 0, top = 5, threads = 1;
   bool json = false, info_only = false, quiet = false;
+  LoadOptions load_options;
   app.add_option("model", model_path, "Model file (.onnx)")->required();
   app.add_option("-i,--input", input_path, "Image (PNG, JPEG, ...) or float32 .npy tensor");
   app.add_option("-t,--timesteps", timesteps, "Timesteps T (default: the model's tspike.timesteps)")
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
+  tspike::cli::add_limit_options(app, load_options.limits);
   app.footer(
       "Examples:\n"
       "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
@@ -111,7 +113,7 @@ int main(int argc, char** argv) {
       "  tsrun model.onnx --info");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
-    auto model = Model::load(model_path);
+    auto model = Model::load(model_path, load_options);
     const ModelInfo& info = model->info();
     if (info_only) {
       if (json) fmt::print("{}\n", info_json(info).dump(2));
@@ -120,7 +122,8 @@ int main(int argc, char** argv) {
     }
     if (input_path.empty()) throw Error(ErrorCode::kBadInput, "no input: give --input FILE (or --info)");
     const std::string ext = std::filesystem::path(input_path).extension().string();
-    Tensor input = ext == ".npy" ? load_npy(input_path, model->limits()) : load_image(input_path, info);
+    Tensor input = ext == ".npy" ? load_npy(input_path, model->limits())
+                                  : load_image(input_path, info, model->limits());
 
     Session session(model, SessionOptions{timesteps, threads});
     auto outputs = session.run(input);
