@@ -9,6 +9,7 @@
 #include "converter/onnx_model.hpp"
 #include "runtime/checked.hpp"
 #include "runtime/graph.hpp"
+#include "runtime/log.hpp"
 
 namespace tspike {
 
@@ -200,19 +201,28 @@ Model::~Model() = default;
 const ModelInfo& Model::info() const { return graph_->info; }
 const Limits& Model::limits() const { return graph_->limits; }
 
+namespace {
+std::shared_ptr<const Model> logged(std::shared_ptr<const Model> model) {
+  const ModelInfo& info = model->info();
+  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, model->graph().nodes.size(),
+              info.conversion.folded.size(), info.conversion.already_reparameterized ? " (converted by tsconvert)" : "");
+  return model;
+}
+}  // namespace
+
 // Nothing but tspike::Error leaves a load (out of memory, ONNX's or the
 // standard library's exceptions become one).
 std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOptions& options) {
-  return detail::error_boundary(path, ErrorCode::kInvalidModel, [&] {
+  return logged(detail::error_boundary(path, ErrorCode::kInvalidModel, [&] {
     return ModelBuilder::build(convert::read_model_file(path, options.limits), path, options);
-  });
+  }));
 }
 
 std::shared_ptr<const Model> Model::load_from_memory(const void* data, std::size_t size, const std::string& name,
                                                      const LoadOptions& options) {
-  return detail::error_boundary(name, ErrorCode::kInvalidModel, [&] {
+  return logged(detail::error_boundary(name, ErrorCode::kInvalidModel, [&] {
     return ModelBuilder::build(convert::parse_model(data, size, name, options.limits), name, options);
-  });
+  }));
 }
 
 }  // namespace tspike

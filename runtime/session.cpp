@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "runtime/checked.hpp"
+#include "runtime/log.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/thread_pool.hpp"
 #include "tspike/error.hpp"
@@ -73,6 +74,8 @@ struct Session::Impl {
         plan = detail::make_plan(graph(), frame, pool.get());
         accum.resize(plan->outputs.size());
         for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
+        detail::log(LogLevel::kInfo, "plan made for input {}: arena {} bytes, neuron state {} bytes",
+                    shape_to_string(frame), plan->arena.size() * sizeof(float), plan->state.size() * sizeof(float));
       });
     } catch (const Error& e) {
       plan.reset();

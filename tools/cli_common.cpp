@@ -6,6 +6,7 @@
 #include <new>
 
 #include "tspike/error.hpp"
+#include "tspike/version.h"
 
 namespace tspike::cli {
 
@@ -20,6 +21,8 @@ std::string one_line(std::string message) {
 }  // namespace
 
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
+  app.set_version_flag("--version", fmt::format("{} {}", app.get_name(), TSPIKE_VERSION_STRING),
+                       "Print the version and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -15,7 +15,8 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;  // a model, input or I/O error
 inline constexpr int kExitUsage = 2;  // a command line that does not parse
 
-// Parses the command line, then runs `body`. A parse error prints CLI11's
+// Adds --version ("tool X.Y.Z", the project version from CMake), parses
+// the command line, then runs `body`. A parse error prints CLI11's
 // message and returns kExitUsage (--help returns 0); a tspike::Error or any
 // other exception prints one line "tool: error: ..." and returns kExitError.
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body);

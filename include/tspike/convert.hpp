@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "tspike/export.h"
 #include "tspike/model.hpp"
 
 namespace tspike {
@@ -15,7 +16,7 @@ struct ConvertOptions {
 
 // Converts `input_path` and writes the result to `output_path`. Returns what
 // was folded and what stays multiplicative. Throws Error.
-ConversionReport convert_file(const std::string& input_path,
+TSPIKE_API ConversionReport convert_file(const std::string& input_path,
                               const std::string& output_path,
                               const ConvertOptions& options = {});
 

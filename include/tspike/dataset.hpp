@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tspike/export.h"
 #include "tspike/model.hpp"
 #include "tspike/tensor.hpp"
 
@@ -29,7 +30,7 @@ struct IdxArray {
 // actually read, never with what a header claims.
 // Throws Error: kIO (cannot open), kParse (bad header, truncated or too long),
 // kResourceLimit (beyond the limits).
-IdxArray read_idx(const std::string& path, int rank, const Limits& limits = {});
+TSPIKE_API IdxArray read_idx(const std::string& path, int rank, const Limits& limits = {});
 
 // Gray images with one class label each.
 struct LabeledImages {
@@ -40,12 +41,12 @@ struct LabeledImages {
 };
 
 // Reads an images file (rank 3) and a labels file (rank 1) of the same count.
-LabeledImages load_idx(const std::string& images_path, const std::string& labels_path,
+TSPIKE_API LabeledImages load_idx(const std::string& images_path, const std::string& labels_path,
                        const Limits& limits = {});
 
 // Reads DIR/PREFIX-images-idx3-ubyte and DIR/PREFIX-labels-idx1-ubyte, each
 // with or without ".gz" (the plain file wins). prefix "t10k" is the test set.
-LabeledImages load_idx_dir(const std::string& dir, const std::string& prefix = "t10k",
+TSPIKE_API LabeledImages load_idx_dir(const std::string& dir, const std::string& prefix = "t10k",
                            const Limits& limits = {});
 
 // Images [first, first + count) as the model's input [count, C, H, W],
@@ -53,8 +54,8 @@ LabeledImages load_idx_dir(const std::string& dir, const std::string& prefix = "
 // then (pixel * image.scale - mean[c]) / std[c]. There is no resize: an input
 // whose H x W differs from the images' is refused (kBadInput). Reuses `out`'s
 // storage when its size fits.
-void images_to_input(const LabeledImages& set, int64_t first, int64_t count, const ModelInfo& model,
+TSPIKE_API void images_to_input(const LabeledImages& set, int64_t first, int64_t count, const ModelInfo& model,
                      Tensor& out);
-Tensor images_to_input(const LabeledImages& set, int64_t first, int64_t count, const ModelInfo& model);
+TSPIKE_API Tensor images_to_input(const LabeledImages& set, int64_t first, int64_t count, const ModelInfo& model);
 
 }  // namespace tspike

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "tspike/export.h"
+
 namespace tspike {
 
 enum class ErrorCode {
@@ -22,9 +24,9 @@ enum class ErrorCode {
   kIO,             // a file that cannot be opened, read or written
 };
 
-std::string_view to_string(ErrorCode code);
+TSPIKE_API std::string_view to_string(ErrorCode code);
 
-class Error : public std::runtime_error {
+class TSPIKE_API Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message)
       : std::runtime_error(message), code_(code) {}

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tspike/export.h"
 #include "tspike/tensor.hpp"
 
 namespace tspike {
@@ -24,8 +25,8 @@ struct Graph;
 enum class Encoding { kDirect, kSequence };
 enum class Readout { kMean, kSum, kLast };
 
-const char* to_string(Encoding e);
-const char* to_string(Readout r);
+TSPIKE_API const char* to_string(Encoding e);
+TSPIKE_API const char* to_string(Readout r);
 
 // A graph input or output. Dimensions unknown in the file (the batch size,
 // normally) are -1 here, with their symbolic name in dim_names when given.
@@ -99,7 +100,7 @@ struct ModelInfo {
   ConversionReport conversion;
 };
 
-class Model {
+class TSPIKE_API Model {
  public:
   // Parses, checks (ONNX checker + shape inference + the format's rules),
   // re-parameterizes and prepares the model. Throws tspike::Error.

@@ -7,6 +7,11 @@
 // allocate nothing after the first call with a given batch size — except
 // inside oneDNN, whose primitive execution allocates a small argument map per
 // call of a real-valued Conv (LoadOptions::reference_kernels avoids it).
+//
+// Errors: the constructor, run(), step() and readout() throw tspike::Error
+// (kBadInput: an input or option that does not fit the model; kResourceLimit:
+// beyond the model's Limits). After an error, run() may be called again (it
+// zeroes the state first); a stream of step() calls starts again at reset().
 #pragma once
 
 #include <memory>
@@ -14,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "tspike/export.h"
 #include "tspike/model.hpp"
 #include "tspike/tensor.hpp"
 
@@ -35,7 +41,7 @@ struct RunStats {
   std::vector<int64_t> spike_counts;  // nonzero spikes per node, same order as firing_rates
 };
 
-class Session {
+class TSPIKE_API Session {
  public:
   Session(std::shared_ptr<const Model> model, SessionOptions options = {});
   explicit Session(const std::string& model_path, SessionOptions options = {});

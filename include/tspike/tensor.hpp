@@ -1,19 +1,23 @@
 // A plain owning float32 tensor, used to pass inputs to and outputs from the
 // runtime. Row-major; shape is a list of dimensions.
+// Value semantics: a Tensor owns its data, and the runtime keeps no
+// reference to a caller's tensor once a call returns.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "tspike/export.h"
+
 namespace tspike {
 
 using Shape = std::vector<int64_t>;
 
 // Number of elements of a shape (1 for a scalar shape {}).
-int64_t element_count(const Shape& shape);
+TSPIKE_API int64_t element_count(const Shape& shape);
 // "[1,3,32,32]"
-std::string shape_to_string(const Shape& shape);
+TSPIKE_API std::string shape_to_string(const Shape& shape);
 
 struct Tensor {
   std::string name;  // graph output name for outputs, empty for inputs

@@ -5,6 +5,7 @@
 #include "tspike/dataset.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
+#include "tspike/log.hpp"
 #include "tspike/model.hpp"
 #include "tspike/session.hpp"
 #include "tspike/tensor.hpp"

@@ -1,0 +1,131 @@
+/* The C API of tspike: load a model, run it, read its outputs.
+ *
+ * C89-compatible. Every function is safe to call with NULL handles (it
+ * returns NULL, 0 or TSPIKE_ERR_INVALID_ARGUMENT) and no C++ exception ever
+ * crosses it.
+ *
+ * Errors: functions that can fail take a `tspike_status** status` last. On
+ * failure they store a new status there (code + message naming the file, node
+ * and tensor); the caller owns it and frees it with tspike_status_free(). On
+ * success they store NULL. Pass NULL to ignore the details. Functions that
+ * return a handle return NULL on failure; the others return the code
+ * (TSPIKE_OK, i.e. 0, on success).
+ *
+ * Ownership and threads: a tspike_model is immutable after loading; any
+ * number of sessions on any threads may share it, and it may be freed while
+ * sessions still use it (they keep it alive). A tspike_session is used by
+ * one thread at a time; give each thread its own. Pointers returned by
+ * accessors (names, output data, messages) belong to the library and stay
+ * valid until the object they came from is changed (the next run, step or
+ * reset of a session) or freed.
+ */
+#ifndef TSPIKE_TSPIKE_C_H
+#define TSPIKE_TSPIKE_C_H
+
+#include <stddef.h>
+
+#include "tspike/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tspike_model tspike_model;
+typedef struct tspike_session tspike_session;
+typedef struct tspike_status tspike_status;
+
+typedef enum tspike_code {
+  TSPIKE_OK = 0,
+  TSPIKE_ERR_PARSE = 1,           /* not a readable ONNX / image / .npy file */
+  TSPIKE_ERR_INVALID_MODEL = 2,   /* breaks the format or ONNX's rules */
+  TSPIKE_ERR_UNSUPPORTED_OP = 3,  /* an op or attribute the runtime lacks */
+  TSPIKE_ERR_SHAPE_MISMATCH = 4,  /* shapes that do not fit together */
+  TSPIKE_ERR_RESOURCE_LIMIT = 5,  /* a size beyond the configured limits */
+  TSPIKE_ERR_BAD_INPUT = 6,       /* an input or option that does not fit */
+  TSPIKE_ERR_IO = 7,              /* a file that cannot be read or written */
+  TSPIKE_ERR_INVALID_ARGUMENT = 8, /* a NULL handle, index out of range... */
+  TSPIKE_ERR_OUT_OF_MEMORY = 9,
+  TSPIKE_ERR_INTERNAL = 10        /* a bug in tspike: please report it */
+} tspike_code;
+
+/* The library's version, "MAJOR.MINOR.PATCH" (TSPIKE_VERSION_STRING in
+ * tspike/version.h is the version of the headers). */
+TSPIKE_API const char* tspike_version(void);
+
+/* ---- Status ---- */
+TSPIKE_API tspike_code tspike_status_code(const tspike_status* status); /* TSPIKE_OK for NULL */
+TSPIKE_API const char* tspike_status_message(const tspike_status* status); /* "" for NULL */
+TSPIKE_API void tspike_status_free(tspike_status* status);
+/* A short name of a code: "parse", "bad input", ... */
+TSPIKE_API const char* tspike_code_name(tspike_code code);
+
+/* ---- Model ---- */
+/* Loads, checks and re-parameterizes a model file (default limits). */
+TSPIKE_API tspike_model* tspike_model_load(const char* path, tspike_status** status);
+/* The same from the bytes of a model file; `name` names it in messages. */
+TSPIKE_API tspike_model* tspike_model_load_from_memory(const void* data, size_t size, const char* name,
+                                                       tspike_status** status);
+TSPIKE_API void tspike_model_free(tspike_model* model);
+
+/* The input's shape; a dimension unknown in the file (the batch) is -1. */
+TSPIKE_API size_t tspike_model_input_rank(const tspike_model* model);
+TSPIKE_API long tspike_model_input_dim(const tspike_model* model, size_t axis);
+TSPIKE_API int tspike_model_timesteps(const tspike_model* model); /* tspike.timesteps */
+/* Class labels from the model's metadata (0 when it has none). */
+TSPIKE_API size_t tspike_model_label_count(const tspike_model* model);
+TSPIKE_API const char* tspike_model_label(const tspike_model* model, size_t index); /* NULL past the end */
+
+/* ---- Session ---- */
+/* timesteps 0: the model's; threads 0 or 1: no worker threads. */
+TSPIKE_API tspike_session* tspike_session_create(const tspike_model* model, int timesteps, int threads,
+                                                 tspike_status** status);
+TSPIKE_API void tspike_session_free(tspike_session* session);
+
+/* Zeroes the state, runs all timesteps on `data` (row-major float32 of the
+ * given shape, e.g. [N, C, H, W]) and keeps the outputs, reduced over time,
+ * for the accessors below. */
+TSPIKE_API tspike_code tspike_session_run(tspike_session* session, const float* data, const long* shape,
+                                          size_t rank, tspike_status** status);
+/* Loads an image file as the model's input (resize and normalization from
+ * the model's metadata), then runs as tspike_session_run. */
+TSPIKE_API tspike_code tspike_session_run_image(tspike_session* session, const char* path,
+                                                tspike_status** status);
+/* Streaming: reset() zeroes the state; each step() feeds one timestep and
+ * keeps that timestep's (un-reduced) outputs for the accessors. */
+TSPIKE_API tspike_code tspike_session_reset(tspike_session* session, tspike_status** status);
+TSPIKE_API tspike_code tspike_session_step(tspike_session* session, const float* data, const long* shape,
+                                           size_t rank, tspike_status** status);
+TSPIKE_API int tspike_session_timesteps(const tspike_session* session);
+
+/* Outputs of the last run or step (0 outputs before the first). */
+TSPIKE_API size_t tspike_session_output_count(const tspike_session* session);
+TSPIKE_API const char* tspike_session_output_name(const tspike_session* session, size_t index);
+TSPIKE_API size_t tspike_session_output_rank(const tspike_session* session, size_t index);
+TSPIKE_API long tspike_session_output_dim(const tspike_session* session, size_t index, size_t axis);
+TSPIKE_API size_t tspike_session_output_size(const tspike_session* session, size_t index); /* elements */
+TSPIKE_API const float* tspike_session_output_data(const tspike_session* session, size_t index);
+
+/* Firing rates of the last run or of the steps since reset: one per
+ * TernarySpike node in graph order, nonzero spikes / (elements x T x N). */
+TSPIKE_API size_t tspike_session_spike_node_count(const tspike_session* session);
+TSPIKE_API const char* tspike_session_spike_node_name(const tspike_session* session, size_t index);
+TSPIKE_API double tspike_session_firing_rate(const tspike_session* session, size_t index);
+TSPIKE_API double tspike_session_mean_firing_rate(const tspike_session* session);
+
+/* ---- Logging (see tspike/log.hpp) ---- */
+#define TSPIKE_LOG_OFF 0
+#define TSPIKE_LOG_ERROR 1
+#define TSPIKE_LOG_WARNING 2
+#define TSPIKE_LOG_INFO 3
+#define TSPIKE_LOG_DEBUG 4
+/* Called with messages at or below the level; `message` is valid during the
+ * call only. Calls are serialized by the library. */
+typedef void (*tspike_log_fn)(void* user_data, int level, const char* message);
+/* Process-wide. Off by default. fn NULL: messages go to stderr. */
+TSPIKE_API void tspike_set_log(int level, tspike_log_fn fn, void* user_data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TSPIKE_TSPIKE_C_H */

@@ -1,0 +1,280 @@
+// The C API (tspike_c.h): thin handles over Model and Session. Every entry
+// point catches everything, so no C++ exception reaches a C caller.
+#include "tspike/tspike_c.h"
+
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "tspike/error.hpp"
+#include "tspike/input.hpp"
+#include "tspike/log.hpp"
+#include "tspike/session.hpp"
+#include "tspike/version.h"
+
+struct tspike_status {
+  tspike_code code;
+  std::string message;
+};
+
+struct tspike_model {
+  std::shared_ptr<const tspike::Model> model;
+};
+
+struct tspike_session {
+  tspike::Session session;
+  std::vector<tspike::Tensor> outputs;
+  tspike::RunStats stats;  // refreshed after each run / step / reset
+};
+
+namespace {
+
+tspike_code code_of(tspike::ErrorCode code) {
+  using tspike::ErrorCode;
+  switch (code) {
+    case ErrorCode::kParse: return TSPIKE_ERR_PARSE;
+    case ErrorCode::kInvalidModel: return TSPIKE_ERR_INVALID_MODEL;
+    case ErrorCode::kUnsupportedOp: return TSPIKE_ERR_UNSUPPORTED_OP;
+    case ErrorCode::kShapeMismatch: return TSPIKE_ERR_SHAPE_MISMATCH;
+    case ErrorCode::kResourceLimit: return TSPIKE_ERR_RESOURCE_LIMIT;
+    case ErrorCode::kBadInput: return TSPIKE_ERR_BAD_INPUT;
+    case ErrorCode::kIO: return TSPIKE_ERR_IO;
+  }
+  return TSPIKE_ERR_INTERNAL;
+}
+
+tspike_code fail(tspike_status** status, tspike_code code, const char* message) {
+  if (status) {
+    // If even the status cannot be allocated, the caller still gets the code.
+    *status = new (std::nothrow) tspike_status{code, {}};
+    if (*status) {
+      try {
+        (*status)->message = message;
+      } catch (...) {
+      }
+    }
+  }
+  return code;
+}
+
+// Runs `body`, turning every exception into a status.
+template <typename Body>
+tspike_code guarded(tspike_status** status, Body&& body) {
+  if (status) *status = nullptr;
+  try {
+    body();
+    return TSPIKE_OK;
+  } catch (const tspike::Error& e) {
+    return fail(status, code_of(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(status, TSPIKE_ERR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(status, TSPIKE_ERR_INTERNAL, e.what());
+  } catch (...) {
+    return fail(status, TSPIKE_ERR_INTERNAL, "unknown exception");
+  }
+}
+
+tspike::Error invalid(const std::string& what) { return tspike::Error(tspike::ErrorCode::kBadInput, what); }
+
+tspike::Tensor make_tensor(const float* data, const long* shape, size_t rank) {
+  if (!data || (!shape && rank > 0)) throw invalid("data or shape is NULL");
+  tspike::Shape s;
+  int64_t count = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    if (shape[d] < 0) throw invalid("negative dimension in shape");
+    s.push_back(shape[d]);
+    // Overflow-safe: the Session checks the shape against its limits later.
+    if (shape[d] != 0 && count > (int64_t{1} << 40) / shape[d]) throw invalid("shape too large");
+    count *= shape[d];
+  }
+  return tspike::Tensor(std::move(s), std::vector<float>(data, data + count));
+}
+
+void refresh(tspike_session* s) { s->stats = s->session.stats(); }
+
+const tspike::Tensor* output(const tspike_session* s, size_t index) {
+  return s && index < s->outputs.size() ? &s->outputs[index] : nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* tspike_version(void) { return TSPIKE_VERSION_STRING; }
+
+tspike_code tspike_status_code(const tspike_status* status) { return status ? status->code : TSPIKE_OK; }
+const char* tspike_status_message(const tspike_status* status) { return status ? status->message.c_str() : ""; }
+void tspike_status_free(tspike_status* status) { delete status; }
+
+const char* tspike_code_name(tspike_code code) {
+  switch (code) {
+    case TSPIKE_OK: return "ok";
+    case TSPIKE_ERR_PARSE: return "parse";
+    case TSPIKE_ERR_INVALID_MODEL: return "invalid model";
+    case TSPIKE_ERR_UNSUPPORTED_OP: return "unsupported op";
+    case TSPIKE_ERR_SHAPE_MISMATCH: return "shape mismatch";
+    case TSPIKE_ERR_RESOURCE_LIMIT: return "resource limit";
+    case TSPIKE_ERR_BAD_INPUT: return "bad input";
+    case TSPIKE_ERR_IO: return "io";
+    case TSPIKE_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case TSPIKE_ERR_OUT_OF_MEMORY: return "out of memory";
+    case TSPIKE_ERR_INTERNAL: return "internal";
+  }
+  return "unknown";
+}
+
+tspike_model* tspike_model_load(const char* path, tspike_status** status) {
+  if (!path) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load: path is NULL"), nullptr;
+  tspike_model* m = nullptr;
+  guarded(status, [&] { m = new tspike_model{tspike::Model::load(path)}; });
+  return m;
+}
+
+tspike_model* tspike_model_load_from_memory(const void* data, size_t size, const char* name, tspike_status** status) {
+  if (!data) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_from_memory: data is NULL"), nullptr;
+  tspike_model* m = nullptr;
+  guarded(status, [&] { m = new tspike_model{tspike::Model::load_from_memory(data, size, name ? name : "memory")}; });
+  return m;
+}
+
+void tspike_model_free(tspike_model* model) { delete model; }
+
+size_t tspike_model_input_rank(const tspike_model* model) {
+  return model ? model->model->info().input.shape.size() : 0;
+}
+long tspike_model_input_dim(const tspike_model* model, size_t axis) {
+  if (!model || axis >= model->model->info().input.shape.size()) return 0;
+  return static_cast<long>(model->model->info().input.shape[axis]);
+}
+int tspike_model_timesteps(const tspike_model* model) {
+  return model ? model->model->info().metadata.timesteps : 0;
+}
+size_t tspike_model_label_count(const tspike_model* model) {
+  return model ? model->model->info().metadata.labels.size() : 0;
+}
+const char* tspike_model_label(const tspike_model* model, size_t index) {
+  if (!model || index >= model->model->info().metadata.labels.size()) return nullptr;
+  return model->model->info().metadata.labels[index].c_str();
+}
+
+tspike_session* tspike_session_create(const tspike_model* model, int timesteps, int threads, tspike_status** status) {
+  if (!model) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_create: model is NULL"), nullptr;
+  tspike_session* s = nullptr;
+  guarded(status, [&] {
+    s = new tspike_session{tspike::Session(model->model, {timesteps, threads < 1 ? 1 : threads}), {}, {}};
+  });
+  return s;
+}
+
+void tspike_session_free(tspike_session* session) { delete session; }
+
+tspike_code tspike_session_run(tspike_session* session, const float* data, const long* shape, size_t rank,
+                               tspike_status** status) {
+  if (!session) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_run: session is NULL");
+  return guarded(status, [&] {
+    try {
+      session->session.run(make_tensor(data, shape, rank), session->outputs);
+    } catch (...) {
+      session->outputs.clear();  // no stale outputs after a failure
+      throw;
+    }
+    refresh(session);
+  });
+}
+
+tspike_code tspike_session_run_image(tspike_session* session, const char* path, tspike_status** status) {
+  if (!session || !path) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_run_image: NULL argument");
+  return guarded(status, [&] {
+    const tspike::Model& m = session->session.model();
+    try {
+      session->session.run(tspike::load_image(path, m.info(), m.limits()), session->outputs);
+    } catch (...) {
+      session->outputs.clear();  // no stale outputs after a failure
+      throw;
+    }
+    refresh(session);
+  });
+}
+
+tspike_code tspike_session_reset(tspike_session* session, tspike_status** status) {
+  if (!session) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_reset: session is NULL");
+  return guarded(status, [&] {
+    session->session.reset();
+    session->outputs.clear();
+    refresh(session);
+  });
+}
+
+tspike_code tspike_session_step(tspike_session* session, const float* data, const long* shape, size_t rank,
+                                tspike_status** status) {
+  if (!session) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_step: session is NULL");
+  return guarded(status, [&] {
+    try {
+      session->session.step(make_tensor(data, shape, rank), session->outputs);
+    } catch (...) {
+      session->outputs.clear();  // no stale outputs after a failure
+      throw;
+    }
+    refresh(session);
+  });
+}
+
+int tspike_session_timesteps(const tspike_session* session) { return session ? session->session.timesteps() : 0; }
+
+size_t tspike_session_output_count(const tspike_session* session) { return session ? session->outputs.size() : 0; }
+const char* tspike_session_output_name(const tspike_session* session, size_t index) {
+  const tspike::Tensor* t = output(session, index);
+  return t ? t->name.c_str() : nullptr;
+}
+size_t tspike_session_output_rank(const tspike_session* session, size_t index) {
+  const tspike::Tensor* t = output(session, index);
+  return t ? t->shape.size() : 0;
+}
+long tspike_session_output_dim(const tspike_session* session, size_t index, size_t axis) {
+  const tspike::Tensor* t = output(session, index);
+  return t && axis < t->shape.size() ? static_cast<long>(t->shape[axis]) : 0;
+}
+size_t tspike_session_output_size(const tspike_session* session, size_t index) {
+  const tspike::Tensor* t = output(session, index);
+  return t ? t->data.size() : 0;
+}
+const float* tspike_session_output_data(const tspike_session* session, size_t index) {
+  const tspike::Tensor* t = output(session, index);
+  return t ? t->data.data() : nullptr;
+}
+
+size_t tspike_session_spike_node_count(const tspike_session* session) {
+  return session ? session->stats.firing_rates.size() : 0;
+}
+const char* tspike_session_spike_node_name(const tspike_session* session, size_t index) {
+  if (!session || index >= session->stats.firing_rates.size()) return nullptr;
+  return session->stats.firing_rates[index].first.c_str();
+}
+double tspike_session_firing_rate(const tspike_session* session, size_t index) {
+  if (!session || index >= session->stats.firing_rates.size()) return 0;
+  return session->stats.firing_rates[index].second;
+}
+double tspike_session_mean_firing_rate(const tspike_session* session) {
+  return session ? session->stats.mean_firing_rate : 0;
+}
+
+void tspike_set_log(int level, tspike_log_fn fn, void* user_data) {
+  try {
+    if (fn)
+      tspike::set_log_sink([fn, user_data](tspike::LogLevel l, std::string_view message) {
+        const std::string text(message);  // NUL-terminated for C
+        fn(user_data, static_cast<int>(l), text.c_str());
+      });
+    else
+      tspike::set_log_sink({});
+    if (level < TSPIKE_LOG_OFF) level = TSPIKE_LOG_OFF;
+    if (level > TSPIKE_LOG_DEBUG) level = TSPIKE_LOG_DEBUG;
+    tspike::set_log_level(static_cast<tspike::LogLevel>(level));
+  } catch (...) {
+    // Out of memory copying the callback: logging stays as it was.
+  }
+}
+
+}  // extern "C"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs a built tspike into a temporary prefix, then builds the example
+# (examples/classify) outside the tree twice — with find_package(tspike) and
+# with a plain g++ command line from `pkg-config --cflags --libs tspike` —
+# and checks that both classify the bundled ankle boot as "Ankle boot".
+#   scripts/test-install.sh [BUILD_DIR]     (default build; must be built)
+# Registered in ctest as install_and_example.
+set -euo pipefail
+src="$(cd "$(dirname "$0")/.." && pwd)"
+build="$(cd "${1:-$src/build}" && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+model="$src/models/fashion_tsnet.onnx"
+image="$src/models/samples/fashion_0_ankle_boot.png"
+
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+test -f "$tmp/prefix/include/tspike/tspike.hpp"
+test -x "$tmp/prefix/bin/tsrun"
+"$tmp/prefix/bin/tsrun" --version
+
+check() {
+  local got
+  got="$("$@")"
+  if [ "$got" != "Ankle boot" ]; then
+    echo "FAILED: $* printed '$got', expected 'Ankle boot'" >&2
+    exit 1
+  fi
+  echo "ok: $1 -> $got"
+}
+
+# 1. CMake: find_package(tspike) from the prefix; a copy of the example, so
+#    nothing of the source tree is on its include path.
+cp -r "$src/examples/classify" "$tmp/classify"
+cmake -S "$tmp/classify" -B "$tmp/build-cmake" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$tmp/build-cmake" >/dev/null
+check "$tmp/build-cmake/classify" "$model" "$image"
+
+# 2. pkg-config: headers and library flags only; rpath so that it runs from
+#    the temporary prefix.
+export PKG_CONFIG_PATH="$(dirname "$(find "$tmp/prefix" -name tspike.pc)")"
+libdir="$(pkg-config --variable=libdir tspike)"
+g++ -std=c++17 -O1 "$tmp/classify/classify.cpp" -o "$tmp/classify-pc" \
+  $(pkg-config --cflags --libs tspike) -Wl,-rpath,"$libdir"
+check "$tmp/classify-pc" "$model" "$image"
+
+# 3. The installed tools run from the prefix (rpath $ORIGIN/../lib).
+got="$("$tmp/prefix/bin/tsrun" "$model" --input "$image" --quiet)"
+[ "$got" = "Ankle boot" ] || { echo "FAILED: installed tsrun printed '$got'" >&2; exit 1; }
+echo "ok: installed tsrun -> $got"

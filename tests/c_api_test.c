@@ -1,0 +1,114 @@
+/* The C API from C (compiled as C89 with -pedantic): load, run an image and
+ * a float buffer, read outputs and firing rates, streaming, an error, the log
+ * callback. Exit 0 on success; prints what failed otherwise. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tspike/tspike_c.h"
+#include "tspike/version.h"
+
+static int failures = 0;
+#define CHECK(cond)                                              \
+  do {                                                           \
+    if (!(cond)) {                                               \
+      fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                \
+    }                                                            \
+  } while (0)
+
+static int log_calls = 0;
+static void on_log(void* user_data, int level, const char* message) {
+  CHECK(user_data == (void*)&log_calls);
+  CHECK(level == TSPIKE_LOG_INFO);
+  CHECK(message != NULL && message[0] != '\0');
+  ++log_calls;
+}
+
+static size_t argmax(const float* v, size_t n) {
+  size_t i, best = 0;
+  for (i = 1; i < n; ++i)
+    if (v[i] > v[best]) best = i;
+  return best;
+}
+
+int main(void) {
+  const char* model_path = TSPIKE_SOURCE_DIR "/models/fashion_tsnet.onnx";
+  const char* image_path = TSPIKE_SOURCE_DIR "/models/samples/fashion_0_ankle_boot.png";
+  tspike_status* status = NULL;
+  tspike_model* model;
+  tspike_session* session;
+  float* zeros;
+  long shape[4];
+  size_t i, count = 1, classes, rank;
+  int t;
+
+  CHECK(strcmp(tspike_version(), TSPIKE_VERSION_STRING) == 0);
+
+  /* An error: a status with a code and a message naming the file. */
+  model = tspike_model_load("/nonexistent/model.onnx", &status);
+  CHECK(model == NULL);
+  CHECK(tspike_status_code(status) == TSPIKE_ERR_IO);
+  CHECK(strstr(tspike_status_message(status), "/nonexistent/model.onnx") != NULL);
+  tspike_status_free(status);
+
+  tspike_set_log(TSPIKE_LOG_INFO, on_log, &log_calls);
+  model = tspike_model_load(model_path, &status);
+  CHECK(model != NULL && status == NULL);
+  if (!model) {
+    fprintf(stderr, "%s\n", tspike_status_message(status));
+    return 1;
+  }
+  CHECK(log_calls == 1); /* "model loaded: ..." */
+  CHECK(tspike_model_label_count(model) == 10);
+
+  session = tspike_session_create(model, 4, 1, &status);
+  CHECK(session != NULL && status == NULL);
+  tspike_model_free(model); /* the session keeps it alive */
+
+  CHECK(tspike_session_run_image(session, image_path, &status) == TSPIKE_OK);
+  CHECK(log_calls == 2); /* "plan made for ..." */
+  tspike_set_log(TSPIKE_LOG_OFF, NULL, NULL);
+  CHECK(tspike_session_output_count(session) >= 1);
+  CHECK(tspike_session_output_rank(session, 0) == 2);
+  classes = (size_t)tspike_session_output_dim(session, 0, 1);
+  CHECK(classes == 10 && tspike_session_output_size(session, 0) == 10);
+  CHECK(argmax(tspike_session_output_data(session, 0), classes) == 9); /* Ankle boot */
+  CHECK(tspike_session_spike_node_count(session) > 0);
+  CHECK(tspike_session_spike_node_name(session, 0) != NULL);
+  CHECK(tspike_session_firing_rate(session, 0) > 0.0 && tspike_session_firing_rate(session, 0) <= 1.0);
+  CHECK(tspike_session_mean_firing_rate(session) > 0.0);
+  CHECK(tspike_session_output_data(session, 99) == NULL);
+
+  /* A float buffer of the model's input shape, batch 2. */
+  model = tspike_model_load(model_path, NULL);
+  rank = tspike_model_input_rank(model);
+  CHECK(rank == 4);
+  shape[0] = 2;
+  for (i = 1; i < 4 && i < rank; ++i) {
+    shape[i] = tspike_model_input_dim(model, i);
+    count *= (size_t)shape[i];
+  }
+  tspike_model_free(model);
+  zeros = (float*)calloc(2 * count, sizeof(float));
+  CHECK(tspike_session_run(session, zeros, shape, 4, NULL) == TSPIKE_OK);
+  CHECK(tspike_session_output_dim(session, 0, 0) == 2);
+
+  /* Streaming: T steps of the same frame. */
+  CHECK(tspike_session_reset(session, NULL) == TSPIKE_OK);
+  for (t = 0; t < 4; ++t) CHECK(tspike_session_step(session, zeros, shape, 4, NULL) == TSPIKE_OK);
+  CHECK(tspike_session_output_size(session, 0) == 20);
+
+  /* A shape that does not fit: an error, and no stale outputs. */
+  shape[1] = 7;
+  CHECK(tspike_session_run(session, zeros, shape, 4, &status) == TSPIKE_ERR_BAD_INPUT);
+  CHECK(status != NULL && strlen(tspike_status_message(status)) > 0);
+  tspike_status_free(status);
+  CHECK(tspike_session_output_count(session) == 0);
+
+  free(zeros);
+  tspike_session_free(session);
+  if (failures) fprintf(stderr, "%d checks failed\n", failures);
+  else printf("c_api_test: all checks passed\n");
+  return failures ? 1 : 0;
+}
