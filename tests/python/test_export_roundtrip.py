@@ -10,8 +10,8 @@ Needs Debian 12's python3-torch, python3-onnx, python3-numpy and the built
 tools: TSPIKE_TOOLS_DIR (default build/tools of this checkout) must hold
 tsrun and tsconvert.
 
-What "equal" means (docs/format.md, "What the same outputs means"): outputs
-equal to about 1e-5 of their scale, spike maps identical, except where a
+What "equal" means (docs/format.md, last sections): outputs equal to
+about 1e-5 of their scale, spike maps identical, except where a
 membrane lies within float rounding of the threshold in PyTorch (recorded
 with hooks). A flip there is allowed; it changes everything downstream, so
 that sample's later spikes and its output are not compared. A flip anywhere
@@ -245,7 +245,8 @@ class RoundTrip(unittest.TestCase):
             self.assertEqual(sorted(names.values()), sorted(k for k, _ in trace.layers))
             tsconvert(raw, conv)
             cproto = onnx.load(conv)
-            self.assertFalse(any(nd.op_type == "BatchNormalization" for nd in cproto.graph.node))
+            self.assertFalse(any(nd.op_type == "BatchNormalization" for nd in cproto.graph.node),
+                             "BatchNormalization left after tsconvert")
             meta = {p.key: p.value for p in cproto.metadata_props}
             self.assertEqual(meta.get("tspike.reparameterized"), "1")
 
@@ -615,6 +616,22 @@ class TestResidual(RoundTrip):
     def test_binary_scalar_bn_folded_by_torch(self):
         self.roundtrip(make(ResNet, 12, mode="binary", per_channel=False), image_input(12),
                        fold_batchnorm=True)
+
+    # Known converter limit: in a residual block the two BatchNorms before
+    # the Add get the same gradient for their bias, so from equal initial
+    # values (0) they stay exactly equal through training (it happens in
+    # models/fashion_resnet.onnx). torch 1.13's exporter then merges the two
+    # initializers and feeds the second BatchNormalization its bias through
+    # an Identity node; tsconvert does not fold that BatchNormalization (the
+    # runtime still computes it, outputs are right). When the converter
+    # resolves Identity-of-initializer inputs, this passes unexpectedly (a
+    # failure): remove the marker.
+    @unittest.expectedFailure
+    def test_equal_batchnorm_biases_bn_kept(self):
+        model = make(ResNet, 13, mode="ternary", per_channel=True)
+        with torch.no_grad():
+            model.layer2.downsample[1].bias.copy_(model.layer2.bn2.bias)
+        self.roundtrip(model, image_input(13), fold_batchnorm=False)
 
 
 class TestSequence(RoundTrip):
