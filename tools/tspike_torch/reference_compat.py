@@ -119,6 +119,8 @@ def replace_reference_neurons(model, decay=REFERENCE_DECAY, mode="ternary"):
     fire_ratio was a Parameter). ``decay`` and ``mode`` apply to neurons
     without a ``decay`` / ``mode`` / ``binary`` attribute of their own.
     Returns the new neurons as a list of (qualified name, TernarySpike)."""
+    if is_reference_neuron(model):
+        raise ValueError("the model itself is a neuron: use to_ternary_spike")
     done = []
     for parent_name, parent in list(model.named_modules()):
         for name, child in list(parent.named_children()):
@@ -126,8 +128,6 @@ def replace_reference_neurons(model, decay=REFERENCE_DECAY, mode="ternary"):
                 ts = to_ternary_spike(child, decay=decay, mode=mode)
                 setattr(parent, name, ts)
                 done.append((f"{parent_name}.{name}" if parent_name else name, ts))
-    if is_reference_neuron(model):
-        raise ValueError("the model itself is a neuron: use to_ternary_spike")
     return done
 
 
