@@ -14,7 +14,7 @@ targets=("$@")
 scripts/install-deps.sh
 scripts/install-fuzz-deps.sh
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release \
-  -DTSPIKE_FUZZ=ON -DTSPIKE_WITH_ONEDNN=OFF >/dev/null
+  -DTSPIKE_FUZZ=ON -DTSPIKE_WITH_ONEDNN=OFF -DTSPIKE_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
 
 mkdir -p build-fuzz/findings
