@@ -1,16 +1,19 @@
 // Conv, 2-D (stride, pads, auto_pad, dilation, groups).
 //
-// Two kernels, chosen once per plan in prepare(): oneDNN (conv_onednn.cpp)
-// when the build has it, the weights are constant and the model was not
-// loaded with reference_kernels; otherwise the reference kernel here, the
-// definition one output element at a time, which computes every Conv.
-// Every Conv takes oneDNN when allowed: spike-fed layers will move to the
-// event-driven kernels when those exist. (LoadOptions::reference_kernels
-// defaults to true for now because oneDNN's execute allocates per call.)
+// Kernels, chosen at creation (event) and per plan in prepare() (oneDNN):
+// - event-driven (conv_event.*) when the input is pure spikes (found at
+//   load, OpBuildContext::input_is_spikes), the weights and bias are
+//   constant and LoadOptions::engine is event or auto (auto: a sample denser
+//   than the measured crossover runs on oneDNN);
+// - oneDNN (conv_onednn.cpp) when the build has it and the weights are
+//   constant: every other Conv, and every Conv with engine dense;
+// - otherwise, or with reference_kernels, the reference kernel here, the
+//   definition one output element at a time, which computes every Conv.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
 #include "ops/attributes.hpp"
+#include "ops/conv_event.hpp"
 #include "ops/conv_onednn.hpp"
 #include "runtime/thread_pool.hpp"
 #include "ops/registry_helpers.hpp"
@@ -28,6 +31,18 @@ class Conv final : public Op {
     group_ = attrs.get_int("group", 1);
     if (group_ < 1 || group_ > (int64_t{1} << 24))  // bounded: C = W.shape[1] * group must not overflow
       throw attrs.error(ErrorCode::kInvalidModel, fmt::format("group {} must be in 1..2^24", group_));
+    const auto& w = b.initializers.size() > 1 ? b.initializers[1] : nullptr;
+    const auto& bias = b.initializers.size() > 2 ? b.initializers[2] : nullptr;
+    const bool has_bias = b.node.input_size() > 2 && !b.node.input(2).empty();
+    if (b.input_is_spikes && !reference_kernels_ && b.engine != Engine::kDense && w && w->dtype == DType::kFloat32 &&
+        w->shape.size() == 4 && (!has_bias || (bias && bias->dtype == DType::kFloat32 && bias->size() == w->shape[0])))
+      event_ = EventConv::make(w->f.data(), w->shape[0], w->shape[1], w->shape[2], w->shape[3], group_,
+                               has_bias ? bias->f.data() : nullptr, b.isa, b.engine == Engine::kAuto);
+  }
+
+  std::string kernel() const override {
+    if (event_) return event_->describe();
+    return !reference_kernels_ && onednn_available() ? "oneDNN" : "reference";
   }
 
   void prepare(PrepareContext& ctx) const override {
@@ -49,57 +64,68 @@ class Conv final : public Op {
     Window2D win = resolve_window(*this, window_, x.shape, w.shape[2], w.shape[3]);
     ctx.outputs = {output_like(x, {x.shape[0], m, win.out_h, win.out_w})};
 
-    // A NodeState means oneDNN; none means the reference kernel.
+    // A NodeState means the event kernel or oneDNN; none the reference kernel.
     const ValueDesc* bias = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;
+    const ConvGeometry g{x.shape[0], c, x.shape[2], x.shape[3], m, group_, win};
+    if (event_) {
+      ctx.node_state = event_->prepare(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr, ctx.threads);
+      return;
+    }
     if (!reference_kernels_ && w.constant && (!bias || (bias->constant && bias->dtype == DType::kFloat32))) {
-      const ConvGeometry g{x.shape[0], c, x.shape[2], x.shape[3], m, group_, win};
       ctx.node_state = make_onednn_conv(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr, ctx.threads);
     }
   }
 
   void run(RunContext& ctx) const override {
+    const float* bias = ctx.inputs.size() > 2 ? ctx.inputs[2].f() : nullptr;
+    if (event_) {
+      event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.inputs[1].f(), bias, ctx.outputs[0].f());
+      return;
+    }
     if (ctx.node_state) {
       run_onednn_conv(label, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(),
                       ctx.pool ? ctx.pool->threads() : 1);
       return;
     }
     const TensorRef &x = ctx.inputs[0], &w = ctx.inputs[1];
-    const float* bias = ctx.inputs.size() > 2 ? ctx.inputs[2].f() : nullptr;
-    Window2D win = resolve_window(*this, window_, x.shape, w.shape[2], w.shape[3]);
-    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3];
-    const int64_t m = w.shape[0], cg = w.shape[1], kh = w.shape[2], kw = w.shape[3];
-    const int64_t mg = m / group_;
-    const float *in = x.f(), *wt = w.f();
-    float* out = ctx.outputs[0].f();
-    for (int64_t s = 0; s < n; ++s)
-      for (int64_t oc = 0; oc < m; ++oc) {
-        const int64_t g = oc / mg;
-        for (int64_t oy = 0; oy < win.out_h; ++oy)
-          for (int64_t ox = 0; ox < win.out_w; ++ox) {
-            float acc = bias ? bias[oc] : 0.0f;
-            for (int64_t ic = 0; ic < cg; ++ic)
-              for (int64_t ky = 0; ky < kh; ++ky) {
-                const int64_t iy = oy * win.stride_h - win.pad_top + ky * win.dilation_h;
-                if (iy < 0 || iy >= h) continue;
-                for (int64_t kx = 0; kx < kw; ++kx) {
-                  const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
-                  if (ix < 0 || ix >= wd) continue;
-                  acc += in[((s * c + g * cg + ic) * h + iy) * wd + ix] *
-                         wt[((oc * cg + ic) * kh + ky) * kw + kx];
-                }
-              }
-            out[((s * m + oc) * win.out_h + oy) * win.out_w + ox] = acc;
-          }
-      }
+    const Window2D win = resolve_window(*this, window_, x.shape, w.shape[2], w.shape[3]);
+    const ConvGeometry g{x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], group_, win};
+    conv_reference(g, x.f(), w.f(), bias, ctx.outputs[0].f());
   }
 
  private:
   WindowAttrs window_;
   int64_t group_ = 1;
   bool reference_kernels_ = false;
+  std::unique_ptr<EventConv> event_;  // made at creation for spike-fed layers
 };
 
 }  // namespace
+
+void conv_reference(const ConvGeometry& g, const float* in, const float* wt, const float* bias, float* out) {
+  const Window2D& win = g.win;
+  const int64_t n = g.n, c = g.c, h = g.h, wd = g.w, m = g.m, cg = c / g.group, kh = win.kernel_h, kw = win.kernel_w;
+  const int64_t mg = m / g.group;
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t oc = 0; oc < m; ++oc) {
+      const int64_t grp = oc / mg;
+      for (int64_t oy = 0; oy < win.out_h; ++oy)
+        for (int64_t ox = 0; ox < win.out_w; ++ox) {
+          float acc = bias ? bias[oc] : 0.0f;
+          for (int64_t ic = 0; ic < cg; ++ic)
+            for (int64_t ky = 0; ky < kh; ++ky) {
+              const int64_t iy = oy * win.stride_h - win.pad_top + ky * win.dilation_h;
+              if (iy < 0 || iy >= h) continue;
+              for (int64_t kx = 0; kx < kw; ++kx) {
+                const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
+                if (ix < 0 || ix >= wd) continue;
+                acc += in[((s * c + grp * cg + ic) * h + iy) * wd + ix] * wt[((oc * cg + ic) * kh + ky) * kw + kx];
+              }
+            }
+          out[((s * m + oc) * win.out_h + oy) * win.out_w + ox] = acc;
+        }
+    }
+}
 
 TSPIKE_DEFINE_OP_FACTORY(Conv)
 

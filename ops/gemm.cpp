@@ -1,8 +1,12 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to [M, N].
+// Kernels: event-driven (gemm_event.*) when A is pure spikes (transA = 0),
+// B and C are constant and LoadOptions::engine is not dense; else the
+// reference kernel here.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
 #include "ops/attributes.hpp"
+#include "ops/gemm_event.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 
@@ -17,7 +21,15 @@ class Gemm final : public Op {
     beta_ = attrs.get_float("beta", 1.0f);
     trans_a_ = attrs.get_int("transA", 0) != 0;
     trans_b_ = attrs.get_int("transB", 0) != 0;
+    const auto& bw = b.initializers.size() > 1 ? b.initializers[1] : nullptr;
+    const bool has_c = b.node.input_size() > 2 && !b.node.input(2).empty();
+    const bool c_constant = !has_c || (b.initializers.size() > 2 && b.initializers[2]);
+    if (b.input_is_spikes && !trans_a_ && !b.reference_kernels && b.engine != Engine::kDense && bw &&
+        bw->dtype == DType::kFloat32 && bw->shape.size() == 2 && c_constant)
+      event_ = EventGemm::make(bw->f.data(), bw->shape[trans_b_ ? 1 : 0], bw->shape[trans_b_ ? 0 : 1], trans_b_, b.isa);
   }
+
+  std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
 
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& a = require_input(*this, ctx, 0, "A", 2, 2);
@@ -44,6 +56,7 @@ class Gemm final : public Op {
                     fmt::format("C {} does not broadcast to [{},{}]", shape_to_string(c), m, n));
     }
     ctx.outputs = {output_like(a, {m, n})};
+    if (event_) ctx.node_state = event_->prepare(m);
   }
 
   void run(RunContext& ctx) const override {
@@ -52,6 +65,20 @@ class Gemm final : public Op {
     const int64_t k = trans_a_ ? a.shape[0] : a.shape[1];
     const TensorRef* c = ctx.inputs.size() > 2 && ctx.inputs[2].data ? &ctx.inputs[2] : nullptr;
     float* y = ctx.outputs[0].f();
+    // Event kernel: raw sums, then alpha and beta * C once per output.
+    if (event_ && event_->run(ctx, *ctx.node_state, a.f(), y)) {
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          float& out = y[i * n + j];
+          if (alpha_ != 1.0f) out *= alpha_;
+          if (c) {
+            const Shape& cs = c->shape;
+            const int64_t ci = (cs.size() == 2 && cs[0] != 1) ? i : 0, cj = (!cs.empty() && cs.back() != 1) ? j : 0;
+            out += beta_ * c->f()[ci * (cs.empty() ? 1 : cs.back()) + cj];
+          }
+        }
+      return;
+    }
     // Output elements are independent: split them over threads.
     parallel_for(ctx, m * n, [&](int64_t begin, int64_t end) {
       for (int64_t e = begin; e < end; ++e) {
@@ -78,6 +105,7 @@ class Gemm final : public Op {
  private:
   float alpha_ = 1, beta_ = 1;
   bool trans_a_ = false, trans_b_ = false;
+  std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
 };
 
 }  // namespace

@@ -1,8 +1,12 @@
 // MatMul with numpy semantics: 1-D operands promoted, batch dims broadcast.
+// Kernels: event-driven (gemm_event.*) when A is pure spikes of rank >= 2, B
+// a constant matrix and LoadOptions::engine is not dense; else the reference
+// kernel here.
 #include <fmt/format.h>
 
 #include <array>
 
+#include "ops/gemm_event.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 
@@ -19,7 +23,14 @@ struct MatMulGeometry {
 
 class MatMul final : public Op {
  public:
-  explicit MatMul(const OpBuildContext&) {}
+  explicit MatMul(const OpBuildContext& b) {
+    const auto& w = b.initializers.size() > 1 ? b.initializers[1] : nullptr;
+    if (b.input_is_spikes && !b.reference_kernels && b.engine != Engine::kDense && w &&
+        w->dtype == DType::kFloat32 && w->shape.size() == 2)
+      event_ = EventGemm::make(w->f.data(), w->shape[0], w->shape[1], /*trans_b=*/false, b.isa);
+  }
+
+  std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
 
   // Checked in prepare(); run() relies on it.
   MatMulGeometry geometry(const Shape& a, const Shape& b) const {
@@ -59,10 +70,13 @@ class MatMul final : public Op {
     require_float(*this, a, "A");
     require_float(*this, b, "B");
     ctx.outputs = {output_like(a, output_shape(a.shape, b.shape))};
+    if (event_ && a.shape.size() >= 2) ctx.node_state = event_->prepare(element_count(a.shape) / a.shape.back());
   }
 
   void run(RunContext& ctx) const override {
     const TensorRef &a = ctx.inputs[0], &b = ctx.inputs[1];
+    // Event kernel: A as [rows, K] against the constant [K, N].
+    if (ctx.node_state && event_->run(ctx, *ctx.node_state, a.f(), ctx.outputs[0].f())) return;
     const MatMulGeometry g = geometry(a.shape, b.shape);
     int64_t batches = 1;
     for (size_t d = 0; d < g.batch_rank; ++d) batches *= g.batch[d];
@@ -94,6 +108,9 @@ class MatMul final : public Op {
         }
     }
   }
+
+ private:
+  std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
 };
 
 }  // namespace

@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "ops/cpu_features.hpp"
 #include "runtime/values.hpp"
+#include "tspike/model.hpp"
 
 namespace onnx {
 class NodeProto;
@@ -82,6 +84,9 @@ class Op {
   virtual void run(RunContext& ctx) const = 0;
   // Stateful ops keep state across timesteps and are never constant-folded.
   virtual bool stateful() const { return false; }
+  // The kernel chosen at creation, for ModelInfo::layers ("reference",
+  // "event/avx512", ...).
+  virtual std::string kernel() const { return "reference"; }
 };
 
 // Everything an op factory may look at.
@@ -95,6 +100,15 @@ struct OpBuildContext {
   // TSPIKE_REFERENCE_KERNELS: ops keep their reference kernels instead of
   // the optimized ones.
   bool reference_kernels = false;
+  // Set for Conv / Gemm / MatMul whose data input comes straight from a
+  // TernarySpike without amplitude (through Identity, MaxPool, Relu, Flatten,
+  // Reshape, ... — runtime/model.cpp, trace_origin): it is {-1, 0, +1}, so
+  // the op may take its event-driven kernel.
+  bool input_is_spikes = false;
+  // LoadOptions::engine and the instruction set the kernels may use
+  // (the CPU's best, capped by LoadOptions::max_isa and TSPIKE_ISA).
+  Engine engine = Engine::kAuto;
+  Isa isa = Isa::kPortable;
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const OpBuildContext&);

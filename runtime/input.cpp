@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -119,7 +120,13 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
     throw Error(ErrorCode::kParse,
                 "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
   }
-  if (over_limit(w, h)) throw too_big(w, h);
+  // stb reports a top-down BMP's height as negative (found by fuzzing: a
+  // 54-byte BMP of 8195 x -63996 pixels passed a signed check, then took
+  // seconds and 1.5 GB to decode): the limit applies to the magnitudes.
+  if (w == 0 || h == 0)
+    throw Error(ErrorCode::kParse, "cannot decode image '" + path + "': a size of " + std::to_string(w) + "x" +
+                                       std::to_string(h) + " pixels");
+  if (over_limit(std::abs(int64_t{w}), std::abs(int64_t{h}))) throw too_big(std::abs(int64_t{w}), std::abs(int64_t{h}));
 
   // Decode with the file's own channels: stb's gray conversion is an integer
   // approximation, ours is the exact 0.299 R + 0.587 G + 0.114 B in float.
@@ -131,7 +138,7 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
                 "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
   }
   // A header that lies (stbi_info and the decoder disagree) is refused too.
-  if (w != info_w || h != info_h || w <= 0 || h <= 0 || n < 1 || n > 4 || over_limit(w, h))
+  if (w != std::abs(info_w) || h != std::abs(info_h) || w <= 0 || h <= 0 || n < 1 || n > 4 || over_limit(w, h))
     throw Error(ErrorCode::kParse, "cannot decode image '" + path + "': inconsistent header");
 
   // n: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. Alpha is dropped.

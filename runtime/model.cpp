@@ -68,7 +68,7 @@ Origin trace_origin(const detail::Graph& g, int value) {
 }
 
 LayerInfo describe_layer(const detail::Graph& g, const detail::GraphNode& node) {
-  LayerInfo layer{node.name, node.op_type, false, ""};
+  LayerInfo layer{node.name, node.op_type, false, "", node.op->kernel()};
   const Origin o = trace_origin(g, node.inputs.empty() ? -1 : node.inputs[0]);
   switch (o.kind) {
     case Origin::kSpikes:
@@ -87,6 +87,21 @@ LayerInfo describe_layer(const detail::Graph& g, const detail::GraphNode& node) 
       break;
   }
   return layer;
+}
+
+// The CPU's best instruction set, capped by LoadOptions::max_isa and TSPIKE_ISA.
+ops::Isa kernel_isa(InstructionSet max_isa) {
+  ops::Isa cap = max_isa == InstructionSet::kPortable ? ops::Isa::kPortable
+                 : max_isa == InstructionSet::kAvx2   ? ops::Isa::kAvx2
+                                                      : ops::Isa::kAvx512;
+  const char* env = std::getenv("TSPIKE_ISA");
+  if (env && *env) {
+    ops::Isa env_cap;
+    if (!ops::parse_isa(env, &env_cap))
+      throw Error(ErrorCode::kBadInput, fmt::format("TSPIKE_ISA={}: expected portable, avx2 or avx512", env));
+    if (env_cap < cap) cap = env_cap;
+  }
+  return ops::usable_isa(cap);
 }
 
 }  // namespace
@@ -140,6 +155,7 @@ struct ModelBuilder {
     const char* env_reference = std::getenv("TSPIKE_REFERENCE_KERNELS");  // read once per load, a user override
     const bool reference_kernels =
         env_reference && *env_reference ? std::string(env_reference) != "0" : options.reference_kernels;
+    const ops::Isa isa = kernel_isa(options.max_isa);  // TSPIKE_ISA read once per load, like the above
     for (const auto& np : graph.node()) {
       const auto* entry = ops::find_op(np.domain(), np.op_type());
       if (!entry)
@@ -160,6 +176,10 @@ struct ModelBuilder {
         node.inputs.push_back(it->second);
         ctx.initializers.push_back(g.values[it->second].initializer);
       }
+      const bool layer = np.op_type() == "Conv" || np.op_type() == "Gemm" || np.op_type() == "MatMul";
+      ctx.input_is_spikes = layer && trace_origin(g, node.inputs.empty() ? -1 : node.inputs[0]).kind == Origin::kSpikes;
+      ctx.engine = options.engine;
+      ctx.isa = isa;
       try {
         node.op = entry->create(ctx);
       } catch (const Error& e) {

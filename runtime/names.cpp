@@ -25,6 +25,10 @@ const char* to_string(Readout r) {
   return r == Readout::kMean ? "mean" : r == Readout::kSum ? "sum" : "last";
 }
 
+const char* to_string(Engine e) {
+  return e == Engine::kAuto ? "auto" : e == Engine::kEvent ? "event" : "dense";
+}
+
 const char* to_string(DType d) { return d == DType::kFloat32 ? "float32" : "int64"; }
 
 }  // namespace tspike

@@ -6,7 +6,7 @@ packages=(
   cmake g++ make pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev libfmt-dev libgtest-dev libstb-dev libcli11-dev nlohmann-json3-dev
-  libonnx-testdata zlib1g-dev dataset-fashion-mnist
+  libonnx-testdata zlib1g-dev dataset-fashion-mnist libbenchmark-dev
   python3-torch python3-onnx python3-numpy
 )
 

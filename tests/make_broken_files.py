@@ -219,6 +219,12 @@ def main():
     whole = png(8, 8, zlib.compress(rows))
     write("truncated.png", whole[: len(whole) - 30])
 
+    # A BMP that stores its rows top-down (a negative height, 8195 x -63996):
+    # stb reports the height as negative, which once slipped past the pixel
+    # limit (found by fuzz_image). 54 bytes, no pixels.
+    bmp = b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, 8195, -63996, 1, 24, 0, 0, 0, 0, 0, 0)
+    write("negative_height.bmp", bmp)
+
     # ---- .npy files --------------------------------------------------------
     write("wrong_dtype.npy", npy({"descr": "<f8", "fortran_order": False, "shape": (1, 1, 8, 8)}, b"\0" * 512))
     write("wrong_shape.npy", npy({"descr": "<f4", "fortran_order": False, "shape": (1, 2, 8, 8)},

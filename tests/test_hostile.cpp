@@ -156,6 +156,8 @@ TEST(Hostile, BrokenInputFiles) {
   expect_error([&] { load_image(broken("truncated.png"), info); }, ErrorCode::kParse, {"truncated.png"});
   expect_error([&] { load_image(broken("huge_header.png"), info); }, ErrorCode::kResourceLimit,
                {"huge_header.png", "100000x100000"});
+  expect_error([&] { load_image(broken("negative_height.bmp"), info); }, ErrorCode::kResourceLimit,
+               {"negative_height.bmp", "8195x63996"});
   // The same from memory.
   const std::string png = "\x89PNG\r\n\x1a\n";
   expect_error([&] { load_image_from_memory(png.data(), png.size(), "mem.png", info); }, ErrorCode::kParse,
@@ -201,7 +203,7 @@ TEST(Hostile, TsrunExitsWithOneLineWithinAFewHundredMB) {
   cases.push_back({broken("concat_huge.onnx"), dir + "/wide.npy", "concat_huge"});
   cases.push_back({broken("reshape_overflow.onnx"), dir + "/four.npy", "too many elements"});
   for (const char* f : {"wrong_dtype.npy", "short_data.npy", "huge_shape.npy", "bad_header.npy", "lying_header.png",
-                        "truncated.png", "huge_header.png"})
+                        "truncated.png", "huge_header.png", "negative_height.bmp"})
     cases.push_back({good_model, broken(f), f});
   cases.push_back({good_model, broken("wrong_shape.npy"), "[1,2,8,8]"});
   cases.push_back({good_model, "/dev/null", "/dev/null"});

@@ -8,6 +8,7 @@
 #include <new>
 #include <thread>
 
+#include "tests/model_builder.hpp"
 #include "tests/test_util.hpp"
 #include "tspike/tspike.hpp"
 
@@ -194,6 +195,39 @@ TEST(Session, ThreadsGiveIdenticalResults) {
     ASSERT_EQ(outputs.size(), serial.size());
     for (size_t o = 0; o < serial.size(); ++o) EXPECT_EQ(outputs[o].data, serial[o].data) << m;
     EXPECT_EQ(parallel.stats().firing_rates, one_thread.stats().firing_rates) << m;
+  }
+}
+
+// The event-driven kernels allocate nothing in run() either: a model whose
+// Conv and Gemm are fed by spikes (so no oneDNN primitive runs), with every
+// instruction set this machine has, on one and on three threads.
+TEST(Session, EventKernelsDoNotAllocate) {
+  test::ModelBuilder b({2, 8, 6, 6});
+  std::vector<float> w1(16 * 8 * 9), w2(16 * 36 * 10);
+  for (size_t k = 0; k < w1.size(); ++k) w1[k] = float(k % 7) * 0.1f - 0.3f;
+  for (size_t k = 0; k < w2.size(); ++k) w2[k] = float(k % 5) * 0.1f - 0.2f;
+  b.initializer("w1", {16, 8, 3, 3}, w1).initializer("w2", {16 * 36, 10}, w2);
+  b.spike("s1", "x", "a");
+  b.node("Conv", "conv", {"a", "w1"}, {"c"}).ints("pads", {1, 1, 1, 1});
+  b.spike("s2", "c", "d");
+  b.node("Flatten", "flatten", {"d"}, {"f"});
+  b.node("Gemm", "fc", {"f", "w2"}, {"y"});
+  b.output("y");
+  std::vector<float> x(2 * 8 * 36);
+  for (size_t k = 0; k < x.size(); ++k) x[k] = float(k % 11) * 0.2f - 1.0f;
+  const Tensor input({2, 8, 6, 6}, x);
+  for (InstructionSet isa : {InstructionSet::kPortable, InstructionSet::kAvx2, InstructionSet::kAvx512}) {
+    auto model = b.load(LoadOptions{.engine = Engine::kEvent, .max_isa = isa});
+    ASSERT_EQ(model->info().layers[0].kernel.rfind("event/", 0), 0u) << model->info().layers[0].kernel;
+    ASSERT_EQ(model->info().layers[1].kernel, model->info().layers[0].kernel);
+    for (int threads : {1, 3}) {
+      Session session(model, SessionOptions{0, threads});
+      std::vector<Tensor> outputs;
+      session.run(input, outputs);
+      const long before = g_allocations.load();
+      session.run(input, outputs);
+      EXPECT_EQ(g_allocations.load() - before, 0) << model->info().layers[0].kernel << ", threads " << threads;
+    }
   }
 }
 

@@ -59,7 +59,7 @@ nlohmann::json info_json(const ModelInfo& info) {
   j["op_counts"] = info.op_counts;
   for (const auto& l : info.layers)
     j["layers"].push_back({{"node", l.node}, {"op", l.op_type}, {"multiplication_free", l.multiplication_free},
-                           {"why", l.why}});
+                           {"why", l.why}, {"kernel", l.kernel}});
   j["folded"] = info.conversion.folded;
   for (const auto& [node, why] : info.conversion.kept_amplitudes)
     j["kept_amplitudes"].push_back({{"node", node}, {"why", why}});
@@ -78,8 +78,8 @@ void print_info(const ModelInfo& info) {
   fmt::print("\n");
   fmt::print("layers:\n");
   for (const auto& l : info.layers)
-    fmt::print("  {:<24} {:<7} {:<25} {}\n", l.node, l.op_type,
-               l.multiplication_free ? "multiplication-free" : "multiplicative", l.why);
+    fmt::print("  {:<24} {:<7} {:<25} {}\n  {:<24} kernel: {}\n", l.node, l.op_type,
+               l.multiplication_free ? "multiplication-free" : "multiplicative", l.why, "", l.kernel);
   if (info.conversion.already_reparameterized) fmt::print("re-parameterized: yes (by tsconvert)\n");
   else fmt::print("re-parameterized at load: {} folds\n", info.conversion.folded.size());
   for (const auto& [node, why] : info.conversion.kept_amplitudes)
@@ -105,14 +105,27 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
+  std::string engine = "auto", isa = "best";
+  app.add_option("--engine", engine,
+                 "Layers fed by spikes: event (add/subtract a weight row per spike), dense (fp32), or auto "
+                 "(event-driven, dense for a Conv timestep denser than the measured crossover)")
+      ->check(CLI::IsMember({"auto", "event", "dense"}));
+  app.add_option("--isa", isa, "Most the optimized kernels may use of the CPU (TSPIKE_ISA caps it too)")
+      ->check(CLI::IsMember({"best", "avx512", "avx2", "portable"}));
   tspike::cli::add_limit_options(app, load_options.limits);
   app.footer(
       "Examples:\n"
       "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
       "  tsrun model.onnx --input x.npy --timesteps 8 --json\n"
+      "  tsrun model.onnx --input x.npy --engine dense --isa avx2\n"
       "  tsrun model.onnx --info");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
+    load_options.engine = engine == "event" ? Engine::kEvent : engine == "dense" ? Engine::kDense : Engine::kAuto;
+    load_options.max_isa = isa == "avx512"   ? InstructionSet::kAvx512
+                           : isa == "avx2"     ? InstructionSet::kAvx2
+                           : isa == "portable" ? InstructionSet::kPortable
+                                               : InstructionSet::kBest;
     auto model = Model::load(model_path, load_options);
     const ModelInfo& info = model->info();
     if (info_only) {

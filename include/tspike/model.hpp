@@ -55,6 +55,7 @@ struct LayerInfo {
   std::string op_type;
   bool multiplication_free = false;  // consumes only {-1, 0, +1}
   std::string why;                   // what its input is
+  std::string kernel;                // chosen at load: "event/avx512", "oneDNN", "reference", ...
 };
 
 // What re-parameterization did (filled by the converter passes).
@@ -75,6 +76,20 @@ struct Limits {
   int64_t max_image_pixels = int64_t{1} << 26;
 };
 
+// How the Conv / Gemm / MatMul layers fed directly by spikes run
+// (docs/engines.md). The event kernels allocate nothing in run().
+enum class Engine {
+  kAuto,   // event-driven, but a Conv timestep denser than the measured crossover runs on oneDNN
+  kEvent,  // always event-driven: adds and subtracts weight rows for the nonzero spikes only
+  kDense,  // every layer dense fp32 (oneDNN when built with it, else the reference kernels)
+};
+TSPIKE_API const char* to_string(Engine e);
+
+// The most an optimized kernel may use of the CPU; it never uses more than
+// the CPU has. The environment variable TSPIKE_ISA (portable, avx2, avx512)
+// caps it as well.
+enum class InstructionSet { kBest, kAvx512, kAvx2, kPortable };
+
 struct LoadOptions {
   // Apply the converter's passes when the file is not yet converted.
   bool reparameterize = true;
@@ -87,6 +102,9 @@ struct LoadOptions {
   // a few small heap allocations per call (its argument map), the one
   // exception to Session's no-allocation promise.
   bool reference_kernels = false;
+  // Kernels of the layers fed by pure spikes; reference_kernels overrides it.
+  Engine engine = Engine::kAuto;
+  InstructionSet max_isa = InstructionSet::kBest;
 };
 
 struct ModelInfo {

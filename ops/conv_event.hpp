@@ -1,0 +1,95 @@
+// Event-driven Conv for inputs of {-1, 0, +1} (a Conv fed directly by a
+// TernarySpike without amplitude, found at load time by runtime/model.cpp).
+//
+// Made once at load (EventConv::make): the weights are repacked
+// channels-last, [group][ky][kx][cin/group][cout/group padded to 16], so that
+// the weight row of one (tap, input channel) is contiguous over the output
+// channels. Per plan (EventConv::prepare) a NodeState holds the scratch:
+// spike maps and per-thread lists. Per timestep and sample (EventConv::run):
+//   1. compact: the NCHW input becomes, per input pixel and group, a list of
+//      +1 events (from the front of a slot of cin/group entries) and of -1
+//      events (from its back); an entry is the event's row offset in floats;
+//   2. accumulate: for each output pixel, the events under every tap are
+//      gathered into one +1 and one -1 list; for each block of up to 128
+//      output channels held in vector registers, every event adds (or
+//      subtracts) its weight row; then a transposing store to NCHW.
+// Work is proportional to the events, not to the dense size. A batch of at
+// least as many samples as threads runs whole samples per thread; a smaller
+// one splits each sample's rows. Each output is computed by the same code
+// whatever the thread count.
+//
+// The auto engine counts the spikes of the batch first and runs the
+// timestep through oneDNN when they are denser than the crossover measured
+// for the instruction set (event_auto_crossover).
+//
+// Kernels: portable, AVX2 and AVX-512, one source file each
+// (conv_event_portable.cpp, conv_event_avx2.cpp, conv_event_avx512.cpp,
+// compiled with their own flags; shared code in event_kernels.inl), chosen
+// once at load from the CPU's features (ops/cpu_features.hpp). A value that
+// is not -1, 0 or +1 (which the load-time analysis rules out, but a
+// hand-made graph could send) makes that sample run through the reference
+// kernel: results stay correct.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ops/conv_onednn.hpp"
+#include "ops/cpu_features.hpp"
+#include "ops/event_common.hpp"
+#include "ops/event_kernels.hpp"
+#include "ops/op.hpp"
+
+namespace tspike::ops {
+
+// The reference Conv (ops/conv.cpp): the definition, one output at a time,
+// over g.n samples of NCHW data. Used by Conv and as the event kernel's
+// fallback.
+void conv_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
+
+// Spike density above which the auto engine runs a timestep densely
+// (oneDNN), per instruction set; measured with bench/bench_conv
+// (docs/engines.md).
+double event_auto_crossover(Isa isa);
+
+class EventConv {
+ public:
+  // weights: ONNX [M, C/group, kH, kW]; bias: [M] or null. Returns null when
+  // the shapes do not suit the kernel (offsets beyond 32 bits).
+  // `dense_fallback`: the auto engine (a timestep denser than
+  // event_auto_crossover() runs through oneDNN when the build has it).
+  static std::unique_ptr<EventConv> make(const float* weights, int64_t m, int64_t cg, int64_t kh, int64_t kw,
+                                         int64_t group, const float* bias, Isa isa, bool dense_fallback);
+
+  // The scratch for geometry `g` and `threads` threads; `weights`/`bias` in
+  // ONNX layout for the dense alternative of the auto engine.
+  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, const float* weights, const float* bias,
+                                     int threads) const;
+
+  // One timestep: x and y NCHW of the prepared geometry. `weights`/`bias`:
+  // ONNX layout, for the fallback. Allocates nothing (oneDNN, when auto
+  // picks it, may).
+  void run(const RunContext& ctx, NodeState& state, const float* x, const float* weights, const float* bias,
+           float* y) const;
+
+  // "event/avx512", or "auto: event/avx512 below 40% spikes, else dense".
+  std::string describe() const;
+  Isa isa() const { return kernels_->isa; }
+
+ private:
+  EventConv() = default;
+  const EventConvKernels* kernels_ = nullptr;
+  int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1, mg_ = 0, mgp_ = 0;
+  bool dense_fallback_ = false;
+  AlignedBuffer<float> weights_;  // [group][kh][kw][cg][mgp]
+  AlignedBuffer<float> bias_;     // [group][mgp], zeros without bias
+};
+
+// What EventConv::run did since prepare (tests and benchmarks read it).
+struct EventConvCounters {
+  int64_t event_samples = 0, dense_samples = 0, events = 0;
+};
+const EventConvCounters& event_conv_counters(const NodeState& state);
+
+}  // namespace tspike::ops
