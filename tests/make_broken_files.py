@@ -6,7 +6,7 @@
 Debian's python3 with python3-onnx (1.12) and python3-numpy. Deterministic: a
 rerun writes the same bytes. tests/test_hostile.cpp expects, for each file,
 the ErrorCode and the words of the message given in the table there (and in
-README.md here); tsrun must exit 1 with one line on each, within a few
+tests/broken/README.md); tsrun must exit 1 with one line on each, within a few
 hundred MB of address space.
 
 Every file is small: the hostile ones *declare* huge sizes, they do not have
