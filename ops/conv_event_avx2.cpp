@@ -18,6 +18,9 @@ struct V {
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
 };
 
+// 16 ymm accumulators (all 16 registers; the adds take the weights from
+// memory): 128 output channels per walk of the event lists.
+constexpr int kBlockVectors = 16;
 constexpr int64_t kPixBlock = 8;
 
 bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus) {

@@ -23,6 +23,9 @@ struct V {
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
 };
 
+// 16 zmm accumulators (of 32 registers): up to 256 output channels per walk
+// of the event lists.
+constexpr int kBlockVectors = 16;
 constexpr int64_t kPixBlock = 16;
 
 inline __mmask16 lanes(int64_t n) { return n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1); }

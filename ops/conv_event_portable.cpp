@@ -31,6 +31,7 @@ struct V {
   }
 };
 
+constexpr int kBlockVectors = 8;
 constexpr int64_t kPixBlock = 8;
 
 bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus) {

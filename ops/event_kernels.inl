@@ -20,8 +20,9 @@
 // templates, whose out-of-line copies could be shared with other ISAs'
 // files by the linker.
 
-// Output channels per register block: 8 vectors (128 channels with AVX-512).
-constexpr int64_t kBlock = 8 * V::W;
+// Output channels per register block: kBlockVectors accumulators (set by the
+// ISA's file: as many as its registers hold besides a few temporaries).
+constexpr int64_t kBlock = kBlockVectors * V::W;
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -30,25 +31,25 @@ template <int NV>
 struct Acc {
   typename V::T v[NV];
   void load(const float* p) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int k = 0; k < NV; ++k) v[k] = V::load(p + k * V::W);
   }
   void store(float* p) const {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int k = 0; k < NV; ++k) V::store(p + k * V::W, v[k]);
   }
   // rows + list[i]: the weight rows of the events (offsets in floats).
   void add(const float* rows, const uint32_t* list, uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
       const float* r = rows + list[i];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int k = 0; k < NV; ++k) v[k] = V::add(v[k], V::load(r + k * V::W));
     }
   }
   void sub(const float* rows, const uint32_t* list, uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
       const float* r = rows + list[i];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int k = 0; k < NV; ++k) v[k] = V::sub(v[k], V::load(r + k * V::W));
     }
   }
@@ -78,8 +79,12 @@ void conv_block(const float* rows, const float* bias, const uint32_t* plus, uint
 }
 
 using ConvBlockFn = void (*)(const float*, const float*, const uint32_t*, uint32_t, const uint32_t*, uint32_t, float*);
-constexpr ConvBlockFn kConvBlock[9] = {nullptr,       conv_block<1>, conv_block<2>, conv_block<3>, conv_block<4>,
-                                       conv_block<5>, conv_block<6>, conv_block<7>, conv_block<8>};
+// conv_block<NV> for NV = 0..kBlockVectors (0: unused).
+template <int... NV>
+constexpr ConvBlockFn conv_block_for(int nv) {
+  ConvBlockFn table[] = {nullptr, conv_block<NV>...};
+  return table[nv];
+}
 
 // Per output pixel: gather the events under every tap into one list per
 // sign (offsets from the group's weights), so that the accumulation has two
@@ -100,7 +105,7 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
   const int64_t plane = s.oh * ow, group_weights = s.kh * kw * cg * mgp;
   const uint32_t tap_rows = static_cast<uint32_t>(cg * mgp);
   const int64_t full_blocks = mgp / kBlock * kBlock;
-  const ConvBlockFn tail = kConvBlock[(mgp - full_blocks) / V::W];
+  const ConvBlockFn tail = conv_block_for<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>((mgp - full_blocks) / V::W);
   for (int64_t oy = oy0; oy < oy1; ++oy) {
     int64_t ky0, ky1;
     tap_range(oy, sh, pad_top, dh, s.kh, s.h, &ky0, &ky1);
@@ -128,7 +133,7 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
             }
           }
           float* dst = tmp + px * mgp;
-          for (int64_t cb = 0; cb < full_blocks; cb += kBlock) conv_block<8>(wg + cb, bg + cb, plus, np, minus, nm, dst + cb);
+          for (int64_t cb = 0; cb < full_blocks; cb += kBlock) conv_block<kBlockVectors>(wg + cb, bg + cb, plus, np, minus, nm, dst + cb);
           if (full_blocks < mgp) tail(wg + full_blocks, bg + full_blocks, plus, np, minus, nm, dst + full_blocks);
         }
         store_transposed(tmp, mgp, npx, mg, y + gi * mg * plane + oy * ow + ox0, plane);
@@ -218,8 +223,11 @@ inline void gemm_block(const float* w, const uint32_t* list, uint32_t np, const 
 }
 
 using GemmBlockFn = void (*)(const float*, const uint32_t*, uint32_t, const uint32_t*, uint32_t, float*);
-constexpr GemmBlockFn kGemmBlock[9] = {nullptr,       gemm_block<1>, gemm_block<2>, gemm_block<3>, gemm_block<4>,
-                                       gemm_block<5>, gemm_block<6>, gemm_block<7>, gemm_block<8>};
+template <int... NV>
+constexpr GemmBlockFn gemm_block_for(int nv) {
+  GemmBlockFn table[] = {nullptr, gemm_block<NV>...};
+  return table[nv];
+}
 
 void gemm_accumulate(const EventGemmShape& s, const float* weights, const SpikeMap& map, float* y, int64_t r0,
                      int64_t r1) {
@@ -228,7 +236,8 @@ void gemm_accumulate(const EventGemmShape& s, const float* weights, const SpikeM
     const uint32_t* list = map.entries + r * s.k;
     const uint32_t np = map.plus[r], nm = map.minus[r];
     for (int64_t cb = 0; cb < s.n; cb += kBlock) {
-      kGemmBlock[min64(kBlock, s.np - cb) / V::W](weights + cb, list, np, list + s.k - nm, nm, tmp);
+      gemm_block_for<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>(min64(kBlock, s.np - cb) / V::W)(
+          weights + cb, list, np, list + s.k - nm, nm, tmp);
       const int64_t count = min64(kBlock, s.n - cb);
       for (int64_t j = 0; j < count; ++j) y[r * s.n + cb + j] = tmp[j];
     }
