@@ -39,6 +39,7 @@ int main(void) {
   tspike_model* model;
   tspike_session* session;
   float* zeros;
+  float* wrong;
   long shape[4];
   size_t i, count = 1, classes, rank;
   int t;
@@ -100,8 +101,12 @@ int main(void) {
   CHECK(tspike_session_output_size(session, 0) == 20);
 
   /* A shape that does not fit: an error, and no stale outputs. */
+  /* The caller owns a buffer as large as the shape says; a wrong channel
+     count must be refused, not read past. */
   shape[1] = 7;
-  CHECK(tspike_session_run(session, zeros, shape, 4, &status) == TSPIKE_ERR_BAD_INPUT);
+  wrong = (float*)calloc(2 * 7 * count, sizeof(float));
+  CHECK(tspike_session_run(session, wrong, shape, 4, &status) == TSPIKE_ERR_BAD_INPUT);
+  free(wrong);
   CHECK(status != NULL && strlen(tspike_status_message(status)) > 0);
   tspike_status_free(status);
   CHECK(tspike_session_output_count(session) == 0);
