@@ -9,6 +9,9 @@
 //   constant: every other Conv, and every Conv with engine dense;
 // - otherwise, or with reference_kernels, the reference kernel here, the
 //   definition one output element at a time, which computes every Conv.
+// An event-driven Conv whose only consumer is a TernarySpike takes the
+// neuron into its kernel (fuse_neuron): the sums go from the accumulator
+// registers through the neuron's update straight to spikes.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
@@ -38,9 +41,23 @@ class Conv final : public Op {
         w->shape.size() == 4 && (!has_bias || (bias && bias->dtype == DType::kFloat32 && bias->size() == w->shape[0])))
       event_ = EventConv::make(w->f.data(), w->shape[0], w->shape[1], w->shape[2], w->shape[3], group_,
                                has_bias ? bias->f.data() : nullptr, b.isa, b.engine == Engine::kAuto);
+    if (event_) event_m_ = w->shape[0];
+  }
+
+  bool fuse_neuron(const NeuronParams& p) override {
+    const size_t m = static_cast<size_t>(event_m_);
+    if (!event_ || (p.amplitude.size() > 1 && p.amplitude.size() != m)) return false;  // a misfit fails in prepare
+    neuron_ = p;
+    if (!p.amplitude.empty()) neuron_amplitude_.assign(m, p.amplitude[0]);
+    if (p.amplitude.size() > 1) neuron_amplitude_ = p.amplitude;
+    event_neuron_ = EventNeuron{p.threshold, p.decay, p.binary,
+                                neuron_amplitude_.empty() ? nullptr : neuron_amplitude_.data()};
+    fused_ = true;
+    return true;
   }
 
   std::string kernel() const override {
+    if (event_ && fused_) return fmt::format("{}, fused with TernarySpike '{}'", event_->describe(), neuron_.node);
     if (event_) return event_->describe();
     return !reference_kernels_ && onednn_available() ? "oneDNN" : "reference";
   }
@@ -78,6 +95,14 @@ class Conv final : public Op {
 
   void run(RunContext& ctx) const override {
     const float* bias = ctx.inputs.size() > 2 ? ctx.inputs[2].f() : nullptr;
+    if (event_ && ctx.fused_neuron) {
+      const RunContext& nc = *ctx.fused_neuron;
+      const FusedNeuron neuron{neuron_, event_neuron_, nc.state, nc.outputs[0].f()};
+      const int64_t fired = event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.inputs[1].f(), bias,
+                                        ctx.outputs[0].f(), &neuron);
+      if (nc.nonzero_count) *nc.nonzero_count += fired;
+      return;
+    }
     if (event_) {
       event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.inputs[1].f(), bias, ctx.outputs[0].f());
       return;
@@ -98,6 +123,12 @@ class Conv final : public Op {
   int64_t group_ = 1;
   bool reference_kernels_ = false;
   std::unique_ptr<EventConv> event_;  // made at creation for spike-fed layers
+  int64_t event_m_ = 0;
+  // The fused TernarySpike (fuse_neuron), its amplitude one per channel.
+  bool fused_ = false;
+  NeuronParams neuron_;
+  std::vector<float> neuron_amplitude_;
+  EventNeuron event_neuron_{};
 };
 
 }  // namespace

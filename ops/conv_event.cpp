@@ -111,18 +111,27 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, const float
   return state;
 }
 
-void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x, const float* weights,
-                    const float* bias, float* y) const {
+int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x, const float* weights,
+                       const float* bias, float* y, const FusedNeuron* neuron) const {
   auto& st = static_cast<EventConvState&>(node_state);
   const EventConvShape& s = st.shape;
-  const int64_t n = st.geometry.n, in_size = s.c * s.h * s.w, out_size = s.m * s.oh * s.ow;
+  const int64_t n = st.geometry.n, in_size = s.c * s.h * s.w, plane = s.oh * s.ow, out_size = s.m * plane;
   // One index per thread: parallel_for over the thread count gives each
   // thread one, and with it its own scratch.
   const int threads = ctx.pool ? ctx.pool->threads() : 1;
   if (threads > st.threads) throw Error(ErrorCode::kBadInput, "event Conv: planned for fewer threads");
   ConvGeometry one = st.geometry;
   one.n = 1;
-  std::atomic<int64_t> events{0}, dense_samples{0};
+  std::atomic<int64_t> events{0}, dense_samples{0}, fired{0};
+  const EventNeuron* kn = neuron ? &neuron->kernel : nullptr;
+  float* u = neuron ? neuron->u : nullptr;
+  float* out = neuron ? neuron->spikes : y;  // what the event kernels write
+  // Sample k computed densely into y: the neuron runs on it separately.
+  auto dense_sample = [&](int64_t k) {
+    conv_reference(one, x + k * in_size, weights, bias, y + k * out_size);
+    if (neuron) fired += neuron_planes(neuron->params, y, u, neuron->spikes, s.m, plane, k * s.m, (k + 1) * s.m);
+    dense_samples++;
+  };
 
   // Auto: the whole batch densely when this timestep's spikes are too many.
   if (st.dense) {
@@ -132,7 +141,7 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
     if (events.load() > event_auto_crossover(isa()) * static_cast<double>(n * in_size)) {
       run_onednn_conv("event Conv, dense for this timestep", *st.dense, x, y, threads);
       st.counters.dense_samples += n;
-      return;
+      return neuron ? neuron_run(ctx, neuron->params, y, u, neuron->spikes, n, s.m, plane) : 0;
     }
     events = 0;
   }
@@ -144,12 +153,11 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
           bool bad = false;
           const int64_t e = kernels_->compact(s, x + k * in_size, st.map(t), 0, s.h, &bad);
           if (bad) {  // a value other than -1, 0, +1
-            conv_reference(one, x + k * in_size, weights, bias, y + k * out_size);
-            dense_samples++;
+            dense_sample(k);
             continue;
           }
-          kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh,
-                               st.thread_lists(t), st.thread_tile(t));
+          fired += kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), out + k * out_size, 0, s.oh,
+                                        st.thread_lists(t), st.thread_tile(t), kn, u ? u + k * out_size : nullptr);
           events += e;
         }
     });
@@ -157,7 +165,6 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
     const SpikeMap map = st.map(0);
     for (int64_t k = 0; k < n; ++k) {
       const float* xs = x + k * in_size;
-      float* ys = y + k * out_size;
       std::atomic<bool> bad{false};
       parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
         bool chunk_bad = false;
@@ -165,20 +172,21 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
         if (chunk_bad) bad = true;
       });
       if (bad.load()) {
-        conv_reference(one, xs, weights, bias, ys);
-        dense_samples++;
+        dense_sample(k);
         continue;
       }
       parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
-          kernels_->accumulate(s, weights_.data(), bias_.data(), map, ys, s.oh * t / threads,
-                               s.oh * (t + 1) / threads, st.thread_lists(t), st.thread_tile(t));
+          fired += kernels_->accumulate(s, weights_.data(), bias_.data(), map, out + k * out_size, s.oh * t / threads,
+                                        s.oh * (t + 1) / threads, st.thread_lists(t), st.thread_tile(t), kn,
+                                        u ? u + k * out_size : nullptr);
       });
     }
   }
   st.counters.dense_samples += dense_samples.load();
   st.counters.event_samples += n - dense_samples.load();
   st.counters.events += events.load();
+  return fired.load();
 }
 
 std::string EventConv::describe() const {

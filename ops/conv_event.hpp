@@ -39,6 +39,7 @@
 #include "ops/cpu_features.hpp"
 #include "ops/event_common.hpp"
 #include "ops/event_kernels.hpp"
+#include "ops/neuron.hpp"
 #include "ops/op.hpp"
 
 namespace tspike::ops {
@@ -52,6 +53,16 @@ void conv_reference(const ConvGeometry& g, const float* x, const float* w, const
 // (oneDNN), per instruction set; measured with bench/bench_conv
 // (docs/engines.md).
 double event_auto_crossover(Isa isa);
+
+// A TernarySpike run inside EventConv::run (the Conv's only consumer):
+// its parameters for the dense fallbacks (neuron_planes), the same for the
+// event kernels' store, its membrane and its output, shaped like the Conv's.
+struct FusedNeuron {
+  const NeuronParams& params;
+  const EventNeuron& kernel;
+  float* u;
+  float* spikes;
+};
 
 class EventConv {
  public:
@@ -69,9 +80,12 @@ class EventConv {
 
   // One timestep: x and y NCHW of the prepared geometry. `weights`/`bias`:
   // ONNX layout, for the fallback. Allocates nothing (oneDNN, when auto
-  // picks it, may).
-  void run(const RunContext& ctx, NodeState& state, const float* x, const float* weights, const float* bias,
-           float* y) const;
+  // picks it, may). With `neuron`, the sums are the neuron's input: it
+  // updates the neuron's membrane and writes its spikes, y holds the sums
+  // only of samples that ran densely (its scratch then); returns the spikes
+  // fired (0 without neuron).
+  int64_t run(const RunContext& ctx, NodeState& state, const float* x, const float* weights, const float* bias,
+              float* y, const FusedNeuron* neuron = nullptr) const;
 
   // "event/avx512", or "auto: event/avx512 below 40% spikes, else dense".
   std::string describe() const;

@@ -32,6 +32,14 @@ struct SpikeMap {
   uint32_t* minus;
 };
 
+// A TernarySpike fused into accumulate()'s store (spec section 1): the
+// output channels' values are its input current x.
+struct EventNeuron {
+  float threshold, decay;
+  bool binary;
+  const float* amplitude;  // one per output channel, or null (a = 1)
+};
+
 // One instruction set's kernels (uniform signatures; see the .cpp files).
 struct EventConvKernels {
   Isa isa;
@@ -45,8 +53,12 @@ struct EventConvKernels {
   // Output rows [oy0, oy1) of one sample: y (NCHW) = bias + events x weights.
   // `lists` (2 * event_conv_list_capacity(s) entries) and `tile`
   // (kEventPixBlock * s.mgp floats, 64-byte aligned): the calling thread's own.
-  void (*accumulate)(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
-                     float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile);
+  // With `neuron`, those sums are the neuron's input instead: u (NCHW, like
+  // y) is updated and y receives the spikes a * s; returns the spikes fired
+  // (0 without neuron).
+  int64_t (*accumulate)(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
+                        float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile, const EventNeuron* neuron,
+                        float* u);
 };
 
 // Output pixels per transposing store, the most of any instruction set.

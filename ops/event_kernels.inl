@@ -10,6 +10,11 @@
 //                         float* out, int64_t out_stride);
 //       // out[ch * out_stride + px] = tmp[px * tmp_stride + ch], px < npx <= kPixBlock,
 //       // ch < nch; tmp_stride a multiple of 16
+//   int64_t store_neuron(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch,
+//                        float* u, float* out, int64_t out_stride, const EventNeuron& neuron,
+//                        const float* amplitude);
+//       // the same transposed walk, x = tmp[...]: u = decay * u + x, fire, reset,
+//       // out = a * s (amplitude[ch], or 1 when null); returns the spikes fired
 //   bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus);
 //       // n <= V::W values: bit i of *plus / *minus = p[i] is +1 / -1;
 //       // returns false when some p[i] is neither 0, +1 nor -1
@@ -90,8 +95,10 @@ constexpr ConvBlockFn conv_block_for(int nv) {
 // sign (offsets from the group's weights), so that the accumulation has two
 // loops per pixel rather than two per tap; then each block of output
 // channels walks the lists with its accumulators in registers.
-void conv_accumulate(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
-                     float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile) {
+// With a neuron, its update runs in the store: the sums never reach memory.
+int64_t conv_accumulate(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
+                        float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile, const EventNeuron* neuron,
+                        float* u) {
   // Locals: the list stores below may alias anything, so fields would be
   // reloaded from memory after each of them.
   const int64_t w = s.w, groups = s.groups, cg = s.cg, mg = s.mg, mgp = s.mgp, kw = s.kw, ow = s.ow;
@@ -106,6 +113,7 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
   const uint32_t tap_rows = static_cast<uint32_t>(cg * mgp);
   const int64_t full_blocks = mgp / kBlock * kBlock;
   const ConvBlockFn tail = conv_block_for<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>((mgp - full_blocks) / V::W);
+  int64_t fired = 0;
   for (int64_t oy = oy0; oy < oy1; ++oy) {
     int64_t ky0, ky1;
     tap_range(oy, sh, pad_top, dh, s.kh, s.h, &ky0, &ky1);
@@ -136,10 +144,16 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
           for (int64_t cb = 0; cb < full_blocks; cb += kBlock) conv_block<kBlockVectors>(wg + cb, bg + cb, plus, np, minus, nm, dst + cb);
           if (full_blocks < mgp) tail(wg + full_blocks, bg + full_blocks, plus, np, minus, nm, dst + full_blocks);
         }
-        store_transposed(tmp, mgp, npx, mg, y + gi * mg * plane + oy * ow + ox0, plane);
+        const int64_t at = gi * mg * plane + oy * ow + ox0;
+        if (neuron)
+          fired += store_neuron(tmp, mgp, npx, mg, u + at, y + at, plane, *neuron,
+                                neuron->amplitude ? neuron->amplitude + gi * mg : nullptr);
+        else
+          store_transposed(tmp, mgp, npx, mg, y + at, plane);
       }
     }
   }
+  return fired;
 }
 
 int64_t conv_compact(const EventConvShape& s, const float* x, const SpikeMap& map, int64_t y0, int64_t y1,

@@ -54,6 +54,8 @@ struct PrepareContext {
   int threads = 1;  // the Session's thread count (kernels that plan per thread count)
 };
 
+struct NeuronParams;
+
 struct RunContext {
   std::vector<TensorRef> inputs;  // absent optional input: data == nullptr
   std::vector<TensorRef> outputs;
@@ -61,6 +63,11 @@ struct RunContext {
   int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
   NodeState* node_state = nullptr;   // what prepare() left in PrepareContext::node_state
   ThreadPool* pool = nullptr;        // the Session's workers; null: one thread
+  // Set by the plan on a layer that took a TernarySpike into its kernel
+  // (Op::fuse_neuron): that neuron's context. The layer then also writes the
+  // neuron's output and state and adds to its nonzero_count; the neuron
+  // node does not run. Null: the layer runs alone.
+  const RunContext* fused_neuron = nullptr;
 };
 
 // Runs fn(begin, end) over [0, n) on the context's pool, or inline.
@@ -87,6 +94,12 @@ class Op {
   // The kernel chosen at creation, for ModelInfo::layers ("reference",
   // "event/avx512", ...).
   virtual std::string kernel() const { return "reference"; }
+  // A TernarySpike's parameters; null for every other op.
+  virtual const NeuronParams* neuron() const { return nullptr; }
+  // Offers the layer the neuron that is the only consumer of its output, at
+  // load (before the op is shared). True: the layer's kernel will run it
+  // whenever the plan sets RunContext::fused_neuron.
+  virtual bool fuse_neuron(const NeuronParams&) { return false; }
 };
 
 // Everything an op factory may look at.

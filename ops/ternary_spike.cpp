@@ -1,7 +1,9 @@
 // tspike::TernarySpike: the neuron (spec section 1).
 //
 // Reference kernel: one pass over the elements, in the spec's order:
-// u = tau*u + x; fire (ternary >=, binary >); hard reset; y = a*s.
+// u = tau*u + x; fire (ternary >=, binary >); hard reset; y = a*s
+// (neuron_planes, also the fallback of the layers that fuse the neuron into
+// their kernels: ops/neuron.hpp).
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
@@ -9,6 +11,7 @@
 #include <cmath>
 
 #include "ops/attributes.hpp"
+#include "ops/neuron.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 
@@ -19,16 +22,17 @@ class TernarySpike final : public Op {
  public:
   explicit TernarySpike(const OpBuildContext& b) {
     Attributes attrs(b.node, b.name);
-    threshold_ = attrs.get_float("threshold", 0.5f);
-    decay_ = attrs.get_float("decay", 0.25f);
+    p_.node = b.name;
+    const float threshold = p_.threshold = attrs.get_float("threshold", 0.5f);
+    const float decay = p_.decay = attrs.get_float("decay", 0.25f);
     std::string mode = attrs.get_string("mode", "ternary");
-    if (!(std::isfinite(threshold_) && threshold_ > 0))
-      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("threshold {} must be finite and > 0", threshold_));
-    if (!(decay_ >= 0 && decay_ <= 1))
-      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("decay {} must be in [0, 1]", decay_));
+    if (!(std::isfinite(threshold) && threshold > 0))
+      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("threshold {} must be finite and > 0", threshold));
+    if (!(decay >= 0 && decay <= 1))
+      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("decay {} must be in [0, 1]", decay));
     if (mode != "ternary" && mode != "binary")
       throw attrs.error(ErrorCode::kInvalidModel, fmt::format("mode \"{}\" must be ternary or binary", mode));
-    binary_ = mode == "binary";
+    p_.binary = mode == "binary";
     if (b.node.input_size() > 1 && !b.node.input(1).empty()) {
       if (!b.initializers.at(1))
         throw attrs.error(ErrorCode::kInvalidModel, "amplitude must be an initializer");
@@ -42,7 +46,7 @@ class TernarySpike final : public Op {
                                       shape_to_string(a.shape)));
       for (float v : a.f)
         if (!std::isfinite(v)) throw attrs.error(ErrorCode::kInvalidModel, "amplitude is not finite");
-      amplitude_ = a.f;
+      p_.amplitude = a.f;
     }
   }
 
@@ -51,50 +55,57 @@ class TernarySpike final : public Op {
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& x = require_input(*this, ctx, 0, "X", 2);
     require_float(*this, x, "X");
-    if (amplitude_.size() > 1 && static_cast<int64_t>(amplitude_.size()) != x.shape[1])
+    if (p_.amplitude.size() > 1 && static_cast<int64_t>(p_.amplitude.size()) != x.shape[1])
       throw error(ErrorCode::kShapeMismatch,
-                  fmt::format("amplitude has {} elements but X {} has {} channels", amplitude_.size(),
+                  fmt::format("amplitude has {} elements but X {} has {} channels", p_.amplitude.size(),
                               shape_to_string(x.shape), x.shape[1]));
     ctx.outputs = {output_like(x, x.shape)};
     ctx.state_floats = element_count(x.shape);
   }
 
+  const NeuronParams* neuron() const override { return &p_; }
+
   void run(RunContext& ctx) const override {
     const TensorRef& x = ctx.inputs[0];
     const int64_t n = x.shape[0], c = x.shape[1];
     const int64_t inner = c == 0 ? 0 : x.size() / (n * c);
-    const float* in = x.f();
-    float* out = ctx.outputs[0].f();
-    float* u = ctx.state;
-    std::atomic<int64_t> fired{0};
-    // Planes (sample, channel) are independent: split them over threads.
-    parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) {
-      int64_t count = 0;
-      for (int64_t plane = begin; plane < end; ++plane) {
-        const int64_t ch = plane % c;
-        const float a = amplitude_.empty() ? 1.0f : amplitude_.size() == 1 ? amplitude_[0] : amplitude_[ch];
-        for (int64_t k = plane * inner; k < (plane + 1) * inner; ++k) {
-          const float v = decay_ * u[k] + in[k];
-          float spike;
-          if (binary_) spike = v > threshold_ ? 1.0f : 0.0f;
-          else spike = v >= threshold_ ? 1.0f : (v <= -threshold_ ? -1.0f : 0.0f);
-          u[k] = spike != 0.0f ? 0.0f : v;
-          out[k] = a * spike;
-          count += spike != 0.0f;
-        }
-      }
-      fired += count;
-    });
-    if (ctx.nonzero_count) *ctx.nonzero_count += fired.load();
+    const int64_t fired = neuron_run(ctx, p_, x.f(), ctx.state, ctx.outputs[0].f(), n, c, inner);
+    if (ctx.nonzero_count) *ctx.nonzero_count += fired;
   }
 
  private:
-  float threshold_ = 0.5f, decay_ = 0.25f;
-  bool binary_ = false;
-  std::vector<float> amplitude_;  // empty: a = 1
+  NeuronParams p_;
 };
 
 }  // namespace
+
+int64_t neuron_planes(const NeuronParams& p, const float* x, float* u, float* y, int64_t c, int64_t inner,
+                      int64_t plane0, int64_t plane1) {
+  const float threshold = p.threshold, decay = p.decay;
+  int64_t count = 0;
+  for (int64_t plane = plane0; plane < plane1; ++plane) {
+    const int64_t ch = plane % c;
+    const float a = p.amplitude.empty() ? 1.0f : p.amplitude.size() == 1 ? p.amplitude[0] : p.amplitude[ch];
+    for (int64_t k = plane * inner; k < (plane + 1) * inner; ++k) {
+      const float v = decay * u[k] + x[k];
+      float spike;
+      if (p.binary) spike = v > threshold ? 1.0f : 0.0f;
+      else spike = v >= threshold ? 1.0f : (v <= -threshold ? -1.0f : 0.0f);
+      u[k] = spike != 0.0f ? 0.0f : v;
+      y[k] = a * spike;
+      count += spike != 0.0f;
+    }
+  }
+  return count;
+}
+
+int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y, int64_t n,
+                   int64_t c, int64_t inner) {
+  std::atomic<int64_t> fired{0};
+  // Planes (sample, channel) are independent: split them over threads.
+  parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) { fired += neuron_planes(p, x, u, y, c, inner, begin, end); });
+  return fired.load();
+}
 
 TSPIKE_DEFINE_OP_FACTORY(TernarySpike)
 

@@ -24,6 +24,11 @@ struct GraphNode {
   std::vector<int> inputs;  // value indices, -1 for an absent optional input
   std::vector<int> outputs;
   std::unique_ptr<ops::Op> op;
+  // A layer and the TernarySpike it runs in its kernel (Op::fuse_neuron;
+  // decided at load): the layer's fused_neuron is the neuron's index, the
+  // neuron's fused_into the layer's. -1: not fused.
+  int fused_neuron = -1;
+  int fused_into = -1;
 };
 
 struct Graph {

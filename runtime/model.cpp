@@ -3,10 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <unordered_map>
 
 #include "converter/onnx_model.hpp"
+#include "ops/neuron.hpp"
 #include "runtime/checked.hpp"
 #include "runtime/graph.hpp"
 #include "runtime/log.hpp"
@@ -102,6 +104,25 @@ ops::Isa kernel_isa(InstructionSet max_isa) {
     if (env_cap < cap) cap = env_cap;
   }
   return ops::usable_isa(cap);
+}
+
+// Offers each TernarySpike to the layer that produces its input when that
+// value has no other reader (no other node, not a graph output): the layer's
+// kernel may then run the neuron itself and the value never reaches memory.
+void fuse_neurons(detail::Graph& g) {
+  for (size_t j = 0; j < g.nodes.size(); ++j) {
+    detail::GraphNode& spike = g.nodes[j];
+    const ops::NeuronParams* params = spike.op->neuron();
+    if (!params || spike.inputs.empty() || spike.inputs[0] < 0) continue;
+    const int v = spike.inputs[0];
+    const detail::GraphValue& value = g.values[v];
+    if (value.producer < 0 || value.consumers.size() != 1) continue;
+    if (std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end()) continue;
+    detail::GraphNode& layer = g.nodes[value.producer];
+    if (layer.outputs.size() != 1 || layer.fused_neuron >= 0 || !layer.op->fuse_neuron(*params)) continue;
+    layer.fused_neuron = static_cast<int>(j);
+    spike.fused_into = value.producer;
+  }
 }
 
 }  // namespace
@@ -208,6 +229,9 @@ struct ModelBuilder {
       g.outputs.push_back(it->second);
       info.outputs.push_back(value_info(out));
     }
+    const char* env_fuse = std::getenv("TSPIKE_FUSE");  // read once per load, a user override
+    const bool fuse = env_fuse && *env_fuse ? std::string(env_fuse) != "0" : options.fuse_neurons;
+    if (fuse && !reference_kernels) fuse_neurons(g);
     for (const auto& node : g.nodes)
       if (node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul")
         info.layers.push_back(describe_layer(g, node));

@@ -42,7 +42,8 @@ void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::No
 
 }  // namespace
 
-std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, ThreadPool* pool) {
+std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, ThreadPool* pool,
+                                const std::vector<int>& keep) {
   const int64_t frame_count = bounded_element_count(frame_shape, graph.limits.max_tensor_elements);
   if (frame_count < 0 || frame_count > graph.limits.max_tensor_elements)
     throw Error(ErrorCode::kResourceLimit,
@@ -129,6 +130,16 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     }
   }
 
+  // Fused neurons (decided at load) run inside their layer. A layer that
+  // runs once per inference (invariant) cannot carry a neuron that runs at
+  // every timestep; event-driven layers never are (spikes change), so this
+  // only guards: such a pair would run apart.
+  for (int k = 0; k < n_nodes; ++k) {
+    const int layer = graph.nodes[k].fused_into;
+    if (layer >= 0 && !plan->nodes[layer].folded && !plan->nodes[layer].invariant && !plan->nodes[k].folded)
+      plan->nodes[k].fused = true;
+  }
+
   // Lifetimes of the values that live in the arena, in node indices.
   const size_t n_values = values.size();
   std::vector<int> first(n_values, n_nodes + 1), last(n_values, -2);
@@ -139,11 +150,15 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     if (plan->nodes[k].folded) continue;
     for (int v : graph.nodes[k].inputs)
       if (in_arena(v)) last[v] = std::max(last[v], k);
+    // A fused neuron's outputs are written when its layer runs.
+    const int writer = plan->nodes[k].fused ? graph.nodes[k].fused_into : k;
     for (int v : graph.nodes[k].outputs)
-      if (in_arena(v)) { first[v] = std::min(first[v], k); last[v] = std::max(last[v], k); }
+      if (in_arena(v)) { first[v] = std::min(first[v], writer); last[v] = std::max(last[v], k); }
   }
   for (int v : graph.outputs)
     if (in_arena(v)) last[v] = n_nodes;
+  for (int v : keep)
+    if (in_arena(v) && last[v] >= first[v]) last[v] = n_nodes;
   for (size_t v = 0; v < n_values; ++v)
     if (in_arena(static_cast<int>(v)) && values[v].invariant) { first[v] = -1; last[v] = n_nodes; }
 
@@ -195,6 +210,8 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     pn.ctx.pool = pool;
     if (pn.spike_index >= 0) pn.ctx.nonzero_count = &plan->spike_counts[pn.spike_index];
   }
+  for (int k = 0; k < n_nodes; ++k)
+    if (plan->nodes[k].fused) plan->nodes[graph.nodes[k].fused_into].ctx.fused_neuron = &plan->nodes[k].ctx;
   for (int v : graph.outputs) plan->outputs.push_back(ref(v));
   plan->input = ref(graph.input);
   return plan;
@@ -203,7 +220,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
 void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant) {
   for (size_t k = 0; k < plan.nodes.size(); ++k) {
     PlannedNode& pn = plan.nodes[k];
-    if (pn.folded || (skip_invariant && pn.invariant)) continue;
+    if (pn.folded || pn.fused || (skip_invariant && pn.invariant)) continue;
     graph.nodes[k].op->run(pn.ctx);
   }
 }

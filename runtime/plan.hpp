@@ -24,6 +24,11 @@ struct PlannedNode {
   bool folded = false;     // every output is a constant: never runs
   bool invariant = false;  // inputs do not change over time (direct encoding)
   int spike_index = -1;    // index among TernarySpike nodes
+  // A TernarySpike that its input's producer runs in its kernel
+  // (GraphNode::fused_into; that layer's ctx.fused_neuron points at this
+  // node's ctx): it does not run on its own; its output, state and spike
+  // count are up to date once that layer has run.
+  bool fused = false;
   int64_t state_offset = 0;
   int64_t state_floats = 0;
   ops::RunContext ctx;
@@ -44,8 +49,11 @@ struct Plan {
 
 // Plans `graph` for an input of shape `frame_shape`. Throws Error naming the
 // node whose shapes do not fit.
-// Kernels split their work over `pool` when it is not null.
-std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, ThreadPool* pool = nullptr);
+// Kernels split their work over `pool` when it is not null. The values in
+// `keep` (value indices) stay in memory until the timestep ends, as graph
+// outputs do (for Session::observe).
+std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, ThreadPool* pool = nullptr,
+                                const std::vector<int>& keep = {});
 
 // Runs one timestep. With skip_invariant, nodes whose inputs did not change
 // since the previous timestep keep their outputs.

@@ -199,7 +199,8 @@ TEST(Session, ThreadsGiveIdenticalResults) {
 }
 
 // The event-driven kernels allocate nothing in run() either: a model whose
-// Conv and Gemm are fed by spikes (so no oneDNN primitive runs), with every
+// Conv (with its neuron fused) and Gemm are fed by spikes (so no oneDNN
+// primitive runs), with every
 // instruction set this machine has, on one and on three threads.
 TEST(Session, EventKernelsDoNotAllocate) {
   test::ModelBuilder b({2, 8, 6, 6});
@@ -218,8 +219,9 @@ TEST(Session, EventKernelsDoNotAllocate) {
   const Tensor input({2, 8, 6, 6}, x);
   for (InstructionSet isa : {InstructionSet::kPortable, InstructionSet::kAvx2, InstructionSet::kAvx512}) {
     auto model = b.load(LoadOptions{.engine = Engine::kEvent, .max_isa = isa});
-    ASSERT_EQ(model->info().layers[0].kernel.rfind("event/", 0), 0u) << model->info().layers[0].kernel;
-    ASSERT_EQ(model->info().layers[1].kernel, model->info().layers[0].kernel);
+    ASSERT_EQ(model->info().layers[1].kernel.rfind("event/", 0), 0u) << model->info().layers[1].kernel;
+    // The Conv runs the neuron s2 in its kernel.
+    ASSERT_EQ(model->info().layers[0].kernel, model->info().layers[1].kernel + ", fused with TernarySpike 's2'");
     for (int threads : {1, 3}) {
       Session session(model, SessionOptions{0, threads});
       std::vector<Tensor> outputs;

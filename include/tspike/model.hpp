@@ -105,6 +105,10 @@ struct LoadOptions {
   // Kernels of the layers fed by pure spikes; reference_kernels overrides it.
   Engine engine = Engine::kAuto;
   InstructionSet max_isa = InstructionSet::kBest;
+  // An event-driven Conv whose only consumer is a TernarySpike runs the
+  // neuron in its kernel (docs/engines.md). The environment variable
+  // TSPIKE_FUSE, when set, overrides this for every model loaded: 0 = off.
+  bool fuse_neurons = true;
 };
 
 struct ModelInfo {
