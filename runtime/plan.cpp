@@ -133,10 +133,15 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   // Fused neurons (decided at load) run inside their layer. A layer that
   // runs once per inference (invariant) cannot carry a neuron that runs at
   // every timestep; event-driven layers never are (spikes change), so this
-  // only guards: such a pair would run apart.
+  // only guards: such a pair would run apart. So does a pair whose layer
+  // output is kept: a fused kernel never stores it.
+  std::vector<char> kept(graph.values.size(), 0);
+  for (int v : keep)
+    if (v >= 0 && static_cast<size_t>(v) < kept.size()) kept[v] = 1;
   for (int k = 0; k < n_nodes; ++k) {
     const int layer = graph.nodes[k].fused_into;
-    if (layer >= 0 && !plan->nodes[layer].folded && !plan->nodes[layer].invariant && !plan->nodes[k].folded)
+    if (layer >= 0 && !plan->nodes[layer].folded && !plan->nodes[layer].invariant && !plan->nodes[k].folded &&
+        !kept[graph.nodes[k].inputs[0]])
       plan->nodes[k].fused = true;
   }
 

@@ -7,6 +7,7 @@
 
 #include "runtime/checked.hpp"
 #include "runtime/log.hpp"
+#include "runtime/observe.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/thread_pool.hpp"
 #include "tspike/error.hpp"
@@ -19,6 +20,7 @@ struct Session::Impl {
   std::unique_ptr<ThreadPool> pool;  // null with one thread
   std::unique_ptr<detail::Plan> plan;
   std::vector<std::vector<float>> accum;  // readout accumulators per graph output
+  std::unique_ptr<detail::Observation> observation;  // Session::observe
   int steps = 0;
   double time_ms = 0;
 
@@ -71,7 +73,7 @@ struct Session::Impl {
     try {
       // Out of memory (or any other exception) while planning becomes an Error.
       detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
-        plan = detail::make_plan(graph(), frame, pool.get());
+        plan = detail::make_plan(graph(), frame, pool.get(), observation ? observation->values() : std::vector<int>{});
         accum.resize(plan->outputs.size());
         for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
         detail::log(LogLevel::kInfo, "plan made for input {}: arena {} bytes, neuron state {} bytes",
@@ -183,6 +185,7 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
     if (sequence || t == 0)
       std::memcpy(s.plan->input.data, input.data.data() + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
     detail::run_timestep(s.graph(), *s.plan, /*skip_invariant=*/!sequence && t > 0);
+    if (s.observation) s.observation->notify(s.graph(), *s.plan, t);
     s.accumulate();
   }
   s.steps = timesteps;
@@ -215,6 +218,7 @@ void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
   }
   std::memcpy(s.plan->input.data, frame.data.data(), frame.data.size() * sizeof(float));
   detail::run_timestep(s.graph(), *s.plan, /*skip_invariant=*/false);
+  if (s.observation) s.observation->notify(s.graph(), *s.plan, s.steps);
   s.accumulate();
   s.steps++;
   s.emit(outputs, /*from_accum=*/false, 1);
@@ -227,6 +231,16 @@ std::vector<Tensor> Session::readout() const {
   std::vector<Tensor> outputs;
   s.emit(outputs, /*from_accum=*/true, s.steps);
   return outputs;
+}
+
+void Session::observe(const std::vector<std::string>& nodes, NodeObserver observer) {
+  Impl& s = *impl_;
+  std::unique_ptr<detail::Observation> next;
+  if (observer && !nodes.empty()) next = std::make_unique<detail::Observation>(s.graph(), nodes, std::move(observer));
+  s.observation = std::move(next);
+  // The watched values' lifetimes change the memory plan.
+  s.plan.reset();
+  s.steps = 0;
 }
 
 RunStats Session::stats() const {

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "tools/cli_common.hpp"
+#include "tools/trace.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {
@@ -105,6 +106,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
+  std::string trace_dir;
+  app.add_option("--trace", trace_dir,
+                 "Write every TernarySpike node's output and every graph output at every timestep as .npy "
+                 "files [T, N, ...] into this folder, with trace.json naming them");
   std::string engine = "auto", isa = "best";
   app.add_option("--engine", engine,
                  "Layers fed by spikes: event (add/subtract a weight row per spike), dense (fp32), or auto "
@@ -118,6 +123,7 @@ int main(int argc, char** argv) {
       "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
       "  tsrun model.onnx --input x.npy --timesteps 8 --json\n"
       "  tsrun model.onnx --input x.npy --engine dense --isa avx2\n"
+      "  tsrun model.onnx --input x.npy --trace trace/    (spike maps for comparing with PyTorch)\n"
       "  tsrun model.onnx --info");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
@@ -139,7 +145,7 @@ int main(int argc, char** argv) {
                                   : load_image(input_path, info, model->limits());
 
     Session session(model, SessionOptions{timesteps, threads});
-    auto outputs = session.run(input);
+    auto outputs = trace_dir.empty() ? session.run(input) : cli::run_traced(session, input, trace_dir);
     const RunStats stats = session.stats();
     const auto ranked = top_classes(outputs.at(0), top);
 

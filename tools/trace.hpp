@@ -1,0 +1,25 @@
+// tsrun --trace DIR: every TernarySpike node's output and every graph
+// output at every timestep, as .npy files with time as the leading axis, and
+// DIR/trace.json naming them (docs/getting-started.md shows the layout).
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tspike/session.hpp"
+
+namespace tspike::cli {
+
+// Runs `input` through `session` as Session::run does (the same outputs,
+// the same readout), watching the spike nodes, and writes the trace into
+// `dir` (created if missing). Returns the outputs after the readout.
+std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std::string& dir);
+
+// A file name stem for an untrusted name (a node or output name from the
+// model file): only [A-Za-z0-9._-], no leading dot (so never "." or ".."),
+// at most 80 characters, not empty, and not in `used` compared without case
+// (some file systems ignore case); the result is added to `used`.
+std::string file_stem(const std::string& name, std::set<std::string>& used);
+
+}  // namespace tspike::cli
