@@ -62,6 +62,25 @@ class Conv final : public Op {
     return !reference_kernels_ && onednn_available() ? "oneDNN" : "reference";
   }
 
+  // Per input row (column): the (output row, kernel row) pairs that read it.
+  bool fan_out(const std::vector<const ValueDesc*>& inputs, FanOut& fan) const override {
+    const Shape &x = inputs.at(0)->shape, &w = inputs.at(1)->shape;
+    const Window2D win = resolve_window(*this, window_, x, w[2], w[3]);
+    auto axis = [](int64_t size, int64_t out, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+      std::vector<int64_t> fan(size, 0);
+      for (int64_t o = 0; o < out; ++o)
+        for (int64_t k = 0; k < kernel; ++k) {
+          const int64_t i = o * stride - pad + k * dilation;
+          if (i >= 0 && i < size) fan[i]++;
+        }
+      return fan;
+    };
+    fan.per_element = w[0] / group_;
+    fan.axes = {axis(x[2], win.out_h, win.kernel_h, win.stride_h, win.pad_top, win.dilation_h),
+                axis(x[3], win.out_w, win.kernel_w, win.stride_w, win.pad_left, win.dilation_w)};
+    return true;
+  }
+
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& x = require_input(*this, ctx, 0, "X", 4, 4);
     const ValueDesc& w = require_input(*this, ctx, 1, "W", 4, 4);

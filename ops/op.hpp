@@ -78,6 +78,15 @@ void parallel_for(const RunContext& ctx, int64_t n, F&& fn) {
                const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
+// How many output values each element of a layer's data input (input 0)
+// reaches: per_element x the product, over the input's trailing axes, of
+// axes[d][coordinate d]. For the profile's synaptic-operation counts
+// (runtime/profile.cpp).
+struct FanOut {
+  int64_t per_element = 0;
+  std::vector<std::vector<int64_t>> axes;  // Conv: one table for H, one for W
+};
+
 class Op {
  public:
   virtual ~Op() = default;
@@ -94,6 +103,10 @@ class Op {
   // The kernel chosen at creation, for ModelInfo::layers ("reference",
   // "event/avx512", ...).
   virtual std::string kernel() const { return "reference"; }
+  // Conv: the fan-out of input 0 for input shapes prepare() accepted.
+  // False for ops whose fan-out follows from the shapes alone (Gemm, MatMul)
+  // and for every other op.
+  virtual bool fan_out(const std::vector<const ValueDesc*>& /*inputs*/, FanOut& /*fan*/) const { return false; }
   // A TernarySpike's parameters; null for every other op.
   virtual const NeuronParams* neuron() const { return nullptr; }
   // Offers the layer the neuron that is the only consumer of its output, at

@@ -7,8 +7,8 @@
 
 #include "runtime/checked.hpp"
 #include "runtime/log.hpp"
-#include "runtime/observe.hpp"
 #include "runtime/plan.hpp"
+#include "runtime/profile.hpp"
 #include "runtime/thread_pool.hpp"
 #include "tspike/error.hpp"
 
@@ -19,8 +19,8 @@ struct Session::Impl {
   SessionOptions options;
   std::unique_ptr<ThreadPool> pool;  // null with one thread
   std::unique_ptr<detail::Plan> plan;
+  std::unique_ptr<detail::ProfileRecorder> recorder;  // with SessionOptions::profile
   std::vector<std::vector<float>> accum;  // readout accumulators per graph output
-  std::unique_ptr<detail::Observation> observation;  // Session::observe
   int steps = 0;
   double time_ms = 0;
 
@@ -45,6 +45,11 @@ struct Session::Impl {
       throw bad_input(fmt::format("{} has {} values but shape {}", what, t.data.size(), shape_to_string(t.shape)));
   }
 
+  void run_timestep(bool skip_invariant) {
+    if (recorder) recorder->run_timestep(graph(), *plan, skip_invariant);
+    else detail::run_timestep(graph(), *plan, skip_invariant);
+  }
+
   Shape frame;  // reused so that a run with an unchanged shape allocates nothing
 
   // Sets `frame` to the per-timestep input shape [N, ...] for a frame of
@@ -67,15 +72,17 @@ struct Session::Impl {
                                   expected_form));
   }
 
-  void ensure_plan(const Shape& frame) {
+  void ensure_plan(const Shape& frame, int timesteps) {
     if (plan && plan->frame_shape == frame) return;
     plan.reset();
+    recorder.reset();
     try {
       // Out of memory (or any other exception) while planning becomes an Error.
       detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
-        plan = detail::make_plan(graph(), frame, pool.get(), observation ? observation->values() : std::vector<int>{});
+        plan = detail::make_plan(graph(), frame, pool.get());
         accum.resize(plan->outputs.size());
         for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
+        if (options.profile) recorder = std::make_unique<detail::ProfileRecorder>(graph(), *plan, timesteps);
         detail::log(LogLevel::kInfo, "plan made for input {}: arena {} bytes, neuron state {} bytes",
                     shape_to_string(frame), plan->arena.size() * sizeof(float), plan->state.size() * sizeof(float));
       });
@@ -87,6 +94,7 @@ struct Session::Impl {
 
   void reset() {
     if (plan) detail::reset_state(*plan);
+    if (recorder) recorder->reset();
     for (auto& a : accum) std::fill(a.begin(), a.end(), 0.0f);
     steps = 0;
     time_ms = 0;
@@ -177,15 +185,15 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
     s.set_frame_shape(input.shape, 0, "direct encoding: expected [N, ...] or the same without N");
   }
   const Shape& frame = s.frame;
-  s.ensure_plan(frame);  // planning is load-time work: not part of time_ms
+  s.ensure_plan(frame, timesteps);  // planning is load-time work: not part of time_ms
+  if (s.recorder) s.recorder->reserve(timesteps);
   const auto start = std::chrono::steady_clock::now();
   s.reset();
   const int64_t frame_size = element_count(frame);
   for (int t = 0; t < timesteps; ++t) {
     if (sequence || t == 0)
       std::memcpy(s.plan->input.data, input.data.data() + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
-    detail::run_timestep(s.graph(), *s.plan, /*skip_invariant=*/!sequence && t > 0);
-    if (s.observation) s.observation->notify(s.graph(), *s.plan, t);
+    s.run_timestep(/*skip_invariant=*/!sequence && t > 0);
     s.accumulate();
   }
   s.steps = timesteps;
@@ -213,12 +221,11 @@ void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
     throw s.bad_input(fmt::format("more than {} steps without reset()", s.model->limits().max_timesteps));
   const auto start = std::chrono::steady_clock::now();
   if (!s.plan || s.plan->frame_shape != shape) {
-    s.ensure_plan(shape);
+    s.ensure_plan(shape, timesteps());
     s.reset();
   }
   std::memcpy(s.plan->input.data, frame.data.data(), frame.data.size() * sizeof(float));
-  detail::run_timestep(s.graph(), *s.plan, /*skip_invariant=*/false);
-  if (s.observation) s.observation->notify(s.graph(), *s.plan, s.steps);
+  s.run_timestep(/*skip_invariant=*/false);
   s.accumulate();
   s.steps++;
   s.emit(outputs, /*from_accum=*/false, 1);
@@ -233,14 +240,12 @@ std::vector<Tensor> Session::readout() const {
   return outputs;
 }
 
-void Session::observe(const std::vector<std::string>& nodes, NodeObserver observer) {
-  Impl& s = *impl_;
-  std::unique_ptr<detail::Observation> next;
-  if (observer && !nodes.empty()) next = std::make_unique<detail::Observation>(s.graph(), nodes, std::move(observer));
-  s.observation = std::move(next);
-  // The watched values' lifetimes change the memory plan.
-  s.plan.reset();
-  s.steps = 0;
+Profile Session::profile() const {
+  const Impl& s = *impl_;
+  if (!s.options.profile)
+    throw Error(ErrorCode::kBadInput, "profile(): the Session was made without SessionOptions::profile");
+  if (!s.recorder || s.steps == 0) throw Error(ErrorCode::kBadInput, "profile(): nothing has run since reset()");
+  return s.recorder->result(s.graph(), *s.plan);
 }
 
 RunStats Session::stats() const {

@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "tools/cli_common.hpp"
-#include "tools/trace.hpp"
+#include "tools/profile_report.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {
@@ -95,7 +96,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Run a TernarySpike model over T timesteps and classify an input.", "tsrun"};
   std::string model_path, input_path;
   int timesteps = 0, top = 5, threads = 1;
-  bool json = false, info_only = false, quiet = false;
+  bool json = false, info_only = false, quiet = false, profile = false;
+  std::string report_path;
   LoadOptions load_options;
   app.add_option("model", model_path, "Model file (.onnx)")->required();
   app.add_option("-i,--input", input_path, "Image (PNG, JPEG, ...) or float32 .npy tensor");
@@ -106,10 +108,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
-  std::string trace_dir;
-  app.add_option("--trace", trace_dir,
-                 "Write every TernarySpike node's output and every graph output at every timestep as .npy "
-                 "files [T, N, ...] into this folder, with trace.json naming them");
+  app.add_flag("--profile", profile,
+               "Print per-layer time, spike density, synaptic operations and energy (with --json: in the JSON)");
+  app.add_option("--report", report_path, "Write the profile as a self-contained HTML page with charts");
   std::string engine = "auto", isa = "best";
   app.add_option("--engine", engine,
                  "Layers fed by spikes: event (add/subtract a weight row per spike), dense (fp32), or auto "
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
       "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
       "  tsrun model.onnx --input x.npy --timesteps 8 --json\n"
       "  tsrun model.onnx --input x.npy --engine dense --isa avx2\n"
-      "  tsrun model.onnx --input x.npy --trace trace/    (spike maps for comparing with PyTorch)\n"
+      "  tsrun model.onnx --input x.npy --profile --report profile.html\n"
       "  tsrun model.onnx --info");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
@@ -144,9 +145,19 @@ int main(int argc, char** argv) {
     Tensor input = ext == ".npy" ? load_npy(input_path, model->limits())
                                   : load_image(input_path, info, model->limits());
 
-    Session session(model, SessionOptions{timesteps, threads});
-    auto outputs = trace_dir.empty() ? session.run(input) : cli::run_traced(session, input, trace_dir);
+    Session session(model, SessionOptions{timesteps, threads, profile || !report_path.empty()});
+    // Profiled: one run first, so that one-time kernel setup (oneDNN's first
+    // call) does not count as a layer's time.
+    if (profile || !report_path.empty()) session.run(input);
+    auto outputs = session.run(input);
     const RunStats stats = session.stats();
+    Profile run_profile;
+    if (profile || !report_path.empty()) run_profile = session.profile();
+    if (!report_path.empty()) {
+      std::ofstream out(report_path, std::ios::binary);
+      out << cli::profile_html(run_profile, info);
+      if (!out.flush()) throw Error(ErrorCode::kIO, fmt::format("cannot write the report {}", report_path));
+    }
     const auto ranked = top_classes(outputs.at(0), top);
 
     if (json) {
@@ -168,6 +179,7 @@ int main(int argc, char** argv) {
       j["firing_rates"] = nlohmann::json::object();
       for (const auto& [node, rate] : stats.firing_rates) j["firing_rates"][node] = rate;
       j["time_ms"] = stats.time_ms;
+      if (profile) j["profile"] = cli::profile_json(run_profile);
       fmt::print("{}\n", j.dump(2));
       return 0;
     }
@@ -191,6 +203,7 @@ int main(int argc, char** argv) {
         fmt::print("{}{} {:.2f}%", k ? ", " : "", stats.firing_rates[k].first, 100 * stats.firing_rates[k].second);
       fmt::print(")\n");
     }
+    if (profile) fmt::print("{}", cli::profile_table(run_profile));
     return 0;
   });
 }

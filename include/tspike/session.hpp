@@ -21,7 +21,7 @@
 
 #include "tspike/export.h"
 #include "tspike/model.hpp"
-#include "tspike/observer.hpp"
+#include "tspike/profile.hpp"
 #include "tspike/tensor.hpp"
 
 namespace tspike {
@@ -29,6 +29,12 @@ namespace tspike {
 struct SessionOptions {
   int timesteps = 0;  // 0: the model's tspike.timesteps
   int threads = 1;    // worker threads used inside kernels
+  // Record a per-node profile (tspike/profile.hpp) for profile(). Off: the
+  // timestep loop does no timing or counting at all. On: each node is timed
+  // and the spike inputs of the multiplication-free layers are counted once
+  // per timestep (about one pass over each such input); still nothing is
+  // allocated per timestep, except when step() runs past the Session's T.
+  bool profile = false;
 };
 
 struct RunStats {
@@ -70,21 +76,12 @@ class TSPIKE_API Session {
 
   // Statistics of the last run() or of the steps since reset().
   RunStats stats() const;
+  // The per-node profile of the last run() or of the steps since reset().
+  // Throws Error(kBadInput) when the Session was made without
+  // SessionOptions::profile or nothing has run yet.
+  Profile profile() const;
   int timesteps() const;
   const Model& model() const;
-
-  // Calls `observer` at every timestep of run() and step() with each output
-  // of each node named in `nodes` (e.g. model().info().spike_nodes for every
-  // spike map), in graph order, after the timestep has run. Replaces an
-  // earlier observer; observe({}, nullptr) stops observing. Watched outputs
-  // are kept in memory for the whole timestep, so the next run plans memory
-  // again (once); results do not change. Nodes computed once when planning
-  // (constants) are not reported. A Conv that runs its TernarySpike in its
-  // kernel (LoadOptions::fuse_neurons) runs apart from it while the Conv's
-  // own output is watched; a watched TernarySpike stays fused. Throws
-  // Error(kBadInput) for a name that is no node of the model. See
-  // tspike/observer.hpp for what the call gets.
-  void observe(const std::vector<std::string>& nodes, NodeObserver observer);
 
  private:
   struct Impl;

@@ -1,0 +1,169 @@
+#include "runtime/profile.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+namespace tspike::detail {
+
+namespace {
+
+bool is_layer(const std::string& op) { return op == "Conv" || op == "Gemm" || op == "MatMul"; }
+
+}  // namespace
+
+ProfileRecorder::ProfileRecorder(const Graph& graph, const Plan& plan, int timesteps) {
+  nodes_ = static_cast<int>(graph.nodes.size());
+  spike_nodes_ = static_cast<int>(plan.spike_counts.size());
+  layer_of_node_.assign(nodes_, -1);
+  size_t info_layer = 0;  // ModelInfo::layers lists the Conv / Gemm / MatMul nodes in graph order
+  for (int k = 0; k < nodes_; ++k) {
+    const GraphNode& node = graph.nodes[k];
+    if (!is_layer(node.op_type)) continue;
+    const bool spikes = info_layer < graph.info.layers.size() && graph.info.layers[info_layer].multiplication_free;
+    ++info_layer;
+    if (plan.nodes[k].folded || node.inputs.empty() || node.inputs[0] < 0 || node.outputs.empty() ||
+        node.outputs[0] < 0)
+      continue;
+    const Shape& a = plan.values[node.inputs[0]].desc.shape;
+    const Shape& y = plan.values[node.outputs[0]].desc.shape;
+    Layer layer;
+    layer.node = k;
+    layer.spikes = spikes;
+    ops::FanOut fan;
+    std::vector<const ops::ValueDesc*> inputs;
+    for (int v : node.inputs) inputs.push_back(v < 0 ? nullptr : &plan.values[v].desc);
+    if (node.op->fan_out(inputs, fan)) {
+      // The table over the trailing axes is the product of the per-axis tables.
+      layer.per_element = fan.per_element;
+      layer.table = {1};
+      for (const auto& axis : fan.axes) {
+        std::vector<int64_t> next;
+        next.reserve(layer.table.size() * axis.size());
+        for (int64_t outer : layer.table)
+          for (int64_t f : axis) next.push_back(outer * f);
+        layer.table = std::move(next);
+      }
+    } else {
+      // Gemm: each element of A reaches one row of the output (its N columns).
+      // MatMul: each output element reads K elements of A, and broadcasting
+      // spreads that evenly over A's elements.
+      const int64_t a_size = element_count(a), y_size = element_count(y);
+      const int64_t k_dim = a.empty() ? 1 : a.back();
+      layer.per_element = node.op_type == "Gemm" ? (y.size() == 2 ? y[1] : 0)
+                          : a_size > 0         ? y_size * k_dim / a_size
+                                               : 0;
+      layer.table = {1};
+    }
+    const int64_t inner = static_cast<int64_t>(layer.table.size());
+    const int64_t outer = inner > 0 ? element_count(a) / inner : 0;
+    layer.connections = layer.per_element * outer * std::accumulate(layer.table.begin(), layer.table.end(), int64_t{0});
+    layer_of_node_[k] = static_cast<int>(layers_.size());
+    layers_.push_back(std::move(layer));
+  }
+  reserve(timesteps);
+}
+
+void ProfileRecorder::reserve(int timesteps) {
+  if (timesteps <= capacity_) return;
+  capacity_ = timesteps;
+  time_ns_.resize(size_t(capacity_) * nodes_);
+  ops_.resize(size_t(capacity_) * layers_.size());
+  spike_totals_.resize(size_t(capacity_) * spike_nodes_);
+}
+
+int64_t ProfileRecorder::count_accumulates(const Layer& layer, const ops::RunContext& ctx) const {
+  const TensorRef& x = ctx.inputs[0];
+  const float* data = x.f();
+  const int64_t n = x.size(), inner = static_cast<int64_t>(layer.table.size());
+  const int64_t* table = layer.table.data();
+  int64_t sum = 0;
+  for (int64_t base = 0; base < n; base += inner)
+    for (int64_t s = 0; s < inner; ++s)
+      if (data[base + s] != 0.0f) sum += table[s];
+  return sum * layer.per_element;
+}
+
+void ProfileRecorder::run_timestep(const Graph& graph, Plan& plan, bool skip_invariant) {
+  // Past the reserved room (step() called more often than the Session's T):
+  // grow by doubling, so this allocation is rare.
+  if (steps_ >= capacity_) reserve(std::max(1, capacity_ * 2));
+  int64_t* time_ns = time_ns_.data() + size_t(steps_) * nodes_;
+  int64_t* ops = ops_.data() + size_t(steps_) * layers_.size();
+  std::fill(time_ns, time_ns + nodes_, 0);
+  std::fill(ops, ops + layers_.size(), 0);
+  using Clock = std::chrono::steady_clock;
+  for (int k = 0; k < nodes_; ++k) {
+    PlannedNode& pn = plan.nodes[k];
+    // The nodes run_timestep runs.
+    if (pn.folded || pn.fused || (skip_invariant && pn.invariant)) continue;
+    const auto start = Clock::now();
+    graph.nodes[k].op->run(pn.ctx);
+    time_ns[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    const int l = layer_of_node_[k];
+    if (l >= 0) ops[l] = layers_[l].spikes ? count_accumulates(layers_[l], pn.ctx) : layers_[l].connections;
+  }
+  std::copy(plan.spike_counts.begin(), plan.spike_counts.end(), spike_totals_.begin() + size_t(steps_) * spike_nodes_);
+  ++steps_;
+}
+
+Profile ProfileRecorder::result(const Graph& graph, const Plan& plan) const {
+  Profile p;
+  p.timesteps = steps_;
+  p.batch = plan.frame_shape.empty() ? 0 : plan.frame_shape[0];
+  p.nodes.resize(nodes_);
+  for (int k = 0; k < nodes_; ++k) {
+    const GraphNode& node = graph.nodes[k];
+    const PlannedNode& pn = plan.nodes[k];
+    NodeProfile& np = p.nodes[k];
+    np.name = node.name;
+    np.op_type = node.op_type;
+    if (!node.outputs.empty() && node.outputs[0] >= 0) np.output_shape = plan.values[node.outputs[0]].desc.shape;
+    np.folded = pn.folded;
+    if (pn.fused && node.fused_into >= 0) np.fused_into = graph.nodes[node.fused_into].name;
+    np.time_ms.resize(steps_);
+    for (int t = 0; t < steps_; ++t) {
+      np.time_ms[t] = double(time_ns_[size_t(t) * nodes_ + k]) * 1e-6;
+      np.total_time_ms += np.time_ms[t];
+    }
+    p.time_ms += np.total_time_ms;
+    if (pn.spike_index >= 0) {
+      const int s = pn.spike_index;
+      const double elements = double(plan.spike_elements[s]);
+      int64_t before = 0;
+      for (int t = 0; t < steps_; ++t) {
+        const int64_t total = spike_totals_[size_t(t) * spike_nodes_ + s];
+        np.density.push_back(elements > 0 ? double(total - before) / elements : 0.0);
+        before = total;
+      }
+      np.spikes = before;
+    }
+    const int l = layer_of_node_[k];
+    if (l < 0) {
+      if (is_layer(node.op_type))
+        np.synapses = SynapseKind::kMultiplyAccumulate;  // folded: no operation at run time
+      continue;
+    }
+    const Layer& layer = layers_[l];
+    np.synapses = layer.spikes ? SynapseKind::kAccumulate : SynapseKind::kMultiplyAccumulate;
+    int64_t total = 0;
+    for (int t = 0; t < steps_; ++t) {
+      np.ops.push_back(ops_[size_t(t) * layers_.size() + l]);
+      total += np.ops.back();
+    }
+    (layer.spikes ? np.ac : np.mac) = total;
+    np.dense_macs = layer.connections;
+    np.energy_pj = double(np.ac) * kPicojoulesPerAC + double(np.mac) * kPicojoulesPerMAC;
+    np.dense_energy_pj = double(np.dense_macs) * kPicojoulesPerMAC;
+    p.ac += np.ac;
+    p.mac += np.mac;
+    p.dense_macs += np.dense_macs;
+    p.energy_pj += np.energy_pj;
+    p.dense_energy_pj += np.dense_energy_pj;
+  }
+  return p;
+}
+
+}  // namespace tspike::detail
