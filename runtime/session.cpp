@@ -7,6 +7,7 @@
 
 #include "runtime/checked.hpp"
 #include "runtime/log.hpp"
+#include "runtime/observe.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/profile.hpp"
 #include "runtime/thread_pool.hpp"
@@ -21,6 +22,7 @@ struct Session::Impl {
   std::unique_ptr<detail::Plan> plan;
   std::unique_ptr<detail::ProfileRecorder> recorder;  // with SessionOptions::profile
   std::vector<std::vector<float>> accum;  // readout accumulators per graph output
+  std::unique_ptr<detail::Observation> observation;  // Session::observe
   int steps = 0;
   double time_ms = 0;
 
@@ -45,9 +47,10 @@ struct Session::Impl {
       throw bad_input(fmt::format("{} has {} values but shape {}", what, t.data.size(), shape_to_string(t.shape)));
   }
 
-  void run_timestep(bool skip_invariant) {
+  void run_timestep(bool skip_invariant, int timestep) {
     if (recorder) recorder->run_timestep(graph(), *plan, skip_invariant);
     else detail::run_timestep(graph(), *plan, skip_invariant);
+    if (observation) observation->notify(graph(), *plan, timestep);
   }
 
   Shape frame;  // reused so that a run with an unchanged shape allocates nothing
@@ -79,7 +82,7 @@ struct Session::Impl {
     try {
       // Out of memory (or any other exception) while planning becomes an Error.
       detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
-        plan = detail::make_plan(graph(), frame, pool.get());
+        plan = detail::make_plan(graph(), frame, pool.get(), observation ? observation->values() : std::vector<int>{});
         accum.resize(plan->outputs.size());
         for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
         if (options.profile) recorder = std::make_unique<detail::ProfileRecorder>(graph(), *plan, timesteps);
@@ -193,7 +196,7 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
   for (int t = 0; t < timesteps; ++t) {
     if (sequence || t == 0)
       std::memcpy(s.plan->input.data, input.data.data() + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
-    s.run_timestep(/*skip_invariant=*/!sequence && t > 0);
+    s.run_timestep(/*skip_invariant=*/!sequence && t > 0, t);
     s.accumulate();
   }
   s.steps = timesteps;
@@ -225,7 +228,7 @@ void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
     s.reset();
   }
   std::memcpy(s.plan->input.data, frame.data.data(), frame.data.size() * sizeof(float));
-  s.run_timestep(/*skip_invariant=*/false);
+  s.run_timestep(/*skip_invariant=*/false, s.steps);
   s.accumulate();
   s.steps++;
   s.emit(outputs, /*from_accum=*/false, 1);
@@ -246,6 +249,16 @@ Profile Session::profile() const {
     throw Error(ErrorCode::kBadInput, "profile(): the Session was made without SessionOptions::profile");
   if (!s.recorder || s.steps == 0) throw Error(ErrorCode::kBadInput, "profile(): nothing has run since reset()");
   return s.recorder->result(s.graph(), *s.plan);
+}
+
+void Session::observe(const std::vector<std::string>& nodes, NodeObserver observer) {
+  Impl& s = *impl_;
+  std::unique_ptr<detail::Observation> next;
+  if (observer && !nodes.empty()) next = std::make_unique<detail::Observation>(s.graph(), nodes, std::move(observer));
+  s.observation = std::move(next);
+  // The watched values' lifetimes change the memory plan.
+  s.plan.reset();
+  s.steps = 0;
 }
 
 RunStats Session::stats() const {

@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "tools/cli_common.hpp"
+#include "tools/trace.hpp"
 #include "tools/profile_report.hpp"
 #include "tspike/tspike.hpp"
 
@@ -108,6 +109,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
+  std::string trace_dir;
+  app.add_option("--trace", trace_dir,
+                 "Write every TernarySpike node's output and every graph output at every timestep as .npy "
+                 "files [T, N, ...] into this folder, with trace.json naming them");
   app.add_flag("--profile", profile,
                "Print per-layer time, spike density, synaptic operations and energy (with --json: in the JSON)");
   app.add_option("--report", report_path, "Write the profile as a self-contained HTML page with charts");
@@ -124,6 +129,7 @@ int main(int argc, char** argv) {
       "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
       "  tsrun model.onnx --input x.npy --timesteps 8 --json\n"
       "  tsrun model.onnx --input x.npy --engine dense --isa avx2\n"
+      "  tsrun model.onnx --input x.npy --trace trace/    (spike maps for comparing with PyTorch)\n"
       "  tsrun model.onnx --input x.npy --profile --report profile.html\n"
       "  tsrun model.onnx --info");
 
@@ -149,7 +155,7 @@ int main(int argc, char** argv) {
     // Profiled: one run first, so that one-time kernel setup (oneDNN's first
     // call) does not count as a layer's time.
     if (profile || !report_path.empty()) session.run(input);
-    auto outputs = session.run(input);
+    auto outputs = trace_dir.empty() ? session.run(input) : cli::run_traced(session, input, trace_dir);
     const RunStats stats = session.stats();
     Profile run_profile;
     if (profile || !report_path.empty()) run_profile = session.profile();

@@ -21,6 +21,7 @@
 
 #include "tspike/export.h"
 #include "tspike/model.hpp"
+#include "tspike/observer.hpp"
 #include "tspike/profile.hpp"
 #include "tspike/tensor.hpp"
 
@@ -82,6 +83,19 @@ class TSPIKE_API Session {
   Profile profile() const;
   int timesteps() const;
   const Model& model() const;
+
+  // Calls `observer` at every timestep of run() and step() with each output
+  // of each node named in `nodes` (e.g. model().info().spike_nodes for every
+  // spike map), in graph order, after the timestep has run. Replaces an
+  // earlier observer; observe({}, nullptr) stops observing. Watched outputs
+  // are kept in memory for the whole timestep, so the next run plans memory
+  // again (once); results do not change. Nodes computed once when planning
+  // (constants) are not reported. A Conv that runs its TernarySpike in its
+  // kernel (LoadOptions::fuse_neurons) runs apart from it while the Conv's
+  // own output is watched; a watched TernarySpike stays fused. Throws
+  // Error(kBadInput) for a name that is no node of the model. See
+  // tspike/observer.hpp for what the call gets.
+  void observe(const std::vector<std::string>& nodes, NodeObserver observer);
 
  private:
   struct Impl;

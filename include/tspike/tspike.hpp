@@ -7,6 +7,7 @@
 #include "tspike/input.hpp"
 #include "tspike/log.hpp"
 #include "tspike/model.hpp"
+#include "tspike/observer.hpp"
 #include "tspike/profile.hpp"
 #include "tspike/session.hpp"
 #include "tspike/tensor.hpp"
