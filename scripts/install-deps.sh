@@ -8,6 +8,7 @@ packages=(
   libdnnl-dev libfmt-dev libgtest-dev libstb-dev libcli11-dev nlohmann-json3-dev
   libonnx-testdata zlib1g-dev dataset-fashion-mnist libbenchmark-dev
   python3-torch python3-onnx python3-numpy
+  chromium
 )
 
 missing=()

@@ -131,6 +131,22 @@ TEST(Session, NoAllocationInsideStep) {
   EXPECT_EQ(g_allocations.load() - before, 0);
 }
 
+// Profiling times and counts every timestep into buffers sized at plan time.
+TEST(Session, ProfiledRunsDoNotAllocate) {
+  for (const char* m : {"residual_block", "groups_concat", "binary_sequence"}) {
+    auto model = load_own_kernels(data(std::string(m) + ".onnx"));
+    Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
+    Session session(model, SessionOptions{.profile = true});
+    std::vector<Tensor> outputs;
+    session.run(input, outputs);
+    const long before = g_allocations.load();
+    session.run(input, outputs);
+    session.run(input, outputs);
+    EXPECT_EQ(g_allocations.load() - before, 0) << m << ": a profiled run() allocated";
+    EXPECT_GT(session.profile().time_ms, 0.0) << m;
+  }
+}
+
 TEST(Session, InputThatDoesNotFitNamesTheExpectedShape) {
   auto model = Model::load(data("residual_block.onnx"));
   Session session(model);
