@@ -82,8 +82,8 @@ std::string profile_table(const Profile& p) {
   if (folded) s += fmt::format("({} nodes folded into constants when planning: not shown)\n", folded);
   s += fmt::format("total: {:.3f} ms in nodes, {} AC, {} MAC, SNN energy {:.3f} nJ\n", p.time_ms, p.ac, p.mac,
                    p.energy_pj / 1000);
-  s += fmt::format("dense ANN: {} MAC, energy {:.3f} nJ ({})\n", p.dense_macs, p.dense_energy_pj / 1000,
-                   kDenseAssumption);
+  s += fmt::format("dense ANN (every Conv/Gemm/MatMul once, T = 1, every connection a MAC): {} MAC, energy {:.3f} nJ\n",
+                   p.dense_macs, p.dense_energy_pj / 1000);
   s += fmt::format("energy ratio dense ANN / SNN: {:.2f}\n", p.energy_ratio());
   return s;
 }
