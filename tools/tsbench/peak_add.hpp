@@ -1,0 +1,21 @@
+// The machine's peak fp32 vector-add rate, measured: what an event-driven
+// layer (one add per synaptic operation) could reach at best.
+#pragma once
+
+#include <string>
+
+namespace tspike::bench {
+
+struct PeakAdd {
+  std::string isa;                // "avx512", "avx2" or "sse2"
+  double per_thread = 0;          // fp32 adds per second, one thread alone
+  double all_threads = 0;         // the sum, with `threads` threads at once
+  int threads = 1;
+};
+
+// Runs the register-only add loop at the CPU's best instruction set, first on
+// one thread, then on `threads` threads at once (best of a few runs of
+// about `seconds` each).
+PeakAdd measure_peak_add(int threads, double seconds = 0.1);
+
+}  // namespace tspike::bench

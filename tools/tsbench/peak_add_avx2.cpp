@@ -1,0 +1,4 @@
+// Compiled with -mavx2 (tools/CMakeLists.txt).
+#define PEAK_ADD_NAME peak_add_avx2
+#define PEAK_ADD_BYTES 32
+#include "peak_add_kernel.inl"

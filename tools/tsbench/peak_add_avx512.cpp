@@ -1,0 +1,4 @@
+// Compiled with -mavx512f (tools/CMakeLists.txt).
+#define PEAK_ADD_NAME peak_add_avx512
+#define PEAK_ADD_BYTES 64
+#include "peak_add_kernel.inl"

@@ -1,0 +1,346 @@
+// tsbench: one model, side by side in one run: tspike's event and dense
+// engines, and optionally PyTorch eager and ONNX Runtime as subprocesses
+// (docs/benchmarks.md). Repetitions are interleaved (round-robin, the order
+// rotating every round) so that the machine's load falls on every column.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tools/cli_common.hpp"
+#include "tools/tsbench/child.hpp"
+#include "tools/tsbench/peak_add.hpp"
+#include "tspike/tspike.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace tspike::bench {
+namespace {
+
+struct Options {
+  std::string model;
+  int threads = 1, batch = 1, timesteps = 0, iters = 10, warmup = 2;
+  bool json = false, torch = false, ort = false;
+  std::string input, python = "/usr/bin/python3", node = "node", bench_dir = TSPIKE_BENCH_DIR;
+};
+
+struct Column {
+  std::string name;
+  std::vector<double> ms;
+  double memory_mb = 0;
+  std::string memory_kind;
+  std::vector<float> logits;
+  // tspike only
+  std::shared_ptr<const Model> model;
+  std::unique_ptr<Session> session;
+  std::vector<Tensor> outputs;
+  // subprocesses only
+  std::unique_ptr<Child> child;
+};
+
+double resident_mb() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  double pos = p * static_cast<double>(v.size() - 1);
+  size_t lo = static_cast<size_t>(pos);
+  size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+// The benchmark input: the first `batch` samples of `x`, repeated beyond its length.
+Tensor tile_batch(const Tensor& x, int batch) {
+  Shape shape = x.shape;
+  const int64_t per = element_count(shape) / shape[0];
+  const int64_t have = shape[0];
+  shape[0] = batch;
+  Tensor t(shape);
+  for (int n = 0; n < batch; ++n) {
+    std::copy_n(x.data.begin() + (n % have) * per, per, t.data.begin() + n * per);
+  }
+  return t;
+}
+
+void add_tspike(std::vector<Column>& cols, const Options& o, Engine engine, const Tensor& input) {
+  Column c;
+  c.name = std::string("tspike ") + to_string(engine);
+  const double before = resident_mb();
+  LoadOptions lo;
+  lo.engine = engine;
+  c.model = Model::load(o.model, lo);
+  SessionOptions so;
+  so.threads = o.threads;
+  so.timesteps = o.timesteps;
+  c.session = std::make_unique<Session>(c.model, so);
+  for (int i = 0; i < std::max(1, o.warmup); ++i) c.session->run(input, c.outputs);
+  c.memory_mb = resident_mb() - before;
+  c.memory_kind = "RSS growth: load + warm-up";
+  cols.push_back(std::move(c));
+}
+
+json read_json_line(Child& child) {
+  for (;;) {
+    std::string line = child.read_line();
+    auto j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.is_object()) return j;  // other lines are library chatter
+  }
+}
+
+void add_runner(std::vector<Column>& cols, const Options& o, const std::string& name,
+                std::vector<std::string> argv, const std::string& meta, const std::string& input,
+                std::vector<std::string>& notes) {
+  argv.insert(argv.end(), {meta, "--serve", "--batch", std::to_string(o.batch), "--threads",
+                           std::to_string(o.threads), "--warmup", std::to_string(o.warmup),
+                           "--input", input});
+  if (o.timesteps > 0) argv.insert(argv.end(), {"--timesteps", std::to_string(o.timesteps)});
+  try {
+    Column c;
+    c.name = name;
+    c.child = std::make_unique<Child>(name, argv);
+    if (!read_json_line(*c.child).value("ready", false)) throw std::runtime_error(name + ": not ready");
+    cols.push_back(std::move(c));
+  } catch (const std::exception& e) {
+    notes.push_back(fmt::format("{} left out: {}", name, e.what()));
+  }
+}
+
+double run_once(Column& c, const Tensor& input) {
+  if (c.child) {
+    c.child->send("run");
+    return read_json_line(*c.child).at("ms").get<double>();
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  c.session->run(input, c.outputs);
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void finish(Column& c) {
+  if (c.child) {
+    c.child->send("done");
+    json j = read_json_line(*c.child);
+    c.child->wait();
+    c.logits = j.at("logits").get<std::vector<float>>();
+    c.memory_mb = j.at("peak_rss_mb").get<double>() - j.at("base_rss_mb").get<double>();
+    c.memory_kind = fmt::format("peak RSS {:.0f} MB - {:.0f} MB after the runtime's import",
+                                j.at("peak_rss_mb").get<double>(), j.at("base_rss_mb").get<double>());
+  } else {
+    c.logits = c.outputs.at(0).data;
+  }
+}
+
+int argmax_agree(const std::vector<float>& a, const std::vector<float>& b, int batch) {
+  if (a.size() != b.size() || a.empty()) return -1;
+  const size_t k = a.size() / batch;
+  int same = 0;
+  for (int n = 0; n < batch; ++n) {
+    auto ia = std::max_element(a.begin() + n * k, a.begin() + (n + 1) * k) - a.begin();
+    auto ib = std::max_element(b.begin() + n * k, b.begin() + (n + 1) * k) - b.begin();
+    same += ia == ib;
+  }
+  return same;
+}
+
+double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size() || a.empty()) return NAN;
+  double scale = 0, diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    scale = std::max(scale, static_cast<double>(std::fabs(a[i])));
+    diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
+  }
+  return diff / std::max(scale, 1e-30);
+}
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a;
+  f >> a;
+  return a;
+}
+
+int run(const Options& o) {
+  const std::string model_name = fs::path(o.model).filename().string();
+  std::string stem = o.model;
+  for (const char* ext : {".tspike.onnx", ".onnx"}) {
+    if (stem.size() > std::string(ext).size() && stem.ends_with(ext)) {
+      stem.resize(stem.size() - std::string(ext).size());
+      break;
+    }
+  }
+  const std::string meta_path = stem + ".json";
+  json meta;
+  if (fs::exists(meta_path)) meta = json::parse(std::ifstream(meta_path), nullptr, false);
+  std::vector<std::string> notes;
+
+  const std::string load_avg_before = load_average();
+  const PeakAdd peak = measure_peak_add(o.threads);
+
+  // The input: --input, else the model's NAME.input.npy, else seeded normal noise.
+  std::string input_path = o.input;
+  if (input_path.empty() && fs::exists(stem + ".input.npy")) input_path = stem + ".input.npy";
+  Tensor base;
+  if (!input_path.empty()) {
+    base = load_npy(input_path);
+  } else {
+    Shape s = Model::load(o.model)->info().input.shape;
+    for (auto& d : s) d = d < 0 ? 1 : d;
+    base = Tensor(s);
+    std::mt19937 rng(0);
+    std::normal_distribution<float> nd;
+    for (auto& v : base.data) v = nd(rng);
+  }
+  if (base.shape.empty() || base.shape[0] < 1) throw Error(ErrorCode::kBadInput, "input has no batch axis");
+  const Tensor input = tile_batch(base, o.batch);
+
+  std::vector<Column> cols;
+  add_tspike(cols, o, Engine::kEvent, input);
+  add_tspike(cols, o, Engine::kDense, input);
+  if ((o.torch || o.ort) && (meta.is_discarded() || meta.empty() || input_path.empty())) {
+    notes.push_back("PyTorch / ONNX Runtime need the files of make_bench_models.py beside the model");
+  } else {
+    if (o.torch) {
+      add_runner(cols, o, "pytorch eager", {o.python, o.bench_dir + "/torch_eager.py"}, meta_path,
+                 input_path, notes);
+    }
+    if (o.ort) {
+      if (!fs::exists(o.bench_dir + "/node_modules/onnxruntime-node")) {
+        notes.push_back("onnxruntime left out: not installed (scripts/install-bench-deps.sh)");
+      } else {
+        add_runner(cols, o, "onnxruntime", {o.node, o.bench_dir + "/ort_bench.mjs"}, meta_path,
+                   input_path, notes);
+      }
+    }
+  }
+
+  for (int it = 0; it < o.iters; ++it) {
+    for (size_t k = 0; k < cols.size(); ++k) {
+      Column& c = cols[(it + k) % cols.size()];
+      c.ms.push_back(run_once(c, input));
+    }
+  }
+  for (auto& c : cols) finish(c);
+
+  // Synaptic operations of the event run: each spike layer's nonzero spikes
+  // times the accumulates one spike costs downstream (NAME.json, from the graph).
+  const RunStats stats = cols[0].session->stats();
+  double ac = 0;
+  bool have_fanout = meta.is_object() && meta.contains("ac_per_spike");
+  for (size_t i = 0; have_fanout && i < stats.firing_rates.size(); ++i) {
+    const auto& fan = meta["ac_per_spike"];
+    if (fan.contains(stats.firing_rates[i].first)) {
+      ac += fan[stats.firing_rates[i].first].get<double>() * static_cast<double>(stats.spike_counts[i]);
+    }
+  }
+  const double event_ms = percentile(cols[0].ms, 0.5);
+  const double sops = ac / (event_ms * 1e-3);
+
+  json out;
+  out["model"] = model_name;
+  out["batch"] = o.batch;
+  out["timesteps"] = cols[0].session->timesteps();
+  out["threads"] = o.threads;
+  out["iters"] = o.iters;
+  out["warmup"] = o.warmup;
+  out["load_average"] = {load_avg_before, load_average()};
+  out["weights_mb"] = static_cast<double>(fs::file_size(o.model)) / (1 << 20);
+  out["mean_firing_rate"] = stats.mean_firing_rate;
+  out["firing_rates"] = json::object();
+  for (const auto& [name, rate] : stats.firing_rates) out["firing_rates"][name] = rate;
+  out["columns"] = json::array();
+  for (const auto& c : cols) {
+    const double med = percentile(c.ms, 0.5);
+    json j = {{"name", c.name},
+              {"median_ms", med},
+              {"p10_ms", percentile(c.ms, 0.1)},
+              {"p90_ms", percentile(c.ms, 0.9)},
+              {"times_ms", c.ms},
+              {"inferences_per_s", o.batch * 1e3 / med},
+              {"event_speedup", med / event_ms},
+              {"memory_mb", c.memory_mb},
+              {"memory_kind", c.memory_kind},
+              {"max_rel_diff_to_event", max_rel_diff(cols[0].logits, c.logits)},
+              {"argmax_equal_to_event", argmax_agree(cols[0].logits, c.logits, o.batch)}};
+    out["columns"].push_back(j);
+  }
+  out["peak_add"] = {{"isa", peak.isa},
+                     {"per_thread_per_s", peak.per_thread},
+                     {"threads_per_s", peak.all_threads}};
+  if (have_fanout) {
+    out["sop"] = {{"ac_per_run", ac},
+                  {"sop_per_s", sops},
+                  {"fraction_of_peak_add", sops / peak.all_threads}};
+  }
+  out["notes"] = notes;
+
+  if (o.json) {
+    fmt::print("{}\n", out.dump());
+    return cli::kExitOk;
+  }
+  fmt::print("{}  batch {}  T {}  threads {}  {} interleaved iterations (load average {} -> {})\n",
+             model_name, o.batch, out["timesteps"].get<int>(), o.threads, o.iters, load_avg_before,
+             load_average());
+  fmt::print("{:<15} {:>10} {:>19} {:>9} {:>13} {:>10} {:>11}\n", "", "median ms", "p10-p90 ms",
+             "inf/s", "event faster", "memory MB", "logits diff");
+  for (const auto& j : out["columns"]) {
+    fmt::print("{:<15} {:>10.3f} {:>9.3f}-{:<9.3f} {:>9.1f} {:>12.2f}x {:>10.1f} {:>11.1e}\n",
+               j["name"].get<std::string>(), j["median_ms"].get<double>(), j["p10_ms"].get<double>(),
+               j["p90_ms"].get<double>(), j["inferences_per_s"].get<double>(),
+               j["event_speedup"].get<double>(), j["memory_mb"].get<double>(),
+               j["max_rel_diff_to_event"].get<double>());
+  }
+  fmt::print("weights {:.1f} MB (model file); tspike memory = RSS growth over load and warm-up; "
+             "subprocesses: peak RSS minus RSS after importing the runtime\n",
+             out["weights_mb"].get<double>());
+  fmt::print("mean firing rate {:.4f}\n", stats.mean_firing_rate);
+  fmt::print("peak vector add ({}): {:.1f} G/s per thread, {:.1f} G/s on {} threads\n", peak.isa,
+             peak.per_thread * 1e-9, peak.all_threads * 1e-9, o.threads);
+  if (have_fanout) {
+    fmt::print("synaptic ops (event): {:.2f} M AC per run, {:.2f} G SOP/s = {:.1f}% of the add peak\n",
+               ac * 1e-6, sops * 1e-9, 100 * sops / peak.all_threads);
+  }
+  for (const auto& n : notes) fmt::print("note: {}\n", n);
+  return cli::kExitOk;
+}
+
+}  // namespace
+}  // namespace tspike::bench
+
+int main(int argc, char** argv) {
+  tspike::bench::Options o;
+  CLI::App app{"tsbench: tspike event vs dense engines, PyTorch eager and ONNX Runtime, side by side"};
+  app.add_option("model", o.model, "tspike model (NAME.tspike.onnx from tools/bench/make_bench_models.py)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--threads", o.threads, "threads for every column")->check(CLI::Range(1, 256));
+  app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 4096));
+  app.add_option("--timesteps", o.timesteps, "T (0: the model's)")->check(CLI::Range(0, 10000));
+  app.add_option("--iters", o.iters, "timed runs per column")->check(CLI::Range(1, 100000));
+  app.add_option("--warmup", o.warmup, "untimed runs per column")->check(CLI::Range(0, 100000));
+  app.add_option("--input", o.input, "float32 .npy [S, ...]: the first --batch samples (repeated)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--torch", o.torch, "also PyTorch eager (tools/bench/torch_eager.py)");
+  app.add_flag("--ort", o.ort, "also ONNX Runtime on NAME.unrolled.onnx (tools/bench/ort_bench.mjs)");
+  app.add_option("--python", o.python, "Python with torch 1.13");
+  app.add_option("--node", o.node, "Node.js");
+  app.add_option("--bench-dir", o.bench_dir, "where torch_eager.py, ort_bench.mjs and node_modules are");
+  app.add_flag("--json", o.json, "one JSON object");
+  return tspike::cli::run_tool(app, argc, argv, [&] { return tspike::bench::run(o); });
+}
