@@ -214,6 +214,24 @@ TEST(Profile, OffByDefaultAndNamedWhenMissing) {
   }
 }
 
+// step() past the Session's T keeps recording (the buffers grow), and
+// reset() starts the profile again.
+TEST(Profile, StepsPastTAndReset) {
+  auto model = hand_model().load();
+  Session session(model, SessionOptions{.profile = true});
+  for (int t = 0; t < 2 * kT + 1; ++t) session.step(hand_input());
+  Profile p = session.profile();
+  EXPECT_EQ(p.timesteps, 2 * kT + 1);
+  EXPECT_EQ(node(p, "conv").ops, std::vector<int64_t>(2 * kT + 1, 14));
+  EXPECT_EQ(node(p, "s1").density, std::vector<double>(2 * kT + 1, 0.1));
+  session.reset();
+  EXPECT_THROW(session.profile(), Error);
+  session.step(hand_input());
+  p = session.profile();
+  EXPECT_EQ(p.timesteps, 1);
+  EXPECT_EQ(node(p, "real").ops, std::vector<int64_t>{196});
+}
+
 // Profiling changes nothing a run computes, on the test models (direct and
 // sequence encoding) and with threads.
 TEST(Profile, OutputsEqualAnUnprofiledRun) {
