@@ -43,14 +43,9 @@ void save(const std::filesystem::path& path, int timesteps, const Series& series
 std::string file_stem(const std::string& name, std::set<std::string>& used) {
   std::string stem;
   for (char c : name) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_' || c == '.';
+    // No dot either: no ".", "..", hidden file or second extension.
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     stem += keep ? c : '_';
-  }
-  // A leading dot would make ".", ".." or a hidden file.
-  for (char& c : stem) {
-    if (c != '.') break;
-    c = '_';
   }
   if (stem.size() > 80) stem.resize(80);
   if (stem.empty()) stem = "unnamed";

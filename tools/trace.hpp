@@ -17,9 +17,9 @@ namespace tspike::cli {
 std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std::string& dir);
 
 // A file name stem for an untrusted name (a node or output name from the
-// model file): only [A-Za-z0-9._-], no leading dot (so never "." or ".."),
-// at most 80 characters, not empty, and not in `used` compared without case
-// (some file systems ignore case); the result is added to `used`.
+// model file): only [A-Za-z0-9_-] (so no path separator and never "." or
+// ".."), at most 80 characters, not empty, and not in `used` compared
+// without case (some file systems ignore case); the result is added to `used`.
 std::string file_stem(const std::string& name, std::set<std::string>& used);
 
 }  // namespace tspike::cli

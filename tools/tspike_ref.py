@@ -22,9 +22,12 @@ Library use:
     r["outputs"]                # [(name, array)] after readout
     r["spikes"][node]           # [T, ...] spike values s in {-1, 0, 1}
     r["membranes_before_fire"][node]  # [T, ...] u after u = tau*u + x
+    r["node_outputs"][node]     # [T, ...] the node's output y = a*s
+    r["step_outputs"]           # [(name, [T, ...] array)] graph outputs per timestep
 
 CLI:
     python3 tools/tspike_ref.py model.onnx input.npy [--timesteps T] [--out out.npy]
+        [--trace DIR]   # the same files as `tsrun --trace DIR` (spike maps per timestep)
 """
 
 import argparse
@@ -495,6 +498,8 @@ def run_model(model, input, timesteps=None):
     acc = {o: None for o in out_names}
     spikes = {sn.name: [] for sn in spike_nodes.values()}
     membr = {sn.name: [] for sn in spike_nodes.values()}
+    node_out = {sn.name: [] for sn in spike_nodes.values()}
+    steps = {o: [] for o in out_names}
 
     for t in range(T):
         env = dict(inits)
@@ -509,6 +514,7 @@ def run_model(model, input, timesteps=None):
                 y, s, ub = sn.step(args[0])
                 spikes[sn.name].append(s)
                 membr[sn.name].append(ub)
+                node_out[sn.name].append(y)
                 res = [y]
             else:
                 r = OPS[n.op_type](n, _attrs(n), *args)
@@ -518,6 +524,7 @@ def run_model(model, input, timesteps=None):
                     env[name] = v
         for o in out_names:
             v = env[o]
+            steps[o].append(np.array(v, copy=True))
             if readout == "last":
                 acc[o] = v.copy()
             elif acc[o] is None:
@@ -534,6 +541,8 @@ def run_model(model, input, timesteps=None):
         outputs=outputs,
         spikes={k: np.stack(v) for k, v in spikes.items()},
         membranes_before_fire={k: np.stack(v) for k, v in membr.items()},
+        node_outputs={k: np.stack(v) for k, v in node_out.items()},
+        step_outputs=[(o, np.stack(steps[o])) for o in out_names],
         timesteps=T,
     )
 
@@ -543,6 +552,45 @@ def firing_rates(result):
     return {k: float(np.count_nonzero(v)) / v.size for k, v in result["spikes"].items()}
 
 
+def file_stem(name, used):
+    """The file name stem tsrun --trace uses (tools/trace.cpp): only
+    [A-Za-z0-9_-], at most 80 characters, unique without case."""
+    # Byte by byte, as the C++ does: a non-ASCII character gives one "_" per byte.
+    stem = "".join(chr(b) if (chr(b).isascii() and (chr(b).isalnum() or chr(b) in "-_")) else "_"
+                   for b in name.encode("utf-8"))
+    stem = stem[:80] or "unnamed"
+    unique, n = stem, 2
+    while unique.lower() in used:
+        unique, n = f"{stem}_{n}", n + 1
+    used.add(unique.lower())
+    return unique
+
+
+def write_trace(result, directory, meta):
+    """Writes the layout of tsrun --trace: one [T, N, ...] float32 file per
+    TernarySpike node (its spike map s) and per graph output, and trace.json."""
+    import os
+    os.makedirs(directory, exist_ok=True)
+    used = {"trace"}
+    T = result["timesteps"]
+    j = {"timesteps": T, "encoding": meta["tspike.encoding"], "readout": meta["tspike.readout"],
+         "spike_nodes": [], "outputs": []}
+    # The spike maps s, as tsrun writes them once the amplitudes are folded
+    # (result["node_outputs"] holds a * s).
+    for name, y in result["spikes"].items():
+        f = file_stem(name, used) + ".npy"
+        np.save(os.path.join(directory, f), y.astype(np.float32))
+        j["spike_nodes"].append({"node": name, "file": f, "shape": list(y.shape),
+                                 "firing_rate": float(np.count_nonzero(y)) / y.size if y.size else 0.0,
+                                 "values": "spikes"})
+    for name, y in result["step_outputs"]:
+        f = file_stem("output_" + name, used) + ".npy"
+        np.save(os.path.join(directory, f), np.asarray(y, dtype=np.float32))
+        j["outputs"].append({"name": name, "file": f, "shape": list(y.shape)})
+    with open(os.path.join(directory, "trace.json"), "w") as out:
+        json.dump(j, out, indent=2)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="numpy reference for tspike ONNX models")
     p.add_argument("model")
@@ -550,6 +598,8 @@ def main(argv=None):
     p.add_argument("--timesteps", type=int, default=None)
     p.add_argument("--out", default=None, help="write the first output (after readout) here as .npy")
     p.add_argument("--rates", action="store_true", help="also print firing rates per spike node")
+    p.add_argument("--trace", default=None, metavar="DIR",
+                   help="write per-timestep spike maps and outputs as tsrun --trace does")
     args = p.parse_args(argv)
     x = np.load(args.input)
     try:
@@ -567,6 +617,8 @@ def main(argv=None):
             print(f"firing rate {k}: {v:.4f}")
     if args.out:
         np.save(args.out, r["outputs"][0][1])
+    if args.trace:
+        write_trace(r, args.trace, metadata(load(args.model)))
     return 0
 
 
