@@ -6,6 +6,12 @@
 //
 //   build/bench/bench_conv                                  # everything
 //   build/bench/bench_conv --benchmark_filter='oneDNN|event/avx512/(5|10|20|40)%'
+//   build/bench/bench_conv --benchmark_filter='neuron'   # fused vs separate neuron
+//
+// The neuron benchmarks run the layer followed by a TernarySpike (ternary,
+// theta 0.5, decay 0.25) two ways: "conv+neuron" the event kernel, then the
+// neuron's own pass over the sums (what runs unfused); "fused" the neuron in
+// the kernel's store (EventConv::run with a FusedNeuron).
 //
 // Repetitions are interleaved at random (a loaded machine drifts) and the
 // table at the end gives medians and the ratio oneDNN time / event time,
@@ -20,6 +26,7 @@
 #include <vector>
 
 #include "ops/conv_event.hpp"
+#include "ops/neuron.hpp"
 
 namespace {
 
@@ -84,6 +91,30 @@ void event(benchmark::State& state, Isa isa, int density) {
       benchmark::Counter(double(event_conv_counters(*scratch).events), benchmark::Counter::kIsRate);
 }
 
+const std::vector<int> kNeuronDensities{5, 10, 20, 40};
+
+void with_neuron(benchmark::State& state, Isa isa, int density, bool fused) {
+  Data& d = data();
+  auto conv = EventConv::make(d.weights.data(), kM, kC, 3, 3, 1, d.bias.data(), isa, false);
+  auto scratch = conv->prepare(kGeometry, d.weights.data(), d.bias.data(), 1);
+  const std::vector<float>& x = d.inputs[density];
+  std::vector<float> u(d.output.size()), spikes(d.output.size());
+  const NeuronParams params;  // ternary, theta 0.5, decay 0.25, a = 1
+  const EventNeuron kernel{params.threshold, params.decay, params.binary, nullptr};
+  const FusedNeuron neuron{params, kernel, u.data(), spikes.data()};
+  RunContext ctx;
+  int64_t fired = 0;
+  for (auto _ : state) {
+    if (fused) fired += conv->run(ctx, *scratch, x.data(), d.weights.data(), d.bias.data(), d.output.data(), &neuron);
+    else {
+      conv->run(ctx, *scratch, x.data(), d.weights.data(), d.bias.data(), d.output.data());
+      fired += neuron_run(ctx, params, d.output.data(), u.data(), spikes.data(), 1, kM, kH * kW);
+    }
+    benchmark::DoNotOptimize(spikes.data());
+  }
+  state.counters["out density"] = double(fired) / double(state.iterations() * kM * kH * kW);
+}
+
 // Keeps the median wall and CPU time (ms) of every benchmark for the table.
 class Reporter : public benchmark::ConsoleReporter {
  public:
@@ -120,10 +151,30 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(fmt::format("event/{}/{}%", isa_name(isa), density).c_str(), event, isa, density)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.2);
+  for (Isa isa : isas)
+    for (int density : kNeuronDensities)
+      for (bool fused : {false, true})
+        benchmark::RegisterBenchmark(
+            fmt::format("neuron/{}/{}/{}%", fused ? "fused" : "conv+neuron", isa_name(isa), density).c_str(),
+            with_neuron, isa, density, fused)
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.2);
   Reporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
+  bool neuron_rows = false;
+  for (Isa isa : isas)
+    for (int density : kNeuronDensities) {
+      const auto a = reporter.median.find(fmt::format("neuron/conv+neuron/{}/{}%", isa_name(isa), density));
+      const auto b = reporter.median.find(fmt::format("neuron/fused/{}/{}%", isa_name(isa), density));
+      if (a == reporter.median.end() || b == reporter.median.end()) continue;
+      if (!neuron_rows)
+        fmt::print("\nmedians, one thread; ratio = (event conv, then the neuron's pass) / fused (wall | CPU)\n");
+      neuron_rows = true;
+      fmt::print("{:>8} {:>4}%: conv+neuron {:.3f} ms, fused {:.3f} ms, ratio {:.3f} | {:.3f}\n", isa_name(isa), density,
+                 a->second.first, b->second.first, a->second.first / b->second.first, a->second.second / b->second.second);
+    }
   if (!reporter.median.count("oneDNN")) return 0;
   const auto [dnn_wall, dnn_cpu] = reporter.median["oneDNN"];
   fmt::print("\nmedians, one thread; ratio = oneDNN time / event time (wall clock | CPU time)\n");

@@ -8,6 +8,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <atomic>
+#include <bit>
 #include <cmath>
 
 #include "ops/attributes.hpp"
@@ -79,22 +80,38 @@ class TernarySpike final : public Op {
 
 }  // namespace
 
+namespace {
+
+// One plane, BINARY hoisted. Masks instead of branches or selects, which
+// GCC does not vectorize here (float compares may trap); the values are the
+// same: spike exactly 1, -1 or +0, u reset to +0.
+template <bool BINARY>
+int64_t neuron_plane(const float* __restrict x, float* __restrict u, float* __restrict y, int64_t count,
+                     float threshold, float decay, float a) {
+  int32_t fired = 0;  // a plane has far fewer than 2^31 elements (Limits)
+  for (int64_t k = 0; k < count; ++k) {
+    const float v = decay * u[k] + x[k];
+    const int32_t pos = -static_cast<int32_t>(BINARY ? v > threshold : v >= threshold);  // all ones or 0
+    const int32_t neg = BINARY ? 0 : -static_cast<int32_t>(v <= -threshold);
+    const int32_t fire = pos | neg;  // threshold > 0: at most one of them
+    const float spike = std::bit_cast<float>((pos & 0x3f800000) | (neg & static_cast<int32_t>(0xbf800000)));  // 1, -1, 0
+    u[k] = std::bit_cast<float>(std::bit_cast<int32_t>(v) & ~fire);
+    y[k] = a * spike;
+    fired -= fire;
+  }
+  return fired;
+}
+
+}  // namespace
+
 int64_t neuron_planes(const NeuronParams& p, const float* x, float* u, float* y, int64_t c, int64_t inner,
                       int64_t plane0, int64_t plane1) {
-  const float threshold = p.threshold, decay = p.decay;
   int64_t count = 0;
   for (int64_t plane = plane0; plane < plane1; ++plane) {
-    const int64_t ch = plane % c;
+    const int64_t ch = plane % c, at = plane * inner;
     const float a = p.amplitude.empty() ? 1.0f : p.amplitude.size() == 1 ? p.amplitude[0] : p.amplitude[ch];
-    for (int64_t k = plane * inner; k < (plane + 1) * inner; ++k) {
-      const float v = decay * u[k] + x[k];
-      float spike;
-      if (p.binary) spike = v > threshold ? 1.0f : 0.0f;
-      else spike = v >= threshold ? 1.0f : (v <= -threshold ? -1.0f : 0.0f);
-      u[k] = spike != 0.0f ? 0.0f : v;
-      y[k] = a * spike;
-      count += spike != 0.0f;
-    }
+    count += p.binary ? neuron_plane<true>(x + at, u + at, y + at, inner, p.threshold, p.decay, a)
+                      : neuron_plane<false>(x + at, u + at, y + at, inner, p.threshold, p.decay, a);
   }
   return count;
 }
