@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <new>
 
@@ -44,6 +46,23 @@ int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& b
     fmt::print(stderr, "{}: error: {}\n", tool, one_line(e.what()));
   }
   return kExitError;
+}
+
+Progress::Progress(bool wanted) : on_(wanted && isatty(fileno(stderr))) {}
+
+void Progress::show(const std::string& text) {
+  if (!on_) return;
+  // \r and "erase to the end of the line": the next text overwrites this one.
+  fmt::print(stderr, "\r\033[K{}", text);
+  std::fflush(stderr);
+  shown_ = true;
+}
+
+void Progress::clear() {
+  if (!shown_) return;
+  fmt::print(stderr, "\r\033[K");
+  std::fflush(stderr);
+  shown_ = false;
 }
 
 void add_limit_options(CLI::App& app, Limits& limits) {

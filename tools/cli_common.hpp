@@ -21,6 +21,27 @@ inline constexpr int kExitUsage = 2;  // a command line that does not parse
 // other exception prints one line "tool: error: ..." and returns kExitError.
 int run_tool(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
+// A one-line progress display on stderr for long work (a data set, a
+// verification). It shows only when stderr is a terminal and `wanted` (the
+// tool was not given --quiet or --json): piped or redirected output, logs and
+// CI see only the result.
+class Progress {
+ public:
+  explicit Progress(bool wanted);
+  ~Progress() { clear(); }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  bool on() const { return on_; }
+  // Replaces the line with `text`.
+  void show(const std::string& text);
+  // Erases the line (also done when the Progress goes away).
+  void clear();
+
+ private:
+  bool on_ = false;
+  bool shown_ = false;
+};
+
 // Options that raise (or lower) the limits that protect against hostile
 // files: --max-file-mb, --max-tensor-elements, --max-arena-mb,
 // --max-timesteps, --max-image-pixels. They write into `limits`.

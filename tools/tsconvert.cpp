@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "tools/cli_common.hpp"
@@ -44,9 +45,47 @@ Shape verify_input_shape(const ModelInfo& info) {
   return shape;
 }
 
+nlohmann::json report_json(const ConversionReport& report, const ModelInfo& converted) {
+  nlohmann::json j;
+  j["already_reparameterized"] = report.already_reparameterized;
+  j["folded"] = report.folded;
+  j["kept_amplitudes"] = nlohmann::json::array();
+  for (const auto& [node, why] : report.kept_amplitudes) j["kept_amplitudes"].push_back({{"node", node}, {"why", why}});
+  j["layers"] = nlohmann::json::array();
+  int free = 0;
+  for (const auto& l : converted.layers) {
+    free += l.multiplication_free;
+    j["layers"].push_back(
+        {{"node", l.node}, {"op", l.op_type}, {"multiplication_free", l.multiplication_free}, {"why", l.why}});
+  }
+  j["multiplication_free_layers"] = free;
+  return j;
+}
+
+struct Verification {
+  Shape input_shape;
+  int inputs = 0;
+  double worst_abs = 0, worst_rel = 0;
+  int64_t count_differences = 0;
+  bool ok = false;
+};
+
+constexpr int kVerifyInputs = 3;
+constexpr double kVerifyLimit = 1e-4;
+
+void print_verification(const Verification& v) {
+  fmt::print("verify: input {}, {} random inputs: largest difference {:.3g} absolute, {:.3g} "
+             "relative to the output scale; spike counts {}: {}\n",
+             shape_to_string(v.input_shape), v.inputs, v.worst_abs, v.worst_rel,
+             v.count_differences == 0 ? std::string("identical")
+                                      : fmt::format("differ by {} (float rounding at the threshold)", v.count_differences),
+             v.ok ? "ok" : "FAILED (limit 1e-4)");
+}
+
 // Runs the original (not re-parameterized) and the converted model on a few
-// random inputs; true when they agree to 1e-4 of the output scale.
-bool verify(const std::string& original_path, const std::string& converted_path, bool quiet) {
+// random inputs; ok when they agree to 1e-4 of the output scale.
+Verification verify(const std::string& original_path, const std::string& converted_path,
+                    tspike::cli::Progress& progress) {
   LoadOptions raw;
   raw.reparameterize = false;
   auto original = Model::load(original_path, raw);
@@ -55,14 +94,20 @@ bool verify(const std::string& original_path, const std::string& converted_path,
   const Shape shape = verify_input_shape(original->info());
   std::mt19937 rng(20240601);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  double worst_abs = 0, worst_rel = 0;
+  Verification v;
+  v.input_shape = shape;
+  v.inputs = kVerifyInputs;
+  double& worst_abs = v.worst_abs;
+  double& worst_rel = v.worst_rel;
   // Spikes that fire in one model and not the other show as different
   // counts per node (a lower bound on flips: opposite flips cancel).
-  int64_t count_differences = 0;
-  for (int trial = 0; trial < 3; ++trial) {
+  int64_t& count_differences = v.count_differences;
+  for (int trial = 0; trial < kVerifyInputs; ++trial) {
     Tensor input(shape);
-    for (float& v : input.data) v = normal(rng);
+    for (float& x : input.data) x = normal(rng);
+    progress.show(fmt::format("verify: random input {}/{}, original model", trial + 1, kVerifyInputs));
     auto out_a = a.run(input);
+    progress.show(fmt::format("verify: random input {}/{}, converted model", trial + 1, kVerifyInputs));
     auto out_b = b.run(input);
     const auto counts_a = a.stats().spike_counts, counts_b = b.stats().spike_counts;
     for (size_t k = 0; k < std::min(counts_a.size(), counts_b.size()); ++k)
@@ -87,15 +132,9 @@ bool verify(const std::string& original_path, const std::string& converted_path,
       worst_rel = std::max(worst_rel, diff == 0 ? 0.0 : diff / std::max(scale, 1e-30));
     }
   }
-  const bool ok = worst_rel <= 1e-4;
-  if (!quiet || !ok)
-    fmt::print("verify: input {}, 3 random inputs: largest difference {:.3g} absolute, {:.3g} "
-               "relative to the output scale; spike counts {}: {}\n",
-               shape_to_string(shape), worst_abs, worst_rel,
-               count_differences == 0 ? std::string("identical")
-                                      : fmt::format("differ by {} (float rounding at the threshold)", count_differences),
-               ok ? "ok" : "FAILED (limit 1e-4)");
-  return ok;
+  progress.clear();
+  v.ok = worst_rel <= kVerifyLimit;
+  return v;
 }
 
 }  // namespace
@@ -105,28 +144,50 @@ int main(int argc, char** argv) {
                "BatchNorm and spike amplitudes into weights.",
                "tsconvert"};
   std::string input_path, output_path;
-  bool verify_outputs = false, strict = false, quiet = false;
+  bool verify_outputs = false, strict = false, quiet = false, json = false;
   app.add_option("input", input_path, "Trained model (.onnx)")->required();
   app.add_option("-o,--output", output_path, "Where to write the inference model")->required();
   app.add_flag("--verify", verify_outputs,
                "Run the original and the converted model on random inputs and compare");
   app.add_flag("--strict", strict, "Fail when an amplitude cannot be folded");
   app.add_flag("-q,--quiet", quiet, "Print only errors and a failed verification");
+  app.add_flag("--json", json, "Print the report (and the verification) as one JSON object");
   app.footer(
       "Examples:\n"
       "  tsconvert trained.onnx -o inference.onnx\n"
-      "  tsconvert trained.onnx -o inference.onnx --verify --strict");
+      "  tsconvert trained.onnx -o inference.onnx --verify --strict\n"
+      "  tsconvert trained.onnx -o inference.onnx --verify --json");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     ConvertOptions options;
     options.strict = strict;
+    tspike::cli::Progress progress(!quiet && !json);
+    progress.show(fmt::format("converting {}", input_path));
     const ConversionReport report = convert_file(input_path, output_path, options);
-    if (!quiet) {
+    progress.clear();
+    nlohmann::json j;
+    if (json) {
+      j = report_json(report, Model::load(output_path)->info());
+      j["input"] = input_path;
+      j["output"] = output_path;
+    } else if (!quiet) {
       auto converted = Model::load(output_path);
       print_report(report, converted->info());
       fmt::print("wrote {}\n", output_path);
     }
-    if (verify_outputs && !verify(input_path, output_path, quiet)) {
+    Verification v;
+    if (verify_outputs) {
+      v = verify(input_path, output_path, progress);
+      if (json)
+        j["verify"] = {{"input_shape", v.input_shape},      {"inputs", v.inputs},
+                       {"max_abs_difference", v.worst_abs}, {"max_rel_difference", v.worst_rel},
+                       {"limit", kVerifyLimit},             {"spike_count_difference", v.count_differences},
+                       {"ok", v.ok}};
+      else if (!quiet || !v.ok)
+        print_verification(v);
+    }
+    if (json) fmt::print("{}\n", j.dump(2));
+    if (verify_outputs && !v.ok) {
       fmt::print(stderr, "tsconvert: error: verification failed: the converted model's outputs differ\n");
       return tspike::cli::kExitError;
     }

@@ -2,7 +2,6 @@
 // Fashion-MNIST) and print its accuracy, the time per image and the firing
 // rate of every spike layer; optionally compare with PyTorch's predictions.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,7 +28,14 @@ struct Totals {
   std::vector<std::pair<std::string, double>> rate_sums;
   double mean_rate_sum = 0;
   std::vector<float> predictions;
+  std::vector<int64_t> class_images, class_correct;  // per label of the data set
 };
+
+// The model's name for class `index` (tspike.labels), else "class N".
+std::string label_of(const ModelInfo& info, int64_t index) {
+  return index < static_cast<int64_t>(info.metadata.labels.size()) ? info.metadata.labels[index]
+                                                                    : fmt::format("class {}", index);
+}
 
 // argmax of each sample of the first output [N, classes]; the first of equal
 // maxima wins, as in torch.argmax.
@@ -109,7 +115,7 @@ int main(int argc, char** argv) {
     images_to_input(set, 0, 1, info);
 
     Session session(model, SessionOptions{timesteps, threads});
-    const bool progress = !quiet && !json && isatty(fileno(stderr));
+    tspike::cli::Progress progress(!quiet && !json);
     const auto start = std::chrono::steady_clock::now();
     Totals t;
     t.predictions.reserve(size_t(images));
@@ -121,18 +127,27 @@ int main(int argc, char** argv) {
       session.run(input, outputs);
       const RunStats stats = session.stats();
       predict(outputs.at(0), n, t.predictions);
-      for (int64_t i = first; i < first + n; ++i) t.correct += t.predictions[i] == float(set.labels[i]);
+      for (int64_t i = first; i < first + n; ++i) {
+        const bool right = t.predictions[i] == float(set.labels[i]);
+        const size_t label = set.labels[i];
+        if (label >= t.class_images.size()) {
+          t.class_images.resize(label + 1, 0);
+          t.class_correct.resize(label + 1, 0);
+        }
+        t.class_images[label]++;
+        t.class_correct[label] += right;
+        t.correct += right;
+      }
       t.images += n;
       t.run_ms += stats.time_ms;
       if (t.rate_sums.empty())
         for (const auto& [node, rate] : stats.firing_rates) t.rate_sums.push_back({node, 0.0});
       for (size_t k = 0; k < stats.firing_rates.size(); ++k) t.rate_sums[k].second += stats.firing_rates[k].second * n;
       t.mean_rate_sum += stats.mean_firing_rate * n;
-      if (progress)
-        fmt::print(stderr, "\r{}/{} images, accuracy so far {:.2f}%", t.images, images,
-                   100.0 * t.correct / t.images);
+      progress.show(fmt::format("{}/{} images, accuracy so far {:.2f}%", t.images, images,
+                                100.0 * t.correct / t.images));
     }
-    if (progress) fmt::print(stderr, "\r\033[K");
+    progress.clear();
     const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double accuracy = double(t.correct) / t.images;
     const double ms_per_image = t.run_ms / t.images;
@@ -157,6 +172,14 @@ int main(int argc, char** argv) {
       j["firing_rates"] = nlohmann::json::object();
       for (const auto& [node, sum] : t.rate_sums) j["firing_rates"][node] = sum / t.images;
       j["mean_firing_rate"] = t.mean_rate_sum / t.images;
+      j["classes"] = nlohmann::json::array();
+      for (size_t c = 0; c < t.class_images.size(); ++c)
+        if (t.class_images[c])
+          j["classes"].push_back({{"index", c},
+                                  {"label", label_of(info, int64_t(c))},
+                                  {"images", t.class_images[c]},
+                                  {"correct", t.class_correct[c]},
+                                  {"accuracy", double(t.class_correct[c]) / double(t.class_images[c])}});
       if (!compare_path.empty())
         j["compare"] = {{"file", compare_path},          {"identical", c.identical},
                         {"identical_fraction", identical}, {"reference_accuracy", reference},
@@ -177,6 +200,11 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < t.rate_sums.size(); ++k)
       fmt::print("{}{} {:.2f}%", k ? ", " : "", t.rate_sums[k].first, 100 * t.rate_sums[k].second / t.images);
     fmt::print(")\n");
+    fmt::print("accuracy per class:\n");
+    for (size_t c = 0; c < t.class_images.size(); ++c)
+      if (t.class_images[c])
+        fmt::print("  {:>2} {:<20} {:6.2f}% ({} / {})\n", c, label_of(info, int64_t(c)),
+                   100.0 * t.class_correct[c] / t.class_images[c], t.class_correct[c], t.class_images[c]);
     if (!compare_path.empty())
       fmt::print("compared with {}: {} / {} predictions identical ({:.2f}%); its accuracy {:.2f}%, "
                  "difference {:+.2f} percentage points\n",
