@@ -138,7 +138,7 @@ std::string profile_html(const Profile& p, const ModelInfo& info) {
 body { font: 14px sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.8em; }
 table { border-collapse: collapse; } td, th { padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }
-td:nth-child(-n+3), th:nth-child(-n+3) { text-align: left; }
+td:first-child, th:first-child, #nodes td:nth-child(-n+3), #nodes th:nth-child(-n+3) { text-align: left; }
 svg text { font: 11px sans-serif; fill: #222; }
 .note { color: #555; max-width: 60em; }
 </style></head>
