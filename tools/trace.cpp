@@ -55,7 +55,8 @@ std::string file_stem(const std::string& name, std::set<std::string>& used) {
   return unique;
 }
 
-std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std::string& dir) {
+std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std::string& dir,
+                               int requested_timesteps) {
   const ModelInfo& info = session.model().info();
   const bool sequence = info.metadata.encoding == Encoding::kSequence;
   int timesteps = session.timesteps();
@@ -67,6 +68,11 @@ std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std:
       throw Error(ErrorCode::kBadInput, fmt::format("the input's time length {} is over the limit of {}",
                                                     input.shape[0], session.model().limits().max_timesteps));
     timesteps = static_cast<int>(input.shape[0]);
+    if (requested_timesteps > 0 && requested_timesteps != timesteps)
+      throw Error(ErrorCode::kBadInput,
+                  fmt::format("{}: the input has {} timesteps but {} were asked for; with sequence encoding T is "
+                              "the input's time length",
+                              info.path, timesteps, requested_timesteps));
   }
 
   // Owned by the observer too: the Session keeps it after this call returns.

@@ -12,9 +12,12 @@
 namespace tspike::cli {
 
 // Runs `input` through `session` as Session::run does (the same outputs,
-// the same readout), watching the spike nodes, and writes the trace into
-// `dir` (created if missing). Returns the outputs after the readout.
-std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std::string& dir);
+// the same readout, the same checks), watching the spike nodes, and writes
+// the trace into `dir` (created if missing). `requested_timesteps` is the
+// T the caller asked for (0: none), checked against a sequence's length.
+// Returns the outputs after the readout.
+std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std::string& dir,
+                               int requested_timesteps = 0);
 
 // A file name stem for an untrusted name (a node or output name from the
 // model file): only [A-Za-z0-9_-] (so no path separator and never "." or

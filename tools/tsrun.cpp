@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     // Profiled: one run first, so that one-time kernel setup (oneDNN's first
     // call) does not count as a layer's time.
     if (profile || !report_path.empty()) session.run(input);
-    auto outputs = trace_dir.empty() ? session.run(input) : cli::run_traced(session, input, trace_dir);
+    auto outputs = trace_dir.empty() ? session.run(input) : cli::run_traced(session, input, trace_dir, timesteps);
     const RunStats stats = session.stats();
     Profile run_profile;
     if (profile || !report_path.empty()) run_profile = session.profile();

@@ -170,6 +170,23 @@ class TraceTest(unittest.TestCase):
         self.check_files(out_dir, listing, printed)
         self.check_against_reference(model, x, out_dir, listing)
 
+    def test_errors_are_one_line(self):
+        tmp = tempfile.mkdtemp(prefix="tspike_trace_err_")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        seq = os.path.join(ROOT, "tests", "data", "binary_sequence")
+        blocker = os.path.join(tmp, "file")
+        open(blocker, "w").close()
+        for args, needle in (
+                # A sequence's T is its length, as in a run without --trace.
+                ([seq + ".onnx", "--input", seq + ".input0.npy", "-t", "5", "--trace", os.path.join(tmp, "t")],
+                 "5 were asked for"),
+                ([seq + ".onnx", "--input", seq + ".input0.npy", "--trace", os.path.join(blocker, "t")],
+                 "--trace")):
+            r = subprocess.run([TSRUN, *args], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+            self.assertIn(needle, r.stderr)
+
     def test_hostile_names_become_safe_unique_files(self):
         names = ["../../evil", "a/b", "a_b", "A_B", "..", ".hidden", "c:\\windows\\x", "x" * 300,
                  "trace", "sp\u00e4ter", "output_y"]
