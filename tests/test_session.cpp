@@ -147,6 +147,28 @@ TEST(Session, ProfiledRunsDoNotAllocate) {
   }
 }
 
+// An observer that keeps nothing itself: the runtime adds no allocation.
+TEST(Session, ObservedRunsDoNotAllocate) {
+  for (const char* m : {"residual_block", "groups_concat", "binary_sequence"}) {
+    auto model = load_own_kernels(data(std::string(m) + ".onnx"));
+    Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
+    Session session(model);
+    long calls = 0;
+    double total = 0;
+    session.observe(model->info().spike_nodes, [&](const NodeOutput& o) {
+      ++calls;
+      for (int64_t k = 0; k < element_count(o.shape); ++k) total += o.data[k];
+    });
+    std::vector<Tensor> outputs;
+    session.run(input, outputs);
+    const long before = g_allocations.load();
+    session.run(input, outputs);
+    session.run(input, outputs);
+    EXPECT_EQ(g_allocations.load() - before, 0) << m << ": an observed run() allocated";
+    EXPECT_EQ(calls, 3L * session.timesteps() * long(model->info().spike_nodes.size())) << m;
+  }
+}
+
 TEST(Session, InputThatDoesNotFitNamesTheExpectedShape) {
   auto model = Model::load(data("residual_block.onnx"));
   Session session(model);
