@@ -150,6 +150,40 @@ def calibrate_bn(bn, neuron, x, residual, density):
     return rate(g)
 
 
+WEIGHT_BITS = 12   # weights and biases on a grid of 2^-12
+
+
+def _dyadic(t, bits=WEIGHT_BITS):
+    return torch.round(t * 2.0 ** bits) / 2.0 ** bits
+
+
+def make_dyadic(net):
+    """Folds each BatchNorm into its conv's weights, rounds the weights and
+    biases to multiples of 2^-12, and leaves the BatchNorm an exact identity
+    plus bias (mean 0, var + eps == 1 in float32, gamma 1). With the
+    amplitudes on a grid of 2^-7 and the input on 2^-6, every product and
+    partial sum of the network is then exact in float32, so the spikes do not
+    depend on summation order: every engine and framework must give the same
+    spike maps, bit for bit, and logits equal up to the rounding of the
+    classifier's sums. (Otherwise a membrane within rounding of the
+    threshold, allowed to flip by spec section 4, sends different spikes
+    through the 18 layers after it.)"""
+    for conv, bn in net.conv_bn_pairs():
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        conv.weight.copy_(_dyadic(conv.weight * scale.view(-1, 1, 1, 1)))
+        bn.bias.copy_(_dyadic(bn.bias - bn.running_mean * scale))
+        bn.weight.fill_(1.0)
+        bn.running_mean.zero_()
+        bn.running_var.copy_(torch.ones_like(bn.running_var) - bn.eps)
+        assert bool((torch.sqrt(bn.running_var + bn.eps) == 1).all())
+    net.fc.weight.copy_(_dyadic(net.fc.weight))
+    net.fc.bias.copy_(_dyadic(net.fc.bias))
+
+
+def dyadic_input(x, bits=6):
+    return _dyadic(x, bits)
+
+
 class BasicBlock(nn.Module):
     def __init__(self, cin, cout, stride, amp, avgdown=False):
         super().__init__()
@@ -177,14 +211,15 @@ class BasicBlock(nn.Module):
 
 
 def _amplitudes():
-    """Distinct per-layer amplitudes below the threshold (0.5): a shortcut
-    spike alone never fires the next neuron, so each layer's density is set
-    by its BatchNorm; distinct, because torch's exporter merges equal
-    initializers (tspike_torch README, known limit)."""
+    """Distinct per-layer amplitudes in [0.25, 0.5), below the threshold: a
+    shortcut spike alone never fires the next neuron, so each layer's density
+    is set by its BatchNorm; distinct, because torch's exporter merges equal
+    initializers (tspike_torch README, known limit); multiples of 2^-7 (see
+    make_dyadic)."""
     k = 0
     while True:
         k += 1
-        yield 0.25 + 0.1 * ((k * 0.6180339887) % 1.0)
+        yield 0.25 + ((k * 13) % 32) / 128.0
 
 
 class BenchNet(nn.Module):
@@ -218,6 +253,14 @@ class BenchNet(nn.Module):
         self.blocks = nn.ModuleList(layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(cin, num_classes)
+
+    def conv_bn_pairs(self):
+        pairs = list(zip(self.stem_convs, self.stem_bns))
+        for b in self.blocks:
+            pairs += [(b.conv1, b.bn1), (b.conv2, b.bn2)]
+            if b.down is not None:
+                pairs.append((b.down[-2], b.down[-1]))
+        return pairs
 
     # The first Conv + BN sees only the image: constant over time.
     def pre(self, x, ops):

@@ -6,7 +6,9 @@
 Untrained weights fire at meaningless rates, so every BatchNorm before a
 neuron is set (running statistics of its input, a gain found by bisection)
 so that each spike layer fires at --density on the benchmark input
-(bench_nets.calibrate_bn). Files, named DIR/NAME.* (NAME: --name, default
+(bench_nets.calibrate_bn). Then weights, biases, amplitudes and input are
+rounded to short binary fractions (bench_nets.make_dyadic) so that every sum
+is exact in float32 and all runtimes must produce the same spikes. Files, named DIR/NAME.* (NAME: --name, default
 ARCH_dDD, e.g. resnet19_d10):
 
 - NAME.tspike.onnx   the tspike model (tools/tspike_torch export, BatchNorm folded)
@@ -53,10 +55,11 @@ def build(arch, density, timesteps, seed=0):
     torch.manual_seed(seed)
     net = bench_nets.BenchNet(arch)
     net.eval()
-    x = bench_input(seed)
+    x = bench_nets.dyadic_input(bench_input(seed))
     ops = bench_nets.SeqOps(calibrate=density)
     with torch.no_grad():
         bench_nets.run_reference(net, x, timesteps, ops)
+        bench_nets.make_dyadic(net)
     names = {id(m): n for n, m in net.named_modules()}
     achieved = [(names[id(m)], d) for m, d in ops.achieved]
     return net, x, achieved
@@ -75,34 +78,6 @@ def torch_rates(net, x, timesteps):
     for _, m in spikes:
         m.count_spikes = False
     return out, rates
-
-
-def spike_fanout(path):
-    """For each TernarySpike node: the synaptic operations (accumulates) one
-    of its nonzero spikes costs in the Convs it feeds directly, averaged over
-    its positions (exact sum of every valid tap over the feature map, / its
-    pixels). tsbench multiplies this by each run's spike count."""
-    import onnx
-    m = onnx.load(path)
-    g = m.graph
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in g.value_info}
-    inits = {t.name: list(t.dims) for t in g.initializer}
-    producer = {o: n for n in g.node for o in n.output}
-    fan = {}
-    for n in g.node:
-        src = producer.get(n.input[0])
-        if n.op_type != "Conv" or src is None or src.op_type != "TernarySpike":
-            continue
-        at = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
-        cout, cin_g, kh, kw = inits[n.input[1]]
-        _, cin, h, w = shapes[n.input[0]]
-        stride, pads = at.get("strides", [1, 1]), at.get("pads", [0, 0, 0, 0])
-        taps = torch.nn.functional.conv2d(torch.ones(1, 1, h, w), torch.ones(1, 1, kh, kw),
-                                          stride=stride, padding=(pads[0], pads[1])).sum()
-        groups = at.get("group", 1)
-        per_pixel = float(taps) * cout / groups / (h * w)
-        fan[src.name] = fan.get(src.name, 0.0) + per_pixel
-    return fan
 
 
 def main():
@@ -147,7 +122,6 @@ def main():
         "mean_density": float(np.mean(list(rates.values()))),
         "reference_vs_step_max_diff": diff,
         "input": os.path.basename(stem + ".input.npy"),
-        "ac_per_spike": spike_fanout(stem + ".tspike.onnx"),
         "params": sum(p.numel() for p in net.parameters()),
     }
     with open(stem + ".json", "w") as f:

@@ -45,13 +45,21 @@ function loadNpy(file) {
   return { shape, data };
 }
 
-const rssMb = () => process.resourceUsage().maxRSS / 1024;
+// VmRSS (now) or VmHWM (peak) in MB. Not resourceUsage().maxRSS: Linux
+// carries ru_maxrss over from the parent across exec (tsbench's own peak).
+function statusMb(field) {
+  const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
 
 async function main() {
   const a = parseArgs(process.argv.slice(2));
-  const base = rssMb();
+  const base = statusMb('VmRSS');
   const meta = JSON.parse(fs.readFileSync(a.meta, 'utf8'));
   const stem = a.meta.replace(/\.json$/, '');
+  if (a.timesteps && Number(a.timesteps) !== meta.timesteps) {
+    throw new Error(`the unrolled graph has T = ${meta.timesteps}; make another for T = ${a.timesteps}`);
+  }
   const x = loadNpy(a.input || path.join(path.dirname(a.meta), meta.input));
   const per = x.shape.slice(1).reduce((p, v) => p * v, 1);
   const data = new Float32Array(a.batch * per);
@@ -91,7 +99,7 @@ async function main() {
   if (!out) await once();
   console.log(JSON.stringify({
     runner: 'onnxruntime', version: ort.env.versions.node, threads: a.threads, batch: a.batch,
-    timesteps: meta.timesteps, times_ms: times, peak_rss_mb: rssMb(), base_rss_mb: base,
+    timesteps: meta.timesteps, times_ms: times, peak_rss_mb: statusMb('VmHWM'), base_rss_mb: base,
     logits_shape: out.dims, logits: Array.from(out.data),
   }));
   process.exit(0);

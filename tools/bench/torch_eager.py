@@ -9,7 +9,8 @@ torch.set_num_threads(N).
         [--iters K] [--warmup W] [--timesteps T] [--serve]
 
 Prints one JSON object: times_ms (per iteration), peak_rss_mb (the process's
-peak), base_rss_mb (after importing torch, before the model), logits.
+peak RSS, VmHWM), base_rss_mb (RSS after importing torch, before the model),
+logits.
 --serve (used by tsbench, which interleaves runners): after loading and
 warming up, prints {"ready": true}; then each line "run" on stdin runs one
 inference and prints {"ms": ...}; "done" prints the JSON above and exits.
@@ -18,7 +19,6 @@ inference and prints {"ms": ...}; "done" prints the JSON above and exits.
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 
@@ -32,8 +32,15 @@ sys.path.insert(0, os.path.dirname(HERE))
 import bench_nets  # noqa: E402
 
 
-def rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def status_mb(field):
+    """VmRSS (now) or VmHWM (peak) of this process, in MB. Not getrusage's
+    ru_maxrss: Linux carries that over from the parent across exec, so a
+    runner started by tsbench would report tsbench's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
 
 
 def batch_input(path, batch):
@@ -55,7 +62,7 @@ def main():
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    base = rss_mb()
+    base = status_mb("VmRSS")
     with open(args.meta) as f:
         meta = json.load(f)
     stem = args.meta[:-len(".json")] if args.meta.endswith(".json") else args.meta
@@ -94,7 +101,7 @@ def main():
     print(json.dumps({
         "runner": "pytorch-eager", "version": torch.__version__, "threads": args.threads,
         "batch": args.batch, "timesteps": T, "times_ms": times,
-        "peak_rss_mb": rss_mb(), "base_rss_mb": base,
+        "peak_rss_mb": status_mb("VmHWM"), "base_rss_mb": base,
         "logits_shape": list(y.shape), "logits": [float(v) for v in y.flatten()],
     }), flush=True)
 

@@ -4,7 +4,7 @@
 // rotating every round) so that the machine's load falls on every column.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <sys/resource.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,11 +51,21 @@ struct Column {
   std::unique_ptr<Child> child;
 };
 
+// VmRSS (now) or VmHWM (peak) of this process in MB.
+double status_mb(const std::string& field) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.starts_with(field + ":")) return std::stod(line.substr(field.size() + 1)) / 1024;
+  }
+  return NAN;
+}
+
+// Live memory: RSS after handing the heap's free pages back to the system
+// (the parse buffers of a load are freed but would otherwise stay resident).
 double resident_mb() {
-  std::ifstream f("/proc/self/statm");
-  long pages = 0, resident = 0;
-  f >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+  malloc_trim(0);
+  return status_mb("VmRSS");
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -93,8 +103,45 @@ void add_tspike(std::vector<Column>& cols, const Options& o, Engine engine, cons
   c.session = std::make_unique<Session>(c.model, so);
   for (int i = 0; i < std::max(1, o.warmup); ++i) c.session->run(input, c.outputs);
   c.memory_mb = resident_mb() - before;
-  c.memory_kind = "RSS growth: load + warm-up";
+  c.memory_kind = "RSS growth over load + warm-up (after malloc_trim)";
   cols.push_back(std::move(c));
+}
+
+struct Sop {
+  double ac = 0, mac = 0;
+  double event_ms = 0;  // the spike-fed layers' time, median per layer over the profiled runs
+  json layers = json::array();
+};
+
+// Synaptic operations from the library's profile (docs/profiling.md: exact
+// fan-out), on a separate profiled Session so that the timed runs do no
+// counting. Each spike-fed layer's time is its median over a few runs.
+Sop synaptic_ops(const std::shared_ptr<const Model>& model, const Options& o, const Tensor& input) {
+  SessionOptions so;
+  so.threads = o.threads;
+  so.timesteps = o.timesteps;
+  so.profile = true;
+  Session s(model, so);
+  std::vector<Tensor> outputs;
+  std::vector<Profile> runs;
+  for (int i = 0; i < std::max(3, std::min(o.iters, 9)); ++i) {
+    s.run(input, outputs);
+    runs.push_back(s.profile());
+  }
+  Sop r;
+  r.ac = static_cast<double>(runs[0].ac);
+  r.mac = static_cast<double>(runs[0].mac);
+  for (size_t n = 0; n < runs[0].nodes.size(); ++n) {
+    const NodeProfile& node = runs[0].nodes[n];
+    if (node.synapses != SynapseKind::kAccumulate || node.ac == 0) continue;
+    std::vector<double> ms;
+    for (const auto& p : runs) ms.push_back(p.nodes[n].total_time_ms);
+    const double med = percentile(ms, 0.5);
+    r.event_ms += med;
+    r.layers.push_back({{"node", node.name}, {"ac", node.ac}, {"ms", med},
+                        {"sop_per_s", static_cast<double>(node.ac) / (med * 1e-3)}});
+  }
+  return r;
 }
 
 json read_json_line(Child& child) {
@@ -191,6 +238,7 @@ int run(const Options& o) {
   std::vector<std::string> notes;
 
   const std::string load_avg_before = load_average();
+  const double rss_start = status_mb("VmRSS");
   const PeakAdd peak = measure_peak_add(o.threads);
 
   // The input: --input, else the model's NAME.input.npy, else seeded normal noise.
@@ -238,19 +286,10 @@ int run(const Options& o) {
   }
   for (auto& c : cols) finish(c);
 
-  // Synaptic operations of the event run: each spike layer's nonzero spikes
-  // times the accumulates one spike costs downstream (NAME.json, from the graph).
   const RunStats stats = cols[0].session->stats();
-  double ac = 0;
-  bool have_fanout = meta.is_object() && meta.contains("ac_per_spike");
-  for (size_t i = 0; have_fanout && i < stats.firing_rates.size(); ++i) {
-    const auto& fan = meta["ac_per_spike"];
-    if (fan.contains(stats.firing_rates[i].first)) {
-      ac += fan[stats.firing_rates[i].first].get<double>() * static_cast<double>(stats.spike_counts[i]);
-    }
-  }
   const double event_ms = percentile(cols[0].ms, 0.5);
-  const double sops = ac / (event_ms * 1e-3);
+  const Sop sop = synaptic_ops(cols[0].model, o, input);
+  const double sops = sop.ac / (event_ms * 1e-3);
 
   json out;
   out["model"] = model_name;
@@ -261,6 +300,8 @@ int run(const Options& o) {
   out["warmup"] = o.warmup;
   out["load_average"] = {load_avg_before, load_average()};
   out["weights_mb"] = static_cast<double>(fs::file_size(o.model)) / (1 << 20);
+  // Both tspike models are loaded at once, so this bounds either engine's peak from above.
+  out["tspike_process_peak_growth_mb"] = status_mb("VmHWM") - rss_start;
   out["mean_firing_rate"] = stats.mean_firing_rate;
   out["firing_rates"] = json::object();
   for (const auto& [name, rate] : stats.firing_rates) out["firing_rates"][name] = rate;
@@ -283,10 +324,16 @@ int run(const Options& o) {
   out["peak_add"] = {{"isa", peak.isa},
                      {"per_thread_per_s", peak.per_thread},
                      {"threads_per_s", peak.all_threads}};
-  if (have_fanout) {
-    out["sop"] = {{"ac_per_run", ac},
-                  {"sop_per_s", sops},
-                  {"fraction_of_peak_add", sops / peak.all_threads}};
+  out["sop"] = {{"ac_per_run", sop.ac},
+                {"mac_per_run", sop.mac},
+                {"sop_per_s", sops},
+                {"fraction_of_peak_add", sops / peak.all_threads},
+                {"event_layers_ms", sop.event_ms},
+                {"event_layers_sop_per_s", sop.ac / (sop.event_ms * 1e-3)},
+                {"event_layers_fraction_of_peak_add", sop.ac / (sop.event_ms * 1e-3) / peak.all_threads},
+                {"layers", sop.layers}};
+  for (auto& l : out["sop"]["layers"]) {
+    l["fraction_of_peak_add"] = l["sop_per_s"].get<double>() / peak.all_threads;
   }
   out["notes"] = notes;
 
@@ -306,16 +353,18 @@ int run(const Options& o) {
                j["event_speedup"].get<double>(), j["memory_mb"].get<double>(),
                j["max_rel_diff_to_event"].get<double>());
   }
-  fmt::print("weights {:.1f} MB (model file); tspike memory = RSS growth over load and warm-up; "
+  fmt::print("weights {:.1f} MB (model file); tspike memory: RSS growth over load and warm-up (after "
+             "malloc_trim), process peak {:.1f} MB over the start with both models loaded; "
              "subprocesses: peak RSS minus RSS after importing the runtime\n",
-             out["weights_mb"].get<double>());
+             out["weights_mb"].get<double>(), out["tspike_process_peak_growth_mb"].get<double>());
   fmt::print("mean firing rate {:.4f}\n", stats.mean_firing_rate);
   fmt::print("peak vector add ({}): {:.1f} G/s per thread, {:.1f} G/s on {} threads\n", peak.isa,
              peak.per_thread * 1e-9, peak.all_threads * 1e-9, o.threads);
-  if (have_fanout) {
-    fmt::print("synaptic ops (event): {:.2f} M AC per run, {:.2f} G SOP/s = {:.1f}% of the add peak\n",
-               ac * 1e-6, sops * 1e-9, 100 * sops / peak.all_threads);
-  }
+  fmt::print("synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
+             "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled) {:.2f} G SOP/s "
+             "= {:.1f}%\n",
+             sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / peak.all_threads, sop.event_ms,
+             sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / peak.all_threads);
   for (const auto& n : notes) fmt::print("note: {}\n", n);
   return cli::kExitOk;
 }
