@@ -129,7 +129,11 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
   // Sample k computed densely into y: the neuron runs on it separately.
   auto dense_sample = [&](int64_t k) {
     conv_reference(one, x + k * in_size, weights, bias, y + k * out_size);
-    if (neuron) fired += neuron_planes(neuron->params, y, u, neuron->spikes, s.m, plane, k * s.m, (k + 1) * s.m);
+    if (neuron) {
+      RunContext one_thread;
+      fired += neuron_run_channels_last(one_thread, neuron->params, y + k * out_size, u + k * out_size,
+                                        neuron->spikes + k * out_size, 1, s.m, plane);
+    }
     dense_samples++;
   };
 
@@ -141,7 +145,7 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
     if (events.load() > event_auto_crossover(isa()) * static_cast<double>(n * in_size)) {
       run_onednn_conv("event Conv, dense for this timestep", *st.dense, x, y, threads);
       st.counters.dense_samples += n;
-      return neuron ? neuron_run(ctx, neuron->params, y, u, neuron->spikes, n, s.m, plane) : 0;
+      return neuron ? neuron_run_channels_last(ctx, neuron->params, y, u, neuron->spikes, n, s.m, plane) : 0;
     }
     events = 0;
   }

@@ -55,8 +55,10 @@ void conv_reference(const ConvGeometry& g, const float* x, const float* w, const
 double event_auto_crossover(Isa isa);
 
 // A TernarySpike run inside EventConv::run (the Conv's only consumer):
-// its parameters for the dense fallbacks (neuron_planes), the same for the
-// event kernels' store, its membrane and its output, shaped like the Conv's.
+// its parameters for the dense fallbacks (neuron_run_channels_last), the
+// same for the event kernels, its membrane (channels-last, [N][OH][OW][M]:
+// the kernels update it a pixel's row of sums at a time, contiguously) and
+// its output (NCHW, like the Conv's).
 struct FusedNeuron {
   const NeuronParams& params;
   const EventNeuron& kernel;

@@ -93,47 +93,34 @@ void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t
   }
 }
 
-// The neuron on the transposed registers, 8 pixels of one channel at a time;
-// the same operations as the reference neuron (mul, then add: the file is
-// compiled without FMA contraction).
-int64_t store_neuron(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch, float* u, float* out,
-                     int64_t out_stride, const EventNeuron& neuron, const float* amplitude) {
-  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(npx)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  const int keep = npx >= 8 ? 0xff : (1 << npx) - 1;
+// The neuron on 8 channels at a time; the same operations as the reference
+// neuron (mul, then add: the file is compiled without FMA contraction).
+int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron, const float* amplitude) {
   const __m256 threshold = _mm256_set1_ps(neuron.threshold), neg_threshold = _mm256_set1_ps(-neuron.threshold);
   const __m256 decay = _mm256_set1_ps(neuron.decay), one = _mm256_set1_ps(1.0f), minus_one = _mm256_set1_ps(-1.0f);
   int64_t fired = 0;
-  for (int64_t c0 = 0; c0 < nch; c0 += 8) {
-    __m256 r[8];
-    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(tmp + i * tmp_stride + c0);
-    transpose8(r);
-    const int64_t count = nch - c0 < 8 ? nch - c0 : 8;
-    for (int64_t j = 0; j < count; ++j) {
-      float* uc = u + (c0 + j) * out_stride;
-      float* yc = out + (c0 + j) * out_stride;
-      const __m256 old = npx == 8 ? _mm256_loadu_ps(uc) : _mm256_maskload_ps(uc, mask);
-      const __m256 v = _mm256_add_ps(_mm256_mul_ps(decay, old), r[j]);
-      __m256 pos, neg;
-      if (neuron.binary) {
-        pos = _mm256_cmp_ps(v, threshold, _CMP_GT_OQ);
-        neg = _mm256_setzero_ps();
-      } else {
-        pos = _mm256_cmp_ps(v, threshold, _CMP_GE_OQ);
-        neg = _mm256_cmp_ps(v, neg_threshold, _CMP_LE_OQ);
-      }
-      const __m256 fire = _mm256_or_ps(pos, neg);
-      const __m256 spike = _mm256_or_ps(_mm256_and_ps(pos, one), _mm256_and_ps(neg, minus_one));
-      const __m256 y = _mm256_mul_ps(_mm256_set1_ps(amplitude ? amplitude[c0 + j] : 1.0f), spike);
-      const __m256 reset = _mm256_andnot_ps(fire, v);
-      if (npx == 8) {
-        _mm256_storeu_ps(uc, reset);
-        _mm256_storeu_ps(yc, y);
-      } else {
-        _mm256_maskstore_ps(uc, mask, reset);
-        _mm256_maskstore_ps(yc, mask, y);
-      }
-      fired += __builtin_popcount(_mm256_movemask_ps(fire) & keep);
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t left = n - i;
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left < 8 ? left : 8)),
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 old = left >= 8 ? _mm256_loadu_ps(u + i) : _mm256_maskload_ps(u + i, mask);
+    const __m256 v = _mm256_add_ps(_mm256_mul_ps(decay, old), _mm256_loadu_ps(x + i));
+    __m256 pos, neg;
+    if (neuron.binary) {
+      pos = _mm256_cmp_ps(v, threshold, _CMP_GT_OQ);
+      neg = _mm256_setzero_ps();
+    } else {
+      pos = _mm256_cmp_ps(v, threshold, _CMP_GE_OQ);
+      neg = _mm256_cmp_ps(v, neg_threshold, _CMP_LE_OQ);
     }
+    const __m256 fire = _mm256_and_ps(_mm256_or_ps(pos, neg), _mm256_castsi256_ps(mask));
+    const __m256 spike = _mm256_or_ps(_mm256_and_ps(pos, one), _mm256_and_ps(neg, minus_one));
+    const __m256 a = amplitude ? (left >= 8 ? _mm256_loadu_ps(amplitude + i) : _mm256_maskload_ps(amplitude + i, mask)) : one;
+    const __m256 reset = _mm256_andnot_ps(fire, v);
+    if (left >= 8) _mm256_storeu_ps(u + i, reset);
+    else _mm256_maskstore_ps(u + i, mask, reset);
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(a, spike));  // the tile row is padded to 16
+    fired += __builtin_popcount(_mm256_movemask_ps(fire));
   }
   return fired;
 }

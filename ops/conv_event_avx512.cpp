@@ -89,37 +89,28 @@ void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t
   }
 }
 
-// The neuron on the transposed registers, 16 pixels of one channel at a
-// time; the same operations as the reference neuron (mul, then add: the file
-// is compiled without FMA contraction).
-int64_t store_neuron(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch, float* u, float* out,
-                     int64_t out_stride, const EventNeuron& neuron, const float* amplitude) {
-  const __mmask16 mask = lanes(npx);
+// The neuron on 16 channels at a time; the same operations as the reference
+// neuron (mul, then add: the file is compiled without FMA contraction).
+int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron, const float* amplitude) {
   const __m512 threshold = _mm512_set1_ps(neuron.threshold), neg_threshold = _mm512_set1_ps(-neuron.threshold);
   const __m512 decay = _mm512_set1_ps(neuron.decay), one = _mm512_set1_ps(1.0f), minus_one = _mm512_set1_ps(-1.0f);
   int64_t fired = 0;
-  for (int64_t c0 = 0; c0 < nch; c0 += 16) {
-    __m512 r[16];
-    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(tmp + i * tmp_stride + c0);
-    transpose16(r);
-    const int64_t count = nch - c0 < 16 ? nch - c0 : 16;
-    for (int64_t j = 0; j < count; ++j) {
-      float* uc = u + (c0 + j) * out_stride;
-      const __m512 v = _mm512_add_ps(_mm512_mul_ps(decay, _mm512_maskz_loadu_ps(mask, uc)), r[j]);
-      __mmask16 pos, neg = 0;
-      if (neuron.binary) {
-        pos = _mm512_cmp_ps_mask(v, threshold, _CMP_GT_OQ);
-      } else {
-        pos = _mm512_cmp_ps_mask(v, threshold, _CMP_GE_OQ);
-        neg = _mm512_cmp_ps_mask(v, neg_threshold, _CMP_LE_OQ);
-      }
-      const __mmask16 fire = static_cast<__mmask16>((pos | neg) & mask);
-      const __m512 spike = _mm512_mask_mov_ps(_mm512_maskz_mov_ps(pos, one), neg, minus_one);
-      const __m512 a = _mm512_set1_ps(amplitude ? amplitude[c0 + j] : 1.0f);
-      _mm512_mask_storeu_ps(uc, mask, _mm512_maskz_mov_ps(static_cast<__mmask16>(~fire), v));
-      _mm512_mask_storeu_ps(out + (c0 + j) * out_stride, mask, _mm512_mul_ps(a, spike));
-      fired += __builtin_popcount(fire);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = lanes(n - i);
+    const __m512 v = _mm512_add_ps(_mm512_mul_ps(decay, _mm512_maskz_loadu_ps(mask, u + i)), _mm512_loadu_ps(x + i));
+    __mmask16 pos, neg = 0;
+    if (neuron.binary) {
+      pos = _mm512_cmp_ps_mask(v, threshold, _CMP_GT_OQ);
+    } else {
+      pos = _mm512_cmp_ps_mask(v, threshold, _CMP_GE_OQ);
+      neg = _mm512_cmp_ps_mask(v, neg_threshold, _CMP_LE_OQ);
     }
+    const __mmask16 fire = static_cast<__mmask16>((pos | neg) & mask);
+    const __m512 spike = _mm512_mask_mov_ps(_mm512_maskz_mov_ps(pos, one), neg, minus_one);
+    const __m512 a = amplitude ? _mm512_maskz_loadu_ps(mask, amplitude + i) : one;
+    _mm512_mask_storeu_ps(u + i, mask, _mm512_maskz_mov_ps(static_cast<__mmask16>(~fire), v));
+    _mm512_storeu_ps(x + i, _mm512_mul_ps(a, spike));  // the tile row is padded to 16
+    fired += __builtin_popcount(fire);
   }
   return fired;
 }

@@ -60,22 +60,17 @@ void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t
 }
 
 // The reference neuron's arithmetic, element by element (ternary_spike.cpp).
-int64_t store_neuron(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch, float* u, float* out,
-                     int64_t out_stride, const EventNeuron& neuron, const float* amplitude) {
+int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron, const float* amplitude) {
   const float threshold = neuron.threshold, decay = neuron.decay;
   int64_t fired = 0;
-  for (int64_t c = 0; c < nch; ++c) {
-    const float a = amplitude ? amplitude[c] : 1.0f;
-    for (int64_t px = 0; px < npx; ++px) {
-      float& uc = u[c * out_stride + px];
-      const float v = decay * uc + tmp[px * tmp_stride + c];
-      float spike;
-      if (neuron.binary) spike = v > threshold ? 1.0f : 0.0f;
-      else spike = v >= threshold ? 1.0f : (v <= -threshold ? -1.0f : 0.0f);
-      uc = spike != 0.0f ? 0.0f : v;
-      out[c * out_stride + px] = a * spike;
-      fired += spike != 0.0f;
-    }
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = decay * u[i] + x[i];
+    float spike;
+    if (neuron.binary) spike = v > threshold ? 1.0f : 0.0f;
+    else spike = v >= threshold ? 1.0f : (v <= -threshold ? -1.0f : 0.0f);
+    u[i] = spike != 0.0f ? 0.0f : v;
+    x[i] = (amplitude ? amplitude[i] : 1.0f) * spike;
+    fired += spike != 0.0f;
   }
   return fired;
 }

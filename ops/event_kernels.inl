@@ -10,11 +10,10 @@
 //                         float* out, int64_t out_stride);
 //       // out[ch * out_stride + px] = tmp[px * tmp_stride + ch], px < npx <= kPixBlock,
 //       // ch < nch; tmp_stride a multiple of 16
-//   int64_t store_neuron(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch,
-//                        float* u, float* out, int64_t out_stride, const EventNeuron& neuron,
-//                        const float* amplitude);
-//       // the same transposed walk, x = tmp[...]: u = decay * u + x, fire, reset,
-//       // out = a * s (amplitude[ch], or 1 when null); returns the spikes fired
+//   int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron,
+//                      const float* amplitude);
+//       // i < n: u[i] = decay * u[i] + x[i], fire, reset; x[i] = a * s
+//       // (amplitude[i], or 1 when null); returns the spikes fired
 //   bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus);
 //       // n <= V::W values: bit i of *plus / *minus = p[i] is +1 / -1;
 //       // returns false when some p[i] is neither 0, +1 nor -1
@@ -95,7 +94,10 @@ constexpr ConvBlockFn conv_block_for(int nv) {
 // sign (offsets from the group's weights), so that the accumulation has two
 // loops per pixel rather than two per tap; then each block of output
 // channels walks the lists with its accumulators in registers.
-// With a neuron, its update runs in the store: the sums never reach memory.
+// With a neuron, its update runs on each pixel's row of sums in the tile
+// (the membrane is channels-last, so that row's membranes are contiguous),
+// and the tile's spikes are what the transposing store writes: the sums
+// never reach memory.
 int64_t conv_accumulate(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
                         float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile, const EventNeuron* neuron,
                         float* u) {
@@ -144,12 +146,11 @@ int64_t conv_accumulate(const EventConvShape& s, const float* weights, const flo
           for (int64_t cb = 0; cb < full_blocks; cb += kBlock) conv_block<kBlockVectors>(wg + cb, bg + cb, plus, np, minus, nm, dst + cb);
           if (full_blocks < mgp) tail(wg + full_blocks, bg + full_blocks, plus, np, minus, nm, dst + full_blocks);
         }
-        const int64_t at = gi * mg * plane + oy * ow + ox0;
         if (neuron)
-          fired += store_neuron(tmp, mgp, npx, mg, u + at, y + at, plane, *neuron,
+          for (int64_t px = 0; px < npx; ++px)
+            fired += neuron_row(tmp + px * mgp, u + (oy * ow + ox0 + px) * s.m + gi * mg, mg, *neuron,
                                 neuron->amplitude ? neuron->amplitude + gi * mg : nullptr);
-        else
-          store_transposed(tmp, mgp, npx, mg, y + at, plane);
+        store_transposed(tmp, mgp, npx, mg, y + gi * mg * plane + oy * ow + ox0, plane);
       }
     }
   }

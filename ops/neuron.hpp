@@ -30,4 +30,10 @@ int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x,
 int64_t neuron_planes(const NeuronParams& p, const float* x, float* u, float* y, int64_t c, int64_t inner,
                       int64_t plane0, int64_t plane1);
 
+// neuron_run for a membrane kept channels-last, [n][inner][c] (how a fused
+// Conv keeps it: a pixel's channels are one row of its accumulator tile);
+// x and y as above. The fused Conv's dense fallbacks use it.
+int64_t neuron_run_channels_last(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y,
+                                 int64_t n, int64_t c, int64_t inner);
+
 }  // namespace tspike::ops

@@ -65,8 +65,9 @@ struct RunContext {
   ThreadPool* pool = nullptr;        // the Session's workers; null: one thread
   // Set by the plan on a layer that took a TernarySpike into its kernel
   // (Op::fuse_neuron): that neuron's context. The layer then also writes the
-  // neuron's output and state and adds to its nonzero_count; the neuron
-  // node does not run. Null: the layer runs alone.
+  // neuron's output and state (in a layout of its choice: nothing else
+  // reads it, and the plan fixes the fusion) and adds to its nonzero_count;
+  // the neuron node does not run. Null: the layer runs alone.
   const RunContext* fused_neuron = nullptr;
 };
 

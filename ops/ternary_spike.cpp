@@ -124,6 +124,30 @@ int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x,
   return fired.load();
 }
 
+int64_t neuron_run_channels_last(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y,
+                                 int64_t n, int64_t c, int64_t inner) {
+  std::atomic<int64_t> fired{0};
+  parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) {
+    int64_t count = 0;
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t sample = plane / c, ch = plane % c;
+      const float a = p.amplitude.empty() ? 1.0f : p.amplitude.size() == 1 ? p.amplitude[0] : p.amplitude[ch];
+      float* us = u + sample * inner * c + ch;
+      for (int64_t k = plane * inner, e = 0; e < inner; ++k, ++e) {
+        const float v = p.decay * us[e * c] + x[k];
+        float spike;
+        if (p.binary) spike = v > p.threshold ? 1.0f : 0.0f;
+        else spike = v >= p.threshold ? 1.0f : (v <= -p.threshold ? -1.0f : 0.0f);
+        us[e * c] = spike != 0.0f ? 0.0f : v;
+        y[k] = a * spike;
+        count += spike != 0.0f;
+      }
+    }
+    fired += count;
+  });
+  return fired.load();
+}
+
 TSPIKE_DEFINE_OP_FACTORY(TernarySpike)
 
 }  // namespace tspike::ops

@@ -1,5 +1,5 @@
-// The TernarySpike fused into the event-driven Conv that feeds it, held to
-// the unfused reference kernels: models x -> s0 -> Conv -> s1 -> y built in
+// The TernarySpike fused into the event-driven Conv that feeds it
+// (LoadOptions::fuse_neurons), held to the unfused reference kernels: models x -> s0 -> Conv -> s1 -> y built in
 // memory on seeded random shapes, thresholds, decays, modes and amplitudes,
 // run timestep by timestep (Session::step) with spike densities that change
 // from one timestep to the next (so the auto engine switches between the
@@ -183,7 +183,8 @@ TEST(FusedNeuron, MatchesUnfusedReferenceOnEveryIsa) {
     const bool reparameterize = trial % 2 == 1;  // the converter folds the amplitude into a final Mul
     for (const IsaCase& isa : kIsas) {
       const Engine engine = trial % 4 == 0 ? Engine::kEvent : Engine::kAuto;
-      auto model = b.load(LoadOptions{.reparameterize = reparameterize, .engine = engine, .max_isa = isa.cap});
+      auto model = b.load(
+          LoadOptions{.reparameterize = reparameterize, .engine = engine, .max_isa = isa.cap, .fuse_neurons = true});
       const std::string kernel = model->info().layers.at(0).kernel;
       if (kernel.find(std::string("event/") + isa.name) == std::string::npos) continue;  // not on this CPU
       EXPECT_NE(kernel.find(", fused with TernarySpike 's1'"), std::string::npos) << what << ": " << kernel;
@@ -202,29 +203,32 @@ TEST(FusedNeuron, MatchesUnfusedReferenceOnEveryIsa) {
   EXPECT_LE(flips, elements / 10000 + 2) << "flips near the threshold of " << elements << " spikes";
 }
 
-// Fusion only where nothing else reads the Conv's sums; off with the
-// option or TSPIKE_FUSE=0, and with the reference kernels.
+// Fusion only where nothing else reads the Conv's sums, only when asked
+// (the option or TSPIKE_FUSE=1), never with the reference kernels.
 TEST(FusedNeuron, OnlyWhenTheSpikeIsTheOnlyReader) {
+  const char* saved = std::getenv("TSPIKE_FUSE");
+  const std::string restore = saved ? saved : "";
+  unsetenv("TSPIKE_FUSE");
   std::mt19937 rng(3);
   Case t = random_case(rng, true);
   t.amplitude = 0;
   const std::string fused = ", fused with TernarySpike 's1'";
   auto kernel = [](const test::ModelBuilder& b, LoadOptions o) { return b.load(o)->info().layers.at(0).kernel; };
-  EXPECT_NE(kernel(build(t, false), {}).find(fused), std::string::npos);
-  EXPECT_EQ(kernel(build(t, true), {}).find(fused), std::string::npos);  // c is a graph output
-  EXPECT_EQ(kernel(build(t, false), LoadOptions{.fuse_neurons = false}).find(fused), std::string::npos);
-  EXPECT_EQ(kernel(build(t, false), LoadOptions{.reference_kernels = true}), "reference");
-  EXPECT_EQ(kernel(build(t, false), LoadOptions{.engine = Engine::kDense}).find(fused), std::string::npos);
+  const LoadOptions on{.fuse_neurons = true};
+  EXPECT_NE(kernel(build(t, false), on).find(fused), std::string::npos);
+  EXPECT_EQ(kernel(build(t, false), {}).find(fused), std::string::npos);  // off by default
+  EXPECT_EQ(kernel(build(t, true), on).find(fused), std::string::npos);   // c is a graph output
+  EXPECT_EQ(kernel(build(t, false), LoadOptions{.reference_kernels = true, .fuse_neurons = true}), "reference");
+  EXPECT_EQ(kernel(build(t, false), LoadOptions{.engine = Engine::kDense, .fuse_neurons = true}).find(fused),
+            std::string::npos);
   test::ModelBuilder two = build(t, false);
   two.node("Relu", "relu", {"c"}, {"r"});  // a second reader of c
   two.output("r");
-  EXPECT_EQ(kernel(two, {}).find(fused), std::string::npos);
-  const char* saved = std::getenv("TSPIKE_FUSE");
-  const std::string restore = saved ? saved : "";
+  EXPECT_EQ(kernel(two, on).find(fused), std::string::npos);
   setenv("TSPIKE_FUSE", "0", 1);
-  EXPECT_EQ(kernel(build(t, false), {}).find(fused), std::string::npos);
+  EXPECT_EQ(kernel(build(t, false), on).find(fused), std::string::npos);
   setenv("TSPIKE_FUSE", "1", 1);
-  EXPECT_NE(kernel(build(t, false), LoadOptions{.fuse_neurons = false}).find(fused), std::string::npos);
+  EXPECT_NE(kernel(build(t, false), {}).find(fused), std::string::npos);
   if (saved) setenv("TSPIKE_FUSE", restore.c_str(), 1);
   else unsetenv("TSPIKE_FUSE");
 }
@@ -250,7 +254,7 @@ TEST(FusedNeuron, OutputLifetimeStartsAtTheLayer) {
   std::vector<float> x(2 * 8 * 36);
   for (size_t k = 0; k < x.size(); ++k) x[k] = float(int(k * 7 % 13) - 6) * 0.2f;
   const Tensor input({2, 8, 6, 6}, x);
-  auto fused = b.load(LoadOptions{.engine = Engine::kEvent});
+  auto fused = b.load(LoadOptions{.engine = Engine::kEvent, .fuse_neurons = true});
   ASSERT_NE(fused->info().layers[0].kernel.find("fused"), std::string::npos) << fused->info().layers[0].kernel;
   ASSERT_NE(fused->info().layers[1].kernel.find("fused"), std::string::npos) << fused->info().layers[1].kernel;
   Session a(fused), r(b.load(LoadOptions{.reference_kernels = true}));

@@ -106,9 +106,11 @@ struct LoadOptions {
   Engine engine = Engine::kAuto;
   InstructionSet max_isa = InstructionSet::kBest;
   // An event-driven Conv whose only consumer is a TernarySpike runs the
-  // neuron in its kernel (docs/engines.md). The environment variable
-  // TSPIKE_FUSE, when set, overrides this for every model loaded: 0 = off.
-  bool fuse_neurons = true;
+  // neuron in its kernel. Off by default: it measured no faster than the
+  // neuron's own (vectorized) pass (docs/engines.md). The environment
+  // variable TSPIKE_FUSE, when set, overrides this for every model loaded:
+  // 1 = on, 0 = off.
+  bool fuse_neurons = false;
 };
 
 struct ModelInfo {
