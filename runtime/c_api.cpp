@@ -221,6 +221,35 @@ tspike_code tspike_session_step(tspike_session* session, const float* data, cons
   });
 }
 
+tspike_code tspike_session_observe(tspike_session* session, const char* const* nodes, size_t count,
+                                   tspike_observe_fn fn, void* user_data, tspike_status** status) {
+  if (!session) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_observe: session is NULL");
+  if (count > 0 && fn && !nodes)
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_observe: nodes is NULL");
+  return guarded(status, [&] {
+    std::vector<std::string> names;
+    if (fn)
+      for (size_t k = 0; k < count; ++k) {
+        if (!nodes[k]) throw tspike::Error(tspike::ErrorCode::kBadInput, "tspike_session_observe: a node name is NULL");
+        names.emplace_back(nodes[k]);
+      }
+    if (names.empty()) {
+      session->session.observe({}, nullptr);
+      return;
+    }
+    // The dims as C longs, in a buffer that grows only with the rank.
+    auto dims = std::make_shared<std::vector<long>>();
+    session->session.observe(names, [fn, user_data, dims](const tspike::NodeOutput& o) {
+      if (dims->size() < o.shape.size()) dims->resize(o.shape.size());
+      for (size_t d = 0; d < o.shape.size(); ++d) (*dims)[d] = static_cast<long>(o.shape[d]);
+      if (fn(user_data, o.timestep, o.node.c_str(), o.value.c_str(), dims->data(), o.shape.size(), o.data))
+        throw tspike::Error(tspike::ErrorCode::kBadInput,
+                            "the observer stopped the run at node '" + o.node + "', timestep " +
+                                std::to_string(o.timestep));
+    });
+  });
+}
+
 int tspike_session_timesteps(const tspike_session* session) { return session ? session->session.timesteps() : 0; }
 
 size_t tspike_session_output_count(const tspike_session* session) { return session ? session->outputs.size() : 0; }

@@ -112,6 +112,18 @@ TSPIKE_API const char* tspike_session_spike_node_name(const tspike_session* sess
 TSPIKE_API double tspike_session_firing_rate(const tspike_session* session, size_t index);
 TSPIKE_API double tspike_session_mean_firing_rate(const tspike_session* session);
 
+/* Watching node outputs (see tspike/observer.hpp). Called at every timestep
+ * of run and step with each output of each watched node: `shape` (rank
+ * dims) and `data` are valid during the call only; copy what you keep.
+ * Returning nonzero stops the run or step with TSPIKE_ERR_BAD_INPUT. */
+typedef int (*tspike_observe_fn)(void* user_data, int timestep, const char* node, const char* value,
+                                 const long* shape, size_t rank, const float* data);
+/* Watches the `count` nodes named in `nodes` (e.g. the spike node names
+ * above); count 0 or fn NULL stops watching. An unknown name is
+ * TSPIKE_ERR_BAD_INPUT. The next run plans memory again (once). */
+TSPIKE_API tspike_code tspike_session_observe(tspike_session* session, const char* const* nodes, size_t count,
+                                              tspike_observe_fn fn, void* user_data, tspike_status** status);
+
 /* ---- Logging (see tspike/log.hpp) ---- */
 #define TSPIKE_LOG_OFF 0
 #define TSPIKE_LOG_ERROR 1
