@@ -59,18 +59,22 @@ void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t
     for (int64_t px = 0; px < npx; ++px) out[c * out_stride + px] = tmp[px * tmp_stride + c];
 }
 
-// The reference neuron's arithmetic, element by element (ternary_spike.cpp).
-int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron, const float* amplitude) {
+// The reference neuron's arithmetic with masks instead of branches, as in
+// ternary_spike.cpp (neuron_plane), so that the compiler vectorizes it.
+int64_t neuron_row(float* __restrict x, float* __restrict u, int64_t n, const EventNeuron& neuron,
+                   const float* amplitude) {
   const float threshold = neuron.threshold, decay = neuron.decay;
-  int64_t fired = 0;
+  const bool binary = neuron.binary;
+  int32_t fired = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float v = decay * u[i] + x[i];
-    float spike;
-    if (neuron.binary) spike = v > threshold ? 1.0f : 0.0f;
-    else spike = v >= threshold ? 1.0f : (v <= -threshold ? -1.0f : 0.0f);
-    u[i] = spike != 0.0f ? 0.0f : v;
+    const int32_t pos = -static_cast<int32_t>(binary ? v > threshold : v >= threshold);  // all ones or 0
+    const int32_t neg = binary ? 0 : -static_cast<int32_t>(v <= -threshold);
+    const int32_t fire = pos | neg;  // threshold > 0: at most one of them
+    const float spike = __builtin_bit_cast(float, (pos & 0x3f800000) | (neg & static_cast<int32_t>(0xbf800000)));
+    u[i] = __builtin_bit_cast(float, __builtin_bit_cast(int32_t, v) & ~fire);
     x[i] = (amplitude ? amplitude[i] : 1.0f) * spike;
-    fired += spike != 0.0f;
+    fired -= fire;
   }
   return fired;
 }
