@@ -109,13 +109,15 @@ void add_tspike(std::vector<Column>& cols, const Options& o, Engine engine, cons
 
 struct Sop {
   double ac = 0, mac = 0;
-  double event_ms = 0;  // the spike-fed layers' time, median per layer over the profiled runs
+  double event_ms = 0;  // the spike-fed layers' time, best per layer over the profiled runs
   json layers = json::array();
 };
 
 // Synaptic operations from the library's profile (docs/profiling.md: exact
 // fan-out), on a separate profiled Session so that the timed runs do no
-// counting. Each spike-fed layer's time is its median over a few runs.
+// counting. Each spike-fed layer's time is its best over a few runs: on a
+// shared machine a layer of a few ms is often preempted, and the peak it is
+// compared with is a best-of figure too.
 Sop synaptic_ops(const std::shared_ptr<const Model>& model, const Options& o, const Tensor& input) {
   SessionOptions so;
   so.threads = o.threads;
@@ -136,10 +138,10 @@ Sop synaptic_ops(const std::shared_ptr<const Model>& model, const Options& o, co
     if (node.synapses != SynapseKind::kAccumulate || node.ac == 0) continue;
     std::vector<double> ms;
     for (const auto& p : runs) ms.push_back(p.nodes[n].total_time_ms);
-    const double med = percentile(ms, 0.5);
-    r.event_ms += med;
-    r.layers.push_back({{"node", node.name}, {"ac", node.ac}, {"ms", med},
-                        {"sop_per_s", static_cast<double>(node.ac) / (med * 1e-3)}});
+    const double best = *std::min_element(ms.begin(), ms.end());
+    r.event_ms += best;
+    r.layers.push_back({{"node", node.name}, {"ac", node.ac}, {"ms", best},
+                        {"sop_per_s", static_cast<double>(node.ac) / (best * 1e-3)}});
   }
   return r;
 }
@@ -324,16 +326,20 @@ int run(const Options& o) {
   out["peak_add"] = {{"isa", peak.isa},
                      {"per_thread_per_s", peak.per_thread},
                      {"threads_per_s", peak.all_threads}};
+  // The bar: the one-thread peak times the threads (ideal scaling). The
+  // N-thread measurement is reported too, but on a busy machine it falls
+  // short of N times, which would flatter the fraction.
+  const double bar = peak.per_thread * o.threads;
   out["sop"] = {{"ac_per_run", sop.ac},
                 {"mac_per_run", sop.mac},
                 {"sop_per_s", sops},
-                {"fraction_of_peak_add", sops / peak.all_threads},
+                {"fraction_of_peak_add", sops / bar},
                 {"event_layers_ms", sop.event_ms},
                 {"event_layers_sop_per_s", sop.ac / (sop.event_ms * 1e-3)},
-                {"event_layers_fraction_of_peak_add", sop.ac / (sop.event_ms * 1e-3) / peak.all_threads},
+                {"event_layers_fraction_of_peak_add", sop.ac / (sop.event_ms * 1e-3) / bar},
                 {"layers", sop.layers}};
   for (auto& l : out["sop"]["layers"]) {
-    l["fraction_of_peak_add"] = l["sop_per_s"].get<double>() / peak.all_threads;
+    l["fraction_of_peak_add"] = l["sop_per_s"].get<double>() / bar;
   }
   out["notes"] = notes;
 
@@ -358,13 +364,14 @@ int run(const Options& o) {
              "subprocesses: peak RSS minus RSS after importing the runtime\n",
              out["weights_mb"].get<double>(), out["tspike_process_peak_growth_mb"].get<double>());
   fmt::print("mean firing rate {:.4f}\n", stats.mean_firing_rate);
-  fmt::print("peak vector add ({}): {:.1f} G/s per thread, {:.1f} G/s on {} threads\n", peak.isa,
-             peak.per_thread * 1e-9, peak.all_threads * 1e-9, o.threads);
+  fmt::print("peak vector add ({}): {:.1f} G/s per thread (the bar: x {} threads), measured {:.1f} G/s on {} "
+             "threads at once\n",
+             peak.isa, peak.per_thread * 1e-9, o.threads, peak.all_threads * 1e-9, o.threads);
   fmt::print("synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
-             "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled) {:.2f} G SOP/s "
+             "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled, best per layer) {:.2f} G SOP/s "
              "= {:.1f}%\n",
-             sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / peak.all_threads, sop.event_ms,
-             sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / peak.all_threads);
+             sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms,
+             sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar);
   for (const auto& n : notes) fmt::print("note: {}\n", n);
   return cli::kExitOk;
 }
