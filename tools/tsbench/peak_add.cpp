@@ -9,8 +9,10 @@
 
 namespace tspike::bench {
 
+#if TSBENCH_X86
 int64_t peak_add_avx512(int64_t iterations);
 int64_t peak_add_avx2(int64_t iterations);
+#endif
 int64_t peak_add_portable(int64_t iterations);
 
 namespace {
@@ -46,6 +48,8 @@ PeakAdd measure_peak_add(int threads, double seconds) {
   r.threads = std::max(1, threads);
   Kernel k = peak_add_portable;
   int lanes = 4;
+  r.isa = "128-bit";
+#if TSBENCH_X86
   r.isa = "sse2";
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) {
@@ -53,6 +57,7 @@ PeakAdd measure_peak_add(int threads, double seconds) {
   } else if (__builtin_cpu_supports("avx2")) {
     k = peak_add_avx2, lanes = 8, r.isa = "avx2";
   }
+#endif
   // Calibrate the iteration count to about `seconds` on one thread.
   int64_t iters = 1 << 16;
   for (;;) {

@@ -7,7 +7,7 @@
 namespace tspike::bench {
 
 struct PeakAdd {
-  std::string isa;                // "avx512", "avx2" or "sse2"
+  std::string isa;                // "avx512", "avx2", "sse2" ("128-bit" off x86)
   double per_thread = 0;          // fp32 adds per second, one thread alone
   double all_threads = 0;         // the sum, with `threads` threads at once
   int threads = 1;
