@@ -42,7 +42,7 @@ def main():
               f"{fmt_ratio(r, 'tspike dense')} | {fmt_ratio(r, 'pytorch eager')} | {fmt_ratio(r, 'onnxruntime')} | "
               f"{mem['tspike event']} | {mem['tspike dense']} | {mem['pytorch eager']} | {mem['onnxruntime']} | "
               f"{r['weights_mb']:.0f} | {sop['sop_per_s'] / 1e9:.1f} G | {100 * sop['sop_per_s'] / bar:.0f}% | "
-              f"{sop['event_layers_sop_per_s'] / 1e9:.1f} G | {100 * sop['event_layers_sop_per_s'] / bar:.0f}% | "
+              f"{(sop['event_layers_sop_per_s'] or 0) / 1e9:.1f} G | {100 * (sop['event_layers_sop_per_s'] or 0) / bar:.0f}% | "
               f"{'yes' if same else 'NO'} |")
 
 

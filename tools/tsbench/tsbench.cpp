@@ -367,11 +367,15 @@ int run(const Options& o) {
   fmt::print("peak vector add ({}): {:.1f} G/s per thread (the bar: x {} threads), measured {:.1f} G/s on {} "
              "threads at once\n",
              peak.isa, peak.per_thread * 1e-9, o.threads, peak.all_threads * 1e-9, o.threads);
-  fmt::print("synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
-             "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled, best per layer) {:.2f} G SOP/s "
-             "= {:.1f}%\n",
-             sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms,
-             sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar);
+  if (sop.ac > 0) {
+    fmt::print("synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
+               "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled, best per layer) "
+               "{:.2f} G SOP/s = {:.1f}%\n",
+               sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms,
+               sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar);
+  } else {
+    fmt::print("synaptic ops: no layer fed by pure spikes ({:.2f} M MAC per run)\n", sop.mac * 1e-6);
+  }
   for (const auto& n : notes) fmt::print("note: {}\n", n);
   return cli::kExitOk;
 }
