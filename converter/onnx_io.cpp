@@ -1,5 +1,7 @@
 // Reading, validating and writing model files.
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
@@ -78,13 +80,25 @@ onnx::ModelProto read_model_file(const std::string& path, const Limits& limits) 
     throw Error(ErrorCode::kResourceLimit,
                 fmt::format("{}: file of {} bytes exceeds the limit of {} bytes", path, size,
                             limits.max_file_bytes));
+  if (size == 0) throw Error(ErrorCode::kParse, fmt::format("{}: empty file", path));
+  if (size > static_cast<std::uintmax_t>(std::numeric_limits<int>::max()))
+    throw Error(ErrorCode::kResourceLimit, fmt::format("{}: file too large for protobuf", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::kIO, fmt::format("{}: cannot open model file", path));
-  std::string bytes(size, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (static_cast<std::size_t>(in.gcount()) != size)
-    throw Error(ErrorCode::kIO, fmt::format("{}: read error", path));
-  return parse_model(bytes.data(), bytes.size(), path, limits);
+  // Parsed from the stream, not from a copy of the file in memory: the
+  // file's bytes and the parsed model are never both held whole.
+  onnx::ModelProto model;
+  bool parsed = false;
+  {
+    google::protobuf::io::IstreamInputStream stream(&in);
+    google::protobuf::io::CodedInputStream coded(&stream);
+    coded.SetTotalBytesLimit(static_cast<int>(size));
+    parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+  }
+  if (in.bad()) throw Error(ErrorCode::kIO, fmt::format("{}: read error", path));
+  if (!parsed) throw Error(ErrorCode::kParse, fmt::format("{}: not a valid ONNX (protobuf) model file", path));
+  if (!model.has_graph()) throw Error(ErrorCode::kParse, fmt::format("{}: the file holds no graph", path));
+  return model;
 }
 
 void write_model_file(const onnx::ModelProto& model, const std::string& path) {

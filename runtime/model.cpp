@@ -162,10 +162,15 @@ struct ModelBuilder {
       g.values.push_back({n, nullptr, -1, {}});
       return ids[n];
     };
-    for (const auto& t : graph.initializer()) {
+    for (auto& t : *proto.mutable_graph()->mutable_initializer()) {
       int v = add_value(t.name());
       g.values[v].initializer = std::make_shared<ConstTensor>(
           convert::tensor_from_proto(t, fmt::format("{}: initializer '{}'", name, t.name()), limits));
+      // Nothing reads the proto's copy again: swapping it out frees its
+      // bytes now (Clear() would keep their capacity), so the weights are not
+      // held twice while the graph is built.
+      onnx::TensorProto spent;
+      spent.Swap(&t);
     }
     for (const auto& in : graph.input())
       if (!ids.count(in.name())) {
