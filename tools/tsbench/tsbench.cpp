@@ -61,11 +61,14 @@ double status_mb(const std::string& field) {
   return NAN;
 }
 
-// Live memory: RSS after handing the heap's free pages back to the system
-// (the parse buffers of a load are freed but would otherwise stay resident).
-double resident_mb() {
-  malloc_trim(0);
-  return status_mb("VmRSS");
+// Live memory: the bytes the heap has handed out and not taken back
+// (mallinfo2: small blocks + mmapped ones). RSS growth is no measure of
+// one model's memory inside a process that loaded others: freed pages that
+// the heap keeps (fragmentation) are counted for whoever frees them, or
+// reused by whoever comes next.
+double heap_live_mb() {
+  const struct mallinfo2 mi = mallinfo2();
+  return static_cast<double>(mi.uordblks + mi.hblkhd) / (1 << 20);
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -93,7 +96,7 @@ Tensor tile_batch(const Tensor& x, int batch) {
 void add_tspike(std::vector<Column>& cols, const Options& o, Engine engine, const Tensor& input) {
   Column c;
   c.name = std::string("tspike ") + to_string(engine);
-  const double before = resident_mb();
+  const double before = heap_live_mb();
   LoadOptions lo;
   lo.engine = engine;
   c.model = Model::load(o.model, lo);
@@ -102,8 +105,8 @@ void add_tspike(std::vector<Column>& cols, const Options& o, Engine engine, cons
   so.timesteps = o.timesteps;
   c.session = std::make_unique<Session>(c.model, so);
   for (int i = 0; i < std::max(1, o.warmup); ++i) c.session->run(input, c.outputs);
-  c.memory_mb = resident_mb() - before;
-  c.memory_kind = "RSS growth over load + warm-up (after malloc_trim)";
+  c.memory_mb = heap_live_mb() - before;
+  c.memory_kind = "live heap after load + warm-up (model + session)";
   cols.push_back(std::move(c));
 }
 
@@ -369,8 +372,8 @@ int run(const Options& o) {
                j["event_speedup"].get<double>(), j["memory_mb"].get<double>(),
                j["max_rel_diff_to_event"].get<double>());
   }
-  fmt::print("weights {:.1f} MB (model file); tspike memory: RSS growth over load and warm-up (after "
-             "malloc_trim), process peak {:.1f} MB over the start with both models loaded; "
+  fmt::print("weights {:.1f} MB (model file); tspike memory: live heap of model + session after warm-up, "
+             "process peak RSS {:.1f} MB over the start with both models loaded; "
              "subprocesses: peak RSS minus RSS after importing the runtime\n",
              out["weights_mb"].get<double>(), out["tspike_process_peak_growth_mb"].get<double>());
   fmt::print("mean firing rate {:.4f}\n", stats.mean_firing_rate);
