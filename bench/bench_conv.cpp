@@ -80,11 +80,11 @@ void onednn(benchmark::State& state) {
 void event(benchmark::State& state, Isa isa, int density) {
   Data& d = data();
   auto conv = EventConv::make(d.weights.data(), kM, kC, 3, 3, 1, d.bias.data(), isa, false);
-  auto scratch = conv->prepare(kGeometry, d.weights.data(), d.bias.data(), 1);
+  auto scratch = conv->prepare(kGeometry, 1);
   const std::vector<float>& x = d.inputs[density];
   RunContext ctx;
   for (auto _ : state) {
-    conv->run(ctx, *scratch, x.data(), d.weights.data(), d.bias.data(), d.output.data());
+    conv->run(ctx, *scratch, x.data(), d.output.data());
     benchmark::DoNotOptimize(d.output.data());
   }
   state.counters["events/s"] =
@@ -96,7 +96,7 @@ const std::vector<int> kNeuronDensities{5, 10, 20, 40};
 void with_neuron(benchmark::State& state, Isa isa, int density, bool fused) {
   Data& d = data();
   auto conv = EventConv::make(d.weights.data(), kM, kC, 3, 3, 1, d.bias.data(), isa, false);
-  auto scratch = conv->prepare(kGeometry, d.weights.data(), d.bias.data(), 1);
+  auto scratch = conv->prepare(kGeometry, 1);
   const std::vector<float>& x = d.inputs[density];
   std::vector<float> u(d.output.size()), spikes(d.output.size());
   const NeuronParams params;  // ternary, theta 0.5, decay 0.25, a = 1
@@ -105,9 +105,9 @@ void with_neuron(benchmark::State& state, Isa isa, int density, bool fused) {
   RunContext ctx;
   int64_t fired = 0;
   for (auto _ : state) {
-    if (fused) fired += conv->run(ctx, *scratch, x.data(), d.weights.data(), d.bias.data(), d.output.data(), &neuron);
+    if (fused) fired += conv->run(ctx, *scratch, x.data(), d.output.data(), &neuron);
     else {
-      conv->run(ctx, *scratch, x.data(), d.weights.data(), d.bias.data(), d.output.data());
+      conv->run(ctx, *scratch, x.data(), d.output.data());
       fired += neuron_run(ctx, params, d.output.data(), u.data(), spikes.data(), 1, kM, kH * kW);
     }
     benchmark::DoNotOptimize(spikes.data());

@@ -56,6 +56,9 @@ class Conv final : public Op {
     return true;
   }
 
+  // The event kernel packed W and B at creation and reads only its copy.
+  bool packed_input(size_t input) const override { return event_ && (input == 1 || input == 2); }
+
   std::string kernel() const override {
     if (event_ && fused_) return fmt::format("{}, fused with TernarySpike '{}'", event_->describe(), neuron_.node);
     if (event_) return event_->describe();
@@ -104,7 +107,7 @@ class Conv final : public Op {
     const ValueDesc* bias = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;
     const ConvGeometry g{x.shape[0], c, x.shape[2], x.shape[3], m, group_, win};
     if (event_) {
-      ctx.node_state = event_->prepare(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr, ctx.threads);
+      ctx.node_state = event_->prepare(g, ctx.threads);
       return;
     }
     if (!reference_kernels_ && w.constant && (!bias || (bias->constant && bias->dtype == DType::kFloat32))) {
@@ -117,13 +120,12 @@ class Conv final : public Op {
     if (event_ && ctx.fused_neuron) {
       const RunContext& nc = *ctx.fused_neuron;
       const FusedNeuron neuron{neuron_, event_neuron_, nc.state, nc.outputs[0].f()};
-      const int64_t fired = event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.inputs[1].f(), bias,
-                                        ctx.outputs[0].f(), &neuron);
+      const int64_t fired = event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(), &neuron);
       if (nc.nonzero_count) *nc.nonzero_count += fired;
       return;
     }
     if (event_) {
-      event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.inputs[1].f(), bias, ctx.outputs[0].f());
+      event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f());
       return;
     }
     if (ctx.node_state) {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <limits>
+#include <vector>
 
 #include "runtime/thread_pool.hpp"
 
@@ -83,13 +84,38 @@ std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int6
           conv->weights_[(((g * kh + ky) * kw + kx) * cg + ic) * mgp + j] = weights[((oc * cg + ic) * kh + ky) * kw + kx];
   }
   conv->bias_ = AlignedBuffer<float>(group * mgp);
+  conv->has_bias_ = bias != nullptr;
   if (bias)
     for (int64_t oc = 0; oc < m; ++oc) conv->bias_[(oc / mg) * mgp + oc % mg] = bias[oc];
   return conv;
 }
 
-std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, const float* weights, const float* bias,
-                                              int threads) const {
+void EventConv::reference(const ConvGeometry& g, const float* in, float* out) const {
+  const Window2D& win = g.win;
+  const int64_t c = g.c, h = g.h, wd = g.w;
+  for (int64_t s = 0; s < g.n; ++s)
+    for (int64_t oc = 0; oc < m_; ++oc) {
+      const int64_t grp = oc / mg_, j = oc % mg_;
+      const float* wg = weights_.data() + grp * kh_ * kw_ * cg_ * mgp_ + j;
+      for (int64_t oy = 0; oy < win.out_h; ++oy)
+        for (int64_t ox = 0; ox < win.out_w; ++ox) {
+          float acc = bias_[grp * mgp_ + j];  // 0 without bias, as in conv_reference
+          for (int64_t ic = 0; ic < cg_; ++ic)
+            for (int64_t ky = 0; ky < kh_; ++ky) {
+              const int64_t iy = oy * win.stride_h - win.pad_top + ky * win.dilation_h;
+              if (iy < 0 || iy >= h) continue;
+              for (int64_t kx = 0; kx < kw_; ++kx) {
+                const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
+                if (ix < 0 || ix >= wd) continue;
+                acc += in[((s * c + grp * cg_ + ic) * h + iy) * wd + ix] * wg[((ky * kw_ + kx) * cg_ + ic) * mgp_];
+              }
+            }
+          out[((s * m_ + oc) * win.out_h + oy) * win.out_w + ox] = acc;
+        }
+    }
+}
+
+std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads) const {
   auto state = std::make_unique<EventConvState>();
   state->geometry = g;
   const Window2D& w = g.win;
@@ -107,12 +133,26 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, const float
   state->lists = AlignedBuffer<uint32_t>(threads * state->list_entries);
   state->tile_floats = kEventPixBlock * mgp_;
   state->tiles = AlignedBuffer<float>(threads * state->tile_floats);
-  if (dense_fallback_) state->dense = make_onednn_conv(g, weights, bias, threads);
+  if (dense_fallback_) {
+    // oneDNN reorders the weights into its own memory: these copies live
+    // only while it does.
+    std::vector<float> weights(static_cast<size_t>(m_ * cg_ * kh_ * kw_)), bias(static_cast<size_t>(m_));
+    for (int64_t oc = 0; oc < m_; ++oc) {
+      const int64_t grp = oc / mg_, j = oc % mg_;
+      bias[oc] = bias_[grp * mgp_ + j];
+      for (int64_t ic = 0; ic < cg_; ++ic)
+        for (int64_t ky = 0; ky < kh_; ++ky)
+          for (int64_t kx = 0; kx < kw_; ++kx)
+            weights[((oc * cg_ + ic) * kh_ + ky) * kw_ + kx] =
+                weights_[(((grp * kh_ + ky) * kw_ + kx) * cg_ + ic) * mgp_ + j];
+    }
+    state->dense = make_onednn_conv(g, weights.data(), has_bias_ ? bias.data() : nullptr, threads);
+  }
   return state;
 }
 
-int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x, const float* weights,
-                       const float* bias, float* y, const FusedNeuron* neuron) const {
+int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x, float* y,
+                       const FusedNeuron* neuron) const {
   auto& st = static_cast<EventConvState&>(node_state);
   const EventConvShape& s = st.shape;
   const int64_t n = st.geometry.n, in_size = s.c * s.h * s.w, plane = s.oh * s.ow, out_size = s.m * plane;
@@ -128,7 +168,7 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
   float* out = neuron ? neuron->spikes : y;  // what the event kernels write
   // Sample k computed densely into y: the neuron runs on it separately.
   auto dense_sample = [&](int64_t k) {
-    conv_reference(one, x + k * in_size, weights, bias, y + k * out_size);
+    reference(one, x + k * in_size, y + k * out_size);
     if (neuron) {
       RunContext one_thread;
       fired += neuron_run_channels_last(one_thread, neuron->params, y + k * out_size, u + k * out_size,

@@ -27,8 +27,10 @@
 // compiled with their own flags; shared code in event_kernels.inl), chosen
 // once at load from the CPU's features (ops/cpu_features.hpp). A value that
 // is not -1, 0 or +1 (which the load-time analysis rules out, but a
-// hand-made graph could send) makes that sample run through the reference
-// kernel: results stay correct.
+// hand-made graph could send) makes that sample run through a reference
+// kernel over the packed weights (the same sums in the same order as
+// conv_reference): results stay correct. Nothing here reads the ONNX-layout
+// weights after make(), so the loader drops the model's copy (Op::packed_input).
 #pragma once
 
 #include <cstdint>
@@ -45,8 +47,7 @@
 namespace tspike::ops {
 
 // The reference Conv (ops/conv.cpp): the definition, one output at a time,
-// over g.n samples of NCHW data. Used by Conv and as the event kernel's
-// fallback.
+// over g.n samples of NCHW data.
 void conv_reference(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y);
 
 // Spike density above which the auto engine runs a timestep densely
@@ -75,19 +76,17 @@ class EventConv {
   static std::unique_ptr<EventConv> make(const float* weights, int64_t m, int64_t cg, int64_t kh, int64_t kw,
                                          int64_t group, const float* bias, Isa isa, bool dense_fallback);
 
-  // The scratch for geometry `g` and `threads` threads; `weights`/`bias` in
-  // ONNX layout for the dense alternative of the auto engine.
-  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, const float* weights, const float* bias,
-                                     int threads) const;
+  // The scratch for geometry `g` and `threads` threads (and, for the auto
+  // engine, oneDNN's primitive, given weights unpacked for the occasion).
+  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads) const;
 
-  // One timestep: x and y NCHW of the prepared geometry. `weights`/`bias`:
-  // ONNX layout, for the fallback. Allocates nothing (oneDNN, when auto
-  // picks it, may). With `neuron`, the sums are the neuron's input: it
+  // One timestep: x and y NCHW of the prepared geometry. Allocates nothing
+  // (oneDNN, when auto picks it, may). With `neuron`, the sums are the neuron's input: it
   // updates the neuron's membrane and writes its spikes, y holds the sums
   // only of samples that ran densely (its scratch then); returns the spikes
   // fired (0 without neuron).
-  int64_t run(const RunContext& ctx, NodeState& state, const float* x, const float* weights, const float* bias,
-              float* y, const FusedNeuron* neuron = nullptr) const;
+  int64_t run(const RunContext& ctx, NodeState& state, const float* x, float* y,
+              const FusedNeuron* neuron = nullptr) const;
 
   // "event/avx512", or "auto: event/avx512 below 40% spikes, else dense".
   std::string describe() const;
@@ -95,9 +94,11 @@ class EventConv {
 
  private:
   EventConv() = default;
+  // conv_reference's loops over the packed weights, for g.n samples.
+  void reference(const ConvGeometry& g, const float* x, float* y) const;
   const EventConvKernels* kernels_ = nullptr;
   int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1, mg_ = 0, mgp_ = 0;
-  bool dense_fallback_ = false;
+  bool dense_fallback_ = false, has_bias_ = false;
   AlignedBuffer<float> weights_;  // [group][kh][kw][cg][mgp]
   AlignedBuffer<float> bias_;     // [group][mgp], zeros without bias
 };

@@ -114,6 +114,11 @@ class Op {
   // load (before the op is shared). True: the layer's kernel will run it
   // whenever the plan sets RunContext::fused_neuron.
   virtual bool fuse_neuron(const NeuronParams&) { return false; }
+  // True when the op copied constant input `input` into its own layout at
+  // creation and never reads the value's data again (prepare, run): the
+  // loader may then drop the data of an initializer that no one else reads,
+  // keeping its dtype and shape.
+  virtual bool packed_input(size_t /*input*/) const { return false; }
 };
 
 // Everything an op factory may look at.

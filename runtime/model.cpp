@@ -177,6 +177,15 @@ struct ModelBuilder {
         g.input = add_value(in.name());
         info.input = value_info(in);
       }
+    // How often each value is read (node inputs, graph outputs): an
+    // initializer read once, by a node that packed it into its own layout
+    // (Op::packed_input), has its data dropped right after that node is
+    // made, so the weights are not held twice for the model's life. Dtype
+    // and shape stay for planning and ModelInfo.
+    std::unordered_map<std::string, int> readers;
+    for (const auto& np : graph.node())
+      for (const auto& in : np.input()) readers[in]++;
+    for (const auto& out : graph.output()) readers[out.name()]++;
     const int opset = convert::default_opset(proto);
     const char* env_reference = std::getenv("TSPIKE_REFERENCE_KERNELS");  // read once per load, a user override
     const bool reference_kernels =
@@ -212,6 +221,16 @@ struct ModelBuilder {
         throw Error(e.code(), fmt::format("{}: {}", name, e.what()));
       }
       node.op->label = detail::node_prefix(np.name(), np.op_type());
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        const int v = node.inputs[k];
+        if (v < 0 || !g.values[v].initializer || readers[np.input(static_cast<int>(k))] != 1 ||
+            !node.op->packed_input(k))
+          continue;
+        auto shape_only = std::make_shared<ConstTensor>();
+        shape_only->dtype = g.values[v].initializer->dtype;
+        shape_only->shape = g.values[v].initializer->shape;
+        g.values[v].initializer = std::move(shape_only);
+      }
       const int index = static_cast<int>(g.nodes.size());
       for (int v : node.inputs)
         if (v >= 0) g.values[v].consumers.push_back(index);
