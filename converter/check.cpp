@@ -132,6 +132,32 @@ std::string find_cycle(const onnx::GraphProto& graph) {
   return {};
 }
 
+// ONNX's shape inference divides by strides and dilations without checking
+// them (a Conv with strides [0, 2] raised SIGFPE inside libonnx), so window
+// attributes are checked first, in subgraphs too.
+void check_window_attributes(const onnx::GraphProto& graph, const std::string& file) {
+  for (const auto& node : graph.node()) {
+    for (const auto& a : node.attribute()) {
+      for (const auto& g : a.graphs()) check_window_attributes(g, file);
+      if (a.has_g()) check_window_attributes(a.g(), file);
+      const std::string& n = a.name();
+      const int64_t least = n == "pads" ? 0 : 1;
+      // Pad's own pads may be negative (cropping); only windows' may not.
+      const bool window = node.op_type().find("Conv") != std::string::npos ||
+                          node.op_type().find("Pool") != std::string::npos;
+      if (n == "strides" || n == "dilations" || n == "kernel_shape" || (n == "pads" && window)) {
+        for (int64_t v : a.ints())
+          if (v < least)
+            throw invalid(file, fmt::format("node '{}' ({}): attribute {} has {}; each must be >= {}", node.name(),
+                                            node.op_type(), n, v, least));
+      } else if (n == "group" && a.has_i() && a.i() < 1) {
+        throw invalid(file, fmt::format("node '{}' ({}): attribute group is {}; it must be >= 1", node.name(),
+                                        node.op_type(), a.i()));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void check_model(onnx::ModelProto& model, const std::string& file, const Limits& limits) {
@@ -261,6 +287,7 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
   } catch (const std::exception& e) {
     throw invalid(file, fmt::format("ONNX checker: {}", e.what()));
   }
+  check_window_attributes(graph, file);
   try {
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(true, 1, true));

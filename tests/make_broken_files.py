@@ -196,6 +196,13 @@ def main():
     nodes[0] = helper.make_node("Conv", ["x", "conv.weight"], ["c"], name="conv", kernel_shape=[3, 3], group=1.0)
     write("attr_type_conv.onnx", model_bytes(nodes, inits, check=False))
 
+    # A stride of 0: ONNX's shape inference divides by it (SIGFPE inside
+    # libonnx, found by fuzz_model), so it must be refused before that.
+    nodes, inits = small_net()
+    nodes[0] = helper.make_node("Conv", ["x", "conv.weight"], ["c"], name="conv", kernel_shape=[3, 3],
+                                strides=[0, 2])
+    write("zero_stride.onnx", model_bytes(nodes, inits, check=False))
+
     # A threshold of NaN (a float, but not a valid one).
     nodes, inits = small_net()
     nodes[1] = helper.make_node("TernarySpike", ["c"], ["s"], name="spike", domain="tspike", threshold=float("nan"))

@@ -63,6 +63,7 @@ const std::vector<Case>& model_cases() {
       {"unsupported_op.onnx", ErrorCode::kUnsupportedOp, {"node 'softmax'", "Softmax is not supported"}},
       {"attr_type_spike.onnx", ErrorCode::kInvalidModel, {"attribute type", "spike", "threshold"}},
       {"attr_type_conv.onnx", ErrorCode::kInvalidModel, {"attribute type", "conv", "group"}},
+      {"zero_stride.onnx", ErrorCode::kInvalidModel, {"node 'conv' (Conv)", "strides has 0", ">= 1"}},
       {"nan_threshold.onnx", ErrorCode::kInvalidModel, {"node 'spike'", "threshold nan must be finite"}},
       {"wrong_rank.onnx", ErrorCode::kShapeMismatch, {"gemm_rank4", "rank 2"}},
       {"huge_timesteps.onnx", ErrorCode::kResourceLimit, {"tspike.timesteps 100000000", "limit of 10000"}},
