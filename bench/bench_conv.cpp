@@ -70,7 +70,7 @@ void onednn(benchmark::State& state) {
   auto prim = make_onednn_conv(kGeometry, d.weights.data(), d.bias.data(), 1);
   if (!prim) return state.SkipWithError("no oneDNN in this build");
   for (auto _ : state) {
-    run_onednn_conv("bench", *prim, d.inputs[10].data(), d.output.data(), 1);
+    run_onednn_conv("bench", *prim, d.inputs[10].data(), d.output.data(), RunContext{});
     benchmark::DoNotOptimize(d.output.data());
   }
   state.counters["GMAC/s"] = benchmark::Counter(double(kM * kC * 9 * kH * kW) * state.iterations() / 1e9,

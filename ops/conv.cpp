@@ -129,8 +129,7 @@ class Conv final : public Op {
       return;
     }
     if (ctx.node_state) {
-      run_onednn_conv(label, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(),
-                      ctx.pool ? ctx.pool->threads() : 1);
+      run_onednn_conv(label, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(), ctx);
       return;
     }
     const TensorRef &x = ctx.inputs[0], &w = ctx.inputs[1];

@@ -183,7 +183,7 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
       events += kernels_->count(x + n * in_size * t0 / threads, n * in_size * t1 / threads - n * in_size * t0 / threads);
     });
     if (events.load() > event_auto_crossover(isa()) * static_cast<double>(n * in_size)) {
-      run_onednn_conv("event Conv, dense for this timestep", *st.dense, x, y, threads);
+      run_onednn_conv("event Conv, dense for this timestep", *st.dense, x, y, ctx);
       st.counters.dense_samples += n;
       return neuron ? neuron_run_channels_last(ctx, neuron->params, y, u, neuron->spikes, n, s.m, plane) : 0;
     }

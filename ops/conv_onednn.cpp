@@ -2,15 +2,19 @@
 #include "ops/conv_onednn.hpp"
 
 #if TSPIKE_WITH_ONEDNN
-#include <omp.h>
-#endif
-
-#if TSPIKE_WITH_ONEDNN
 
 #include <fmt/format.h>
+#include <omp.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <vector>
+
+#include "runtime/thread_pool.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -18,19 +22,50 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
-struct OneDnnConv final : NodeState {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-  dnnl::convolution_forward primitive;
-  // src and dst wrap the plan's buffers (handles set per run); weights, bias
-  // and scratchpad are owned here, so Sessions never share mutable oneDNN
-  // memory (a user scratchpad instead of oneDNN's per-thread global one).
-  memory src, dst, weights, bias, scratchpad;
+// What one Session thread needs to execute the primitive while the others
+// do too: oneDNN streams are not shared between threads, and each call needs
+// its own scratchpad (user scratchpad mode: no oneDNN global one either, so
+// Sessions never share mutable oneDNN memory).
+struct Slot {
+  dnnl::stream stream;
+  // src and dst wrap the plan's buffers (handles set per call).
+  memory src, dst, scratchpad;
   // The argument list handed to dnnl_primitive_execute, built once: the C++
   // execute() would copy an unordered_map into a fresh vector on every call.
   dnnl_exec_arg_t args[5];
   int nargs = 0;
 };
+
+struct OneDnnConv final : NodeState {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::convolution_forward primitive;
+  memory weights, bias;  // reordered once, read by every slot
+  // Per-sample mode (the default): the primitive is made for one sample and
+  // run once per sample, the batch split over `slots` Session threads.
+  // OpenMP mode: one call over the whole batch on `omp_threads` OpenMP threads.
+  int64_t n = 1, in_size = 0, out_size = 0;
+  bool per_sample = true;
+  int omp_threads = 1;
+  std::vector<Slot> slots;
+};
+
+// TSPIKE_ONEDNN_OMP=1 restores one call over the batch on oneDNN's OpenMP
+// threads, for comparison; read once, at the first Conv made.
+bool omp_mode() {
+  static const bool on = [] {
+    const char* v = std::getenv("TSPIKE_ONEDNN_OMP");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
+
+dnnl_status_t execute(const OneDnnConv& s, Slot& slot, const float* x, float* y) {
+  dnnl_status_t status = dnnl_memory_set_data_handle(slot.src.get(), const_cast<float*>(x));
+  if (status == dnnl_success) status = dnnl_memory_set_data_handle(slot.dst.get(), y);
+  if (status == dnnl_success) status = dnnl_primitive_execute(s.primitive.get(), slot.stream.get(), slot.nargs, slot.args);
+  if (status == dnnl_success) status = dnnl_stream_wait(slot.stream.get());
+  return status;
+}
 
 }  // namespace
 
@@ -38,12 +73,20 @@ bool onednn_available() { return true; }
 
 std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* weights, const float* bias,
                                             int threads) {
-  // oneDNN splits the work for the thread count seen at creation.
-  omp_set_num_threads(threads);
+  auto state = std::make_unique<OneDnnConv>();
+  state->per_sample = !omp_mode();
+  state->omp_threads = state->per_sample ? 1 : threads;
+  // oneDNN splits the work for the OpenMP thread count seen at creation
+  // (a per-thread setting). One thread: the primitive runs inline and never
+  // starts an OpenMP team, whose spinning workers would fight the Session's.
+  omp_set_num_threads(state->omp_threads);
   try {
-    auto state = std::make_unique<OneDnnConv>();
     const auto f32 = memory::data_type::f32;
-    const memory::dims src_dims{g.n, g.c, g.h, g.w}, dst_dims{g.n, g.m, g.win.out_h, g.win.out_w};
+    const int64_t n = state->per_sample ? 1 : g.n;
+    state->n = g.n;
+    state->in_size = g.c * g.h * g.w;
+    state->out_size = g.m * g.win.out_h * g.win.out_w;
+    const memory::dims src_dims{n, g.c, g.h, g.w}, dst_dims{n, g.m, g.win.out_h, g.win.out_w};
     // Grouped weights are 5-D in oneDNN: [G, M/G, C/G, kH, kW], the same
     // bytes as ONNX's [M, C/G, kH, kW].
     const memory::dims w_dims =
@@ -64,25 +107,35 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
     state->primitive = dnnl::convolution_forward(pd);
 
     // The one weight reorder, from the model's constant (read only).
+    dnnl::stream stream(state->engine);
     memory user_w({w_dims, f32, g.group == 1 ? tag::oihw : tag::goihw}, state->engine,
                   const_cast<float*>(weights));
     state->weights = memory(pd.weights_desc(), state->engine);
-    dnnl::reorder(user_w, state->weights).execute(state->stream, user_w, state->weights);
-    state->stream.wait();
-
-    state->src = memory(src_md, state->engine, DNNL_MEMORY_NONE);
-    state->dst = memory(dst_md, state->engine, DNNL_MEMORY_NONE);
-    state->scratchpad = memory(pd.scratchpad_desc(), state->engine);
-    auto& a = state->args;
-    int& k = state->nargs;
-    a[k++] = {DNNL_ARG_SRC, state->src.get()};
-    a[k++] = {DNNL_ARG_WEIGHTS, state->weights.get()};
-    a[k++] = {DNNL_ARG_DST, state->dst.get()};
-    a[k++] = {DNNL_ARG_SCRATCHPAD, state->scratchpad.get()};
+    dnnl::reorder(user_w, state->weights).execute(stream, user_w, state->weights);
+    stream.wait();
     if (bias) {
       state->bias = memory(bias_md, state->engine);
       std::memcpy(state->bias.get_data_handle(), bias, sizeof(float) * g.m);
-      a[k++] = {DNNL_ARG_BIAS, state->bias.get()};
+    }
+
+    // Whole samples per thread: the same primitive computes every sample
+    // whatever the thread count, so the results are identical to one
+    // thread's. (Splitting a sample's output channels over primitives is
+    // not: oneDNN's GEMM sums in an order that depends on the slice.)
+    const int64_t slots = state->per_sample ? std::max<int64_t>(1, std::min<int64_t>(threads, g.n)) : 1;
+    state->slots.resize(slots);
+    for (Slot& slot : state->slots) {
+      slot.stream = dnnl::stream(state->engine);
+      slot.src = memory(src_md, state->engine, DNNL_MEMORY_NONE);
+      slot.dst = memory(dst_md, state->engine, DNNL_MEMORY_NONE);
+      slot.scratchpad = memory(pd.scratchpad_desc(), state->engine);
+      auto& a = slot.args;
+      int& k = slot.nargs;
+      a[k++] = {DNNL_ARG_SRC, slot.src.get()};
+      a[k++] = {DNNL_ARG_WEIGHTS, state->weights.get()};
+      a[k++] = {DNNL_ARG_DST, slot.dst.get()};
+      a[k++] = {DNNL_ARG_SCRATCHPAD, slot.scratchpad.get()};
+      if (bias) a[k++] = {DNNL_ARG_BIAS, state->bias.get()};
     }
     return state;
   } catch (const dnnl::error&) {
@@ -92,24 +145,34 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
   }
 }
 
-void run_onednn_conv(const std::string& label, NodeState& node_state, const float* x, float* y, int threads) {
+void run_onednn_conv(const std::string& label, NodeState& node_state, const float* x, float* y,
+                     const RunContext& ctx) {
   auto& s = static_cast<OneDnnConv&>(node_state);
-  // oneDNN runs on OpenMP threads. Left to itself it takes every core, and
-  // its spinning workers fight the Session's own threads and other processes
-  // (measured: 60 ms instead of 1.2 ms per image on a busy 2-core machine).
-  // The setting is per calling thread, so Sessions on other threads keep theirs.
-  omp_set_num_threads(threads);
-  try {
-    s.src.set_data_handle(const_cast<float*>(x));
-    s.dst.set_data_handle(y);
-  } catch (const dnnl::error& e) {
-    throw Error(ErrorCode::kUnsupportedOp, fmt::format("{}: oneDNN: {}", label, e.what()));
+  const auto fail = [&](dnnl_status_t status) {
+    return Error(ErrorCode::kUnsupportedOp,
+                 fmt::format("{}: oneDNN convolution failed (status {})", label, static_cast<int>(status)));
+  };
+  if (!s.per_sample) {
+    // Left to itself OpenMP takes every core; the setting is per calling
+    // thread, so Sessions on other threads keep theirs.
+    omp_set_num_threads(s.omp_threads);
+    if (const dnnl_status_t status = execute(s, s.slots[0], x, y); status != dnnl_success) throw fail(status);
+    return;
   }
-  dnnl_status_t status = dnnl_primitive_execute(s.primitive.get(), s.stream.get(), s.nargs, s.args);
-  if (status == dnnl_success) status = dnnl_stream_wait(s.stream.get());
-  if (status != dnnl_success)
-    throw Error(ErrorCode::kUnsupportedOp,
-                fmt::format("{}: oneDNN convolution failed (status {})", label, static_cast<int>(status)));
+  const int64_t slots = static_cast<int64_t>(s.slots.size());
+  std::atomic<int> failed{dnnl_success};
+  // Slot t takes samples [n*t/slots, n*(t+1)/slots); each index of the
+  // parallel_for is one slot, so no two threads share a stream or scratchpad.
+  const auto run_slots = [&](int64_t t0, int64_t t1) {
+    omp_set_num_threads(1);  // this thread's setting: oneDNN runs inline
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t k = s.n * t / slots; k < s.n * (t + 1) / slots; ++k) {
+        const dnnl_status_t status = execute(s, s.slots[t], x + k * s.in_size, y + k * s.out_size);
+        if (status != dnnl_success) failed = status;
+      }
+  };
+  parallel_for(ctx, slots, run_slots);
+  if (failed.load() != dnnl_success) throw fail(static_cast<dnnl_status_t>(failed.load()));
 }
 
 }  // namespace tspike::ops
@@ -122,7 +185,7 @@ bool onednn_available() { return false; }
 std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry&, const float*, const float*, int) {
   return nullptr;
 }
-void run_onednn_conv(const std::string&, NodeState&, const float*, float*, int) {}
+void run_onednn_conv(const std::string&, NodeState&, const float*, float*, const RunContext&) {}
 
 }  // namespace tspike::ops
 

@@ -36,15 +36,19 @@ bool onednn_available();
 // and optional bias [M] (copied: the state does not refer to them later).
 // Returns nullptr when oneDNN cannot make it (no implementation for this
 // geometry, or a build without oneDNN): the caller keeps the reference kernel.
-// `threads`: the OpenMP threads the primitive is planned and run for.
+// `threads`: the Session's thread count. The primitive is made for one
+// sample and one OpenMP thread; a batch runs its samples split over up to
+// `threads` Session threads, each with its own stream and scratchpad.
+// (TSPIKE_ONEDNN_OMP=1 instead makes one primitive over the batch for
+// `threads` OpenMP threads.)
 std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* weights, const float* bias,
                                             int threads);
 
 // Runs the primitive `state` (from make_onednn_conv) on NCHW buffers of the
-// shapes it was made for. Allocates nothing of its own; oneDNN's execute
-// does (see conv_onednn.cpp). Throws Error(kUnsupportedOp) naming `label`
-// if oneDNN fails.
-// `threads`: OpenMP threads oneDNN may use for this call.
-void run_onednn_conv(const std::string& label, NodeState& state, const float* x, float* y, int threads);
+// shapes it was made for, on ctx.pool's threads (inline without a pool).
+// Allocates nothing of its own; oneDNN's execute does (see
+// conv_onednn.cpp). Throws Error(kUnsupportedOp) naming `label` if oneDNN
+// fails.
+void run_onednn_conv(const std::string& label, NodeState& state, const float* x, float* y, const RunContext& ctx);
 
 }  // namespace tspike::ops

@@ -34,7 +34,7 @@ __attribute__((noinline)) void measured(Layer& l) {
     RunContext ctx;
     l.conv->run(ctx, *l.state, l.x.data(), l.y.data());
   } else if (l.dense) {
-    run_onednn_conv("dense", *l.dense, l.x.data(), l.y.data(), 1);
+    run_onednn_conv("dense", *l.dense, l.x.data(), l.y.data(), RunContext{});
   } else {
     conv_reference(l.g, l.x.data(), l.w.data(), l.bias.data(), l.y.data());
   }
