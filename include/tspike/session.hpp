@@ -36,6 +36,12 @@ struct SessionOptions {
   // per timestep (about one pass over each such input); still nothing is
   // allocated per timestep, except when step() runs past the Session's T.
   bool profile = false;
+  // With threads > 1: an idle worker polls for about a millisecond for the
+  // next piece of work before it sleeps, since waking a sleeping thread
+  // costs tens of microseconds and a run hands out work several times per
+  // layer and timestep. Off: idle workers sleep at once (no CPU spent
+  // polling, e.g. when the machine's cores are all busy with other work).
+  bool allow_spinning = true;
 };
 
 struct RunStats {
