@@ -2,8 +2,10 @@
 // shortcut's per-channel spike amplitude [1,128,32,32] * [1,128,1,1] and the
 // residual add [1,128,32,32] + [1,128,32,32]. The reference kernel (an
 // odometer and a switch on the op per element) against the fast path (runs
-// over the collapsed broadcast), one thread; the fast path also on two
-// threads.
+// over the collapsed broadcast), one thread; the fast path also split over
+// two threads whatever the size (to see what a split costs or saves; the
+// op splits only from kElementwiseParallelMin elements). Also the
+// per-channel Mul at batch 4, which the op does split.
 //
 //   build/bench/bench_elementwise
 //
@@ -32,7 +34,8 @@ struct Case {
   Shape a, b;
 };
 const std::vector<Case> kCases{{"mul_per_channel", BinaryKind::kMul, {1, 128, 32, 32}, {1, 128, 1, 1}},
-                               {"add_same_shape", BinaryKind::kAdd, {1, 128, 32, 32}, {1, 128, 32, 32}}};
+                               {"add_same_shape", BinaryKind::kAdd, {1, 128, 32, 32}, {1, 128, 32, 32}},
+                               {"mul_per_channel_b4", BinaryKind::kMul, {4, 128, 32, 32}, {1, 128, 1, 1}}};
 
 std::vector<float> random_values(int64_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -62,7 +65,7 @@ void fast(benchmark::State& state, const Case& c, int threads) {
   ops::RunContext ctx;
   if (threads > 1) ctx.pool = &pool;
   for (auto _ : state) {
-    ops::binary_parallel(ctx, c.kind, *plan, a.data(), b.data(), y.data());
+    ops::binary_parallel(ctx, c.kind, *plan, a.data(), b.data(), y.data(), /*parallel_min=*/1);
     benchmark::DoNotOptimize(y.data());
   }
 }
@@ -108,7 +111,7 @@ int main(int argc, char** argv) {
     const auto ref = reporter.median.find(fmt::format("{}/reference", c.name));
     if (ref == reporter.median.end()) continue;
     const double per_element = ref->second * 1e3 / double(element_count(c.a));
-    fmt::print("{:<16} reference {:8.1f} us ({:.2f} ns/element)", c.name, ref->second, per_element);
+    fmt::print("{:<18} reference {:8.1f} us ({:.2f} ns/element)", c.name, ref->second, per_element);
     for (int threads : {1, 2}) {
       const auto it = reporter.median.find(fmt::format("{}/fast/{}t", c.name, threads));
       if (it != reporter.median.end())

@@ -49,9 +49,11 @@ void binary_runs(BinaryKind kind, const BroadcastRuns& plan, const float* a, con
                  int64_t begin, int64_t end);
 
 // Below this many output elements binary_parallel runs on the calling thread:
-// the fast kernel does about 0.1-0.15 ns per element, and handing a chunk to
-// a worker cost several microseconds in bench/bench_elementwise.
-constexpr int64_t kElementwiseParallelMin = 65536;
+// the kernel does 0.1-0.2 ns per element, and handing half to a worker cost
+// about 8 us in bench/bench_elementwise on a 2-vCPU machine shared with other
+// work, so a split can only pay from a few 100K elements (ResNet-19's maps at
+// batch 1 have at most 128K).
+constexpr int64_t kElementwiseParallelMin = int64_t{1} << 18;
 
 // binary_runs over all of y, split over the context's threads when y has at
 // least `parallel_min` elements (chunks are element ranges: every element

@@ -119,7 +119,7 @@ TEST(Elementwise, SessionMatchesReferenceKernels) {
     Shape full(pick(rng, 1, 5));
     for (auto& d : full) d = pick(rng, 1, 7);
     if (big) {
-      full = trial % 8 == 0 ? Shape{2, 64, 32, 32} : Shape{3, 40, 600};
+      full = trial % 8 == 0 ? Shape{4, 64, 32, 32} : Shape{3, 100, 900};
       ASSERT_GE(element_count(full), ops::kElementwiseParallelMin);  // split over 2 threads
     }
     Shape sx = operand(rng, full), sc = operand(rng, full);
