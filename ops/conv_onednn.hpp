@@ -1,10 +1,11 @@
 // Conv through a oneDNN convolution primitive (fp32, forward inference).
 //
-// The primitive, its engine and stream, and the weights reordered once into
-// the layout the primitive prefers are made in Conv::prepare() for one input
-// shape and kept in the plan's NodeState; run() only points the primitive at
-// the plan's input and output buffers and executes it. Activations stay in
-// plain NCHW so that no reorder runs per call.
+// The primitive (for one sample of the input shape), a stream and scratchpad
+// per Session thread, and the weights reordered once into the layout the
+// primitive prefers are made in Conv::prepare() and kept in the plan's
+// NodeState; run() only points the primitive at each sample of the plan's
+// input and output buffers and executes it. Activations stay in plain NCHW
+// so that no reorder runs per call.
 //
 // The declarations do not depend on oneDNN: a build without it
 // (TSPIKE_WITH_ONEDNN off) gets stubs that make nothing, so Conv keeps one
