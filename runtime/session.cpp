@@ -201,6 +201,7 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
   }
   s.steps = timesteps;
   s.emit(outputs, /*from_accum=*/true, timesteps);
+  if (s.pool) s.pool->rest();
   s.time_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -232,6 +233,7 @@ void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
   s.accumulate();
   s.steps++;
   s.emit(outputs, /*from_accum=*/false, 1);
+  if (s.pool) s.pool->rest();
   s.time_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 

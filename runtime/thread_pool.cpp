@@ -47,7 +47,7 @@ bool ThreadPool::poll(Done done) const {
       if (done()) return true;
       cpu_relax();
     }
-    if (std::chrono::steady_clock::now() >= deadline) return done();
+    if (resting_.load(std::memory_order_relaxed) || std::chrono::steady_clock::now() >= deadline) return done();
     std::this_thread::yield();
   }
 }
@@ -57,6 +57,7 @@ void ThreadPool::run(int64_t n, Task task, void* context) {
   context_ = context;
   n_ = n;
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  resting_.store(false, std::memory_order_relaxed);
   if (spin_us_ > 0) {
     const int sleeping = sleep_dispatches_.load(std::memory_order_relaxed);
     if (sleeping > 0) {

@@ -18,7 +18,8 @@
 // and waits a whole time slice for its turn: measured 5x slower than
 // sleeping on a 2-core machine running two compilers. So a worker that
 // polled and still picked its work up late (kLateStartUs after it was
-// handed out: it was not on a core) switches the pool to sleeping for the
+// handed out: it missed a scheduler time slice, not merely an interrupt
+// or a stolen virtual CPU moment) switches the pool to sleeping for the
 // next kSleepDispatches calls, after which polling is tried again; the
 // sleeping phase doubles (to at most kMaxSleepDispatches) each time polling
 // fails again before kSleepDispatches calls went well.
@@ -37,7 +38,7 @@ namespace tspike {
 class ThreadPool {
  public:
   static constexpr int kDefaultSpinUs = 1000;
-  static constexpr int kLateStartUs = 50;
+  static constexpr int kLateStartUs = 500;
   static constexpr int kSleepDispatches = 256;
   static constexpr int kMaxSleepDispatches = 1 << 16;
 
@@ -47,6 +48,11 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // No more work is coming soon (a Session's run ended): idle workers stop
+  // polling and sleep now, so that they leave the cores to whatever runs
+  // next, such as another Session. The next parallel_for wakes them.
+  void rest() { resting_.store(true, std::memory_order_relaxed); }
   int spin_us() const { return spin_us_; }
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n); returns when all
@@ -67,7 +73,7 @@ class ThreadPool {
   void run(int64_t n, Task task, void* context);
   void work(int index);
   // Polls `done` for up to spin_us_ (none while the pool is in its sleeping
-  // phase); true once it held.
+  // phase or resting); true once it held.
   template <typename Done>
   bool poll(Done done) const;
   static int64_t now_ns();
@@ -81,6 +87,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> resting_{false};
   // When the current task was handed out (steady clock, ns), and how many
   // more calls the workers sleep instead of polling.
   std::atomic<int64_t> dispatched_ns_{0};

@@ -49,6 +49,17 @@ TEST(ThreadPool, WakesWorkersThatFellAsleep) {
   }
 }
 
+TEST(ThreadPool, WorkAfterRest) {
+  // rest() (a Session's run ended) sends polling workers to sleep; the next
+  // call must wake them, whether they got there yet or not.
+  ThreadPool pool(3);
+  for (int r = 0; r < 200; ++r) {
+    ASSERT_TRUE(covers_once(pool, 1 + r % 9));
+    pool.rest();
+    if (r % 10 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
 TEST(ThreadPool, ChunksDoNotDependOnPolling) {
   // The same contiguous split whatever the waiting: results that depend on
   // the chunking stay identical to a sleeping pool's.
