@@ -1,7 +1,10 @@
 // tsbench: one model, side by side in one run: tspike's event and dense
 // engines, and optionally PyTorch eager and ONNX Runtime as subprocesses
 // (docs/benchmarks.md). Repetitions are interleaved (round-robin, the order
-// rotating every round) so that the machine's load falls on every column.
+// rotating every round) so that the machine's load falls on every column,
+// with a pause before each run (--settle-ms) so that threads that spin after
+// their work (OpenMP's in PyTorch, ONNX Runtime's) do not take the cores of
+// the column that runs next.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <malloc.h>
@@ -17,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tools/cli_common.hpp"
@@ -32,7 +36,7 @@ namespace {
 
 struct Options {
   std::string model;
-  int threads = 1, batch = 1, timesteps = 0, iters = 10, warmup = 2;
+  int threads = 1, batch = 1, timesteps = 0, iters = 10, warmup = 2, settle_ms = 50;
   bool json = false, torch = false, ort = false;
   std::string input, python = "/usr/bin/python3", node = "node", bench_dir = TSPIKE_BENCH_DIR;
 };
@@ -296,6 +300,7 @@ int run(const Options& o) {
   for (int it = 0; it < o.iters; ++it) {
     for (size_t k = 0; k < cols.size(); ++k) {
       Column& c = cols[(it + k) % cols.size()];
+      std::this_thread::sleep_for(std::chrono::milliseconds(o.settle_ms));
       c.ms.push_back(run_once(c, input));
     }
   }
@@ -313,6 +318,7 @@ int run(const Options& o) {
   out["threads"] = o.threads;
   out["iters"] = o.iters;
   out["warmup"] = o.warmup;
+  out["settle_ms"] = o.settle_ms;
   out["load_average"] = {load_avg_before, load_average()};
   out["weights_mb"] = static_cast<double>(fs::file_size(o.model)) / (1 << 20);
   // Both tspike models are loaded at once, so this bounds either engine's peak from above.
@@ -407,6 +413,10 @@ int main(int argc, char** argv) {
   app.add_option("--timesteps", o.timesteps, "T (0: the model's)")->check(CLI::Range(0, 10000));
   app.add_option("--iters", o.iters, "timed runs per column")->check(CLI::Range(1, 100000));
   app.add_option("--warmup", o.warmup, "untimed runs per column")->check(CLI::Range(0, 100000));
+  app.add_option("--settle-ms", o.settle_ms,
+                 "pause before each timed run, so that the previous runtime's spinning threads go to sleep "
+                 "(default 50)")
+      ->check(CLI::Range(0, 10000));
   app.add_option("--input", o.input, "float32 .npy [S, ...]: the first --batch samples (repeated)")
       ->check(CLI::ExistingFile);
   app.add_flag("--torch", o.torch, "also PyTorch eager (tools/bench/torch_eager.py)");
