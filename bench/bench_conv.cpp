@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/neuron.hpp"
 
@@ -115,21 +116,6 @@ void with_neuron(benchmark::State& state, Isa isa, int density, bool fused) {
   state.counters["out density"] = double(fired) / double(state.iterations() * kM * kH * kW);
 }
 
-// Keeps the median wall and CPU time (ms) of every benchmark for the table.
-class Reporter : public benchmark::ConsoleReporter {
- public:
-  Reporter() : ConsoleReporter(OO_Tabular) {}
-  std::map<std::string, std::pair<double, double>> median;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
-        const double to_ms = r.time_unit == benchmark::kMillisecond ? 1 : r.time_unit == benchmark::kMicrosecond ? 1e-3 : 1e-6;
-        median[r.run_name.function_name] = {r.GetAdjustedRealTime() * to_ms, r.GetAdjustedCPUTime() * to_ms};
-      }
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -159,7 +145,7 @@ int main(int argc, char** argv) {
             with_neuron, isa, density, fused)
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
-  Reporter reporter;
+  tspike::bench::MedianReporter reporter(/*tabular=*/true);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 

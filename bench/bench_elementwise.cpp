@@ -15,11 +15,11 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
-#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "ops/elementwise.hpp"
 #include "runtime/thread_pool.hpp"
 
@@ -70,21 +70,6 @@ void fast(benchmark::State& state, const Case& c, int threads) {
   }
 }
 
-// Keeps the median wall time (us) of every benchmark for the table.
-class Reporter : public benchmark::ConsoleReporter {
- public:
-  Reporter() : ConsoleReporter(OO_Tabular) {}
-  std::map<std::string, double> median;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
-        const double to_us = r.time_unit == benchmark::kMillisecond ? 1e3 : r.time_unit == benchmark::kMicrosecond ? 1 : 1e-3;
-        median[r.run_name.function_name] = r.GetAdjustedRealTime() * to_us;
-      }
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,7 +87,7 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(fmt::format("{}/fast/{}t", c.name, threads).c_str(), fast, c, threads)
           ->Unit(benchmark::kMicrosecond)->MinTime(0.1);
   }
-  Reporter reporter;
+  tspike::bench::MedianReporter reporter(/*tabular=*/true);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
@@ -110,12 +95,14 @@ int main(int argc, char** argv) {
   for (const Case& c : kCases) {
     const auto ref = reporter.median.find(fmt::format("{}/reference", c.name));
     if (ref == reporter.median.end()) continue;
-    const double per_element = ref->second * 1e3 / double(element_count(c.a));
-    fmt::print("{:<18} reference {:8.1f} us ({:.2f} ns/element)", c.name, ref->second, per_element);
+    const double ref_us = ref->second.first * 1e3;
+    const double per_element = ref_us * 1e3 / double(element_count(c.a));
+    fmt::print("{:<18} reference {:8.1f} us ({:.2f} ns/element)", c.name, ref_us, per_element);
     for (int threads : {1, 2}) {
       const auto it = reporter.median.find(fmt::format("{}/fast/{}t", c.name, threads));
       if (it != reporter.median.end())
-        fmt::print(" | fast {}t {:7.1f} us, ratio {:5.2f}", threads, it->second, ref->second / it->second);
+        fmt::print(" | fast {}t {:7.1f} us, ratio {:5.2f}", threads, it->second.first * 1e3,
+                   ref->second.first / it->second.first);
     }
     fmt::print("\n");
   }

@@ -10,20 +10,16 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {
 
-struct Case {
-  std::string name, model;
-  tspike::Tensor input;
-};
+using Case = tspike::bench::ModelCase;
 
 void run(benchmark::State& state, const Case& c, bool fuse, int threads) {
   auto model = tspike::Model::load(c.model, tspike::LoadOptions{.fuse_neurons = fuse});
@@ -37,17 +33,6 @@ void run(benchmark::State& state, const Case& c, bool fuse, int threads) {
   state.counters["firing rate"] = session.stats().mean_firing_rate;
 }
 
-class Reporter : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, std::pair<double, double>> median;  // name -> (wall, CPU) ms
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median")
-        median[r.run_name.function_name] = {r.GetAdjustedRealTime(), r.GetAdjustedCPUTime()};
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,25 +43,8 @@ int main(int argc, char** argv) {
   args.insert(args.end(), {interleave, repetitions, aggregates});
   std::vector<Case> cases;
   int threads = 1;
-  const std::string dir = TSPIKE_SOURCE_DIR;
   try {
-    for (const char* name : {"fashion_tsnet", "fashion_resnet"}) {
-      const std::string path = dir + "/models/" + name + ".onnx";
-      cases.push_back({name, path, tspike::load_image(dir + "/models/samples/fashion_0_ankle_boot.png",
-                                                      tspike::Model::load(path)->info())});
-    }
-    for (int k = 1; k < argc; ++k) {
-      const std::string a = argv[k];
-      if (a == "--threads" && k + 1 < argc) { threads = std::atoi(argv[++k]); continue; }
-      const size_t colon = a.find(".onnx:");
-      if (a.rfind("--", 0) == 0 || colon == std::string::npos) { args.push_back(argv[k]); continue; }
-      tspike::Tensor x = tspike::load_npy(a.substr(colon + 6));
-      const int64_t sample = x.shape.empty() || x.shape[0] == 0 ? 0 : static_cast<int64_t>(x.data.size()) / x.shape[0];
-      x.data.resize(sample);
-      x.shape[0] = 1;
-      const std::string model = a.substr(0, colon + 5);
-      cases.push_back({model.substr(model.find_last_of('/') + 1), model, x});
-    }
+    cases = tspike::bench::model_cases(TSPIKE_SOURCE_DIR, argc, argv, args, threads);
   } catch (const tspike::Error& e) {
     fmt::print(stderr, "bench_fusion: {}\n", e.what());
     return 1;
@@ -89,7 +57,7 @@ int main(int argc, char** argv) {
                                    threads)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.5);
-  Reporter reporter;
+  tspike::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   fmt::print("\nmedians, {} thread(s); ratio = unfused time / fused time (wall | CPU)\n", threads);

@@ -14,20 +14,16 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "bench/bench_common.hpp"
 #include "runtime/thread_pool.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {
 
-struct Case {
-  std::string name, model;
-  tspike::Tensor input;
-};
+using Case = tspike::bench::ModelCase;
 
 void busy_for(std::chrono::microseconds gap) {
   const auto until = std::chrono::steady_clock::now() + gap;
@@ -58,17 +54,6 @@ void run_model(benchmark::State& state, const Case& c, bool spin, int threads) {
   for (auto _ : state) session.run(c.input, outputs);
 }
 
-class Reporter : public benchmark::ConsoleReporter {
- public:
-  std::map<std::string, std::pair<double, double>> median;  // name -> (wall, CPU)
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs)
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median")
-        median[r.run_name.function_name] = {r.GetAdjustedRealTime(), r.GetAdjustedCPUTime()};
-  }
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,25 +64,8 @@ int main(int argc, char** argv) {
   args.insert(args.end(), {interleave, repetitions, aggregates});
   std::vector<Case> cases;
   int threads = 2;
-  const std::string dir = TSPIKE_SOURCE_DIR;
   try {
-    for (const char* name : {"fashion_tsnet", "fashion_resnet"}) {
-      const std::string path = dir + "/models/" + name + ".onnx";
-      cases.push_back({name, path, tspike::load_image(dir + "/models/samples/fashion_0_ankle_boot.png",
-                                                      tspike::Model::load(path)->info())});
-    }
-    for (int k = 1; k < argc; ++k) {
-      const std::string a = argv[k];
-      if (a == "--threads" && k + 1 < argc) { threads = std::atoi(argv[++k]); continue; }
-      const size_t colon = a.find(".onnx:");
-      if (a.rfind("--", 0) == 0 || colon == std::string::npos) { args.push_back(argv[k]); continue; }
-      tspike::Tensor x = tspike::load_npy(a.substr(colon + 6));
-      const int64_t sample = x.shape.empty() || x.shape[0] == 0 ? 0 : static_cast<int64_t>(x.data.size()) / x.shape[0];
-      x.data.resize(sample);
-      x.shape[0] = 1;
-      const std::string model = a.substr(0, colon + 5);
-      cases.push_back({model.substr(model.find_last_of('/') + 1), model, x});
-    }
+    cases = tspike::bench::model_cases(TSPIKE_SOURCE_DIR, argc, argv, args, threads);
   } catch (const tspike::Error& e) {
     fmt::print(stderr, "bench_threads: {}\n", e.what());
     return 1;
@@ -122,16 +90,18 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.5);
   }
-  Reporter reporter;
+  tspike::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   fmt::print("\nmedians, {} threads; ratio = sleeping time / polling time (wall | CPU)\n", threads);
   for (const std::string& name : names) {
     const auto a = reporter.median.find(name + "/sleeping"), b = reporter.median.find(name + "/polling");
     if (a == reporter.median.end() || b == reporter.median.end()) continue;
-    fmt::print("{:<32} sleeping {:10.4f}, polling {:10.4f} (ms or us as above), ratio {:.3f} | {:.3f}\n", name,
-               a->second.first, b->second.first, a->second.first / b->second.first,
-               a->second.second / b->second.second);
+    const bool dispatch = name.rfind("dispatch", 0) == 0;  // per call, in us; models per run, in ms
+    const double scale = dispatch ? 1e3 : 1;
+    fmt::print("{:<32} sleeping {:10.3f} {}, polling {:10.3f} {}, ratio {:.3f} | {:.3f}\n", name,
+               a->second.first * scale, dispatch ? "us" : "ms", b->second.first * scale, dispatch ? "us" : "ms",
+               a->second.first / b->second.first, a->second.second / b->second.second);
   }
   return 0;
 }

@@ -53,7 +53,6 @@ class ThreadPool {
   // polling and sleep now, so that they leave the cores to whatever runs
   // next, such as another Session. The next parallel_for wakes them.
   void rest() { resting_.store(true, std::memory_order_relaxed); }
-  int spin_us() const { return spin_us_; }
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n); returns when all
   // are done. The calling thread takes the first chunk.
