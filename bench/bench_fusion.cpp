@@ -1,12 +1,15 @@
-// The neuron fused into the event-driven Conv, at the model level:
-// Session::run() with LoadOptions::fuse_neurons on and off, side by side in
-// one run (repetitions interleaved at random), on the shipped models and on
-// any model given as MODEL.onnx:INPUT.npy (the first sample of the input is
-// used, batch 1), e.g. a tools/bench/make_bench_models.py ResNet-19.
+// The neuron fused with its neighbours, at the model level: Session::run()
+// with a load option off and on, side by side in one run (repetitions
+// interleaved at random), on the shipped models and on any model given as
+// MODEL.onnx:INPUT.npy (the first sample of the input is used, batch 1),
+// e.g. a tools/bench/make_bench_models.py ResNet-19. The option:
+//   fusion (default)  LoadOptions::fuse_neurons: the neuron in the Conv that feeds it;
+//   maps              LoadOptions::neuron_event_maps: the neuron writing the
+//                     spike map of the event Conv it feeds.
 //
-//   build/bench/bench_fusion [--threads N] [model.onnx:input.npy ...] [benchmark flags]
+//   build/bench/bench_fusion [--compare fusion|maps] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
 //
-// The table at the end gives medians and the ratio unfused time / fused time.
+// The table at the end gives medians and the ratio time off / time on.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -21,8 +24,11 @@ namespace {
 
 using Case = tspike::bench::ModelCase;
 
-void run(benchmark::State& state, const Case& c, bool fuse, int threads) {
-  auto model = tspike::Model::load(c.model, tspike::LoadOptions{.fuse_neurons = fuse});
+bool compare_maps = false;  // --compare maps
+
+void run(benchmark::State& state, const Case& c, bool on, int threads) {
+  tspike::LoadOptions options{.fuse_neurons = on && !compare_maps, .neuron_event_maps = on || !compare_maps};
+  auto model = tspike::Model::load(c.model, options);
   tspike::Session session(model, tspike::SessionOptions{.threads = threads});
   std::vector<tspike::Tensor> outputs;
   session.run(c.input, outputs);  // plans memory, first kernel calls
@@ -37,6 +43,22 @@ void run(benchmark::State& state, const Case& c, bool fuse, int threads) {
 
 int main(int argc, char** argv) {
   std::vector<char*> args{argv[0]};
+  std::vector<char*> rest{argv[0]};
+  for (int k = 1; k < argc; ++k) {
+    const std::string a = argv[k];
+    if (a == "--compare" && k + 1 < argc) {
+      const std::string what = argv[++k];
+      if (what != "fusion" && what != "maps") {
+        fmt::print(stderr, "bench_fusion: --compare {}: expected fusion or maps\n", what);
+        return 1;
+      }
+      compare_maps = what == "maps";
+    } else {
+      rest.push_back(argv[k]);
+    }
+  }
+  argc = static_cast<int>(rest.size());
+  argv = rest.data();
   char interleave[] = "--benchmark_enable_random_interleaving=true";
   char repetitions[] = "--benchmark_repetitions=9";
   char aggregates[] = "--benchmark_report_aggregates_only=true";
@@ -52,19 +74,19 @@ int main(int argc, char** argv) {
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   for (const Case& c : cases)
-    for (bool fuse : {false, true})
-      benchmark::RegisterBenchmark(fmt::format("{}/{}", c.name, fuse ? "fused" : "unfused").c_str(), run, c, fuse,
-                                   threads)
+    for (bool on : {false, true})
+      benchmark::RegisterBenchmark(fmt::format("{}/{}", c.name, on ? "on" : "off").c_str(), run, c, on, threads)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.5);
   tspike::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
-  fmt::print("\nmedians, {} thread(s); ratio = unfused time / fused time (wall | CPU)\n", threads);
+  fmt::print("\nmedians, {} thread(s); {} off and on; ratio = time off / time on (wall | CPU)\n", threads,
+             compare_maps ? "LoadOptions::neuron_event_maps" : "LoadOptions::fuse_neurons");
   for (const Case& c : cases) {
-    const auto a = reporter.median.find(c.name + "/unfused"), b = reporter.median.find(c.name + "/fused");
+    const auto a = reporter.median.find(c.name + "/off"), b = reporter.median.find(c.name + "/on");
     if (a == reporter.median.end() || b == reporter.median.end()) continue;
-    fmt::print("{:<28} unfused {:8.3f} ms, fused {:8.3f} ms, ratio {:.3f} | {:.3f}\n", c.name, a->second.first,
+    fmt::print("{:<28} off {:8.3f} ms, on {:8.3f} ms, ratio {:.3f} | {:.3f}\n", c.name, a->second.first,
                b->second.first, a->second.first / b->second.first, a->second.second / b->second.second);
   }
   return 0;

@@ -11,7 +11,9 @@
 //   definition one output element at a time, which computes every Conv.
 // An event-driven Conv whose only consumer is a TernarySpike takes the
 // neuron into its kernel (fuse_neuron): the sums go from the accumulator
-// registers through the neuron's update straight to spikes.
+// registers through the neuron's update straight to spikes. The neuron
+// that feeds an event-driven Conv writes the Conv's spike map as it fires
+// (takes_neuron_output), so the Conv does not compact its input.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
@@ -54,6 +56,16 @@ class Conv final : public Op {
                                 neuron_amplitude_.empty() ? nullptr : neuron_amplitude_.data()};
     fused_ = true;
     return true;
+  }
+
+  bool takes_neuron_output(const NodeState* state) const override {
+    return event_ && state && event_->takes_neuron(*state);
+  }
+
+  int64_t run_neuron_into_input(const RunContext& layer, const NeuronParams& p, const float* x, float* u,
+                                float* y) const override {
+    const EventNeuron neuron{p.threshold, p.decay, p.binary, nullptr};
+    return event_->run_neuron(layer, *layer.node_state, neuron, x, u, y);
   }
 
   // The event kernel packed W and B at creation and reads only its copy.

@@ -50,6 +50,10 @@ struct EventConvState final : NodeState {
   AlignedBuffer<float> tiles;                    // accumulate()'s, [threads][tile_floats]
   std::unique_ptr<NodeState> dense;                             // oneDNN for the batch (auto engine), or null
   EventConvCounters counters;
+  // Set by run_neuron: the spikes at `neuron_output` are already in map(0)
+  // (`neuron_events` of them); the next run() on that input uses the map once.
+  const float* neuron_output = nullptr;
+  int64_t neuron_events = 0;
 
   SpikeMap map(int64_t k) const {
     return {entries.data() + k * map_entries, plus.data() + k * map_slots, minus.data() + k * map_slots};
@@ -115,6 +119,27 @@ void EventConv::reference(const ConvGeometry& g, const float* in, float* out) co
     }
 }
 
+bool EventConv::takes_neuron(const NodeState& node_state) const {
+  const auto& st = static_cast<const EventConvState&>(node_state);
+  return st.geometry.n == 1 && st.maps == 1;
+}
+
+int64_t EventConv::run_neuron(const RunContext& ctx, NodeState& node_state, const EventNeuron& neuron,
+                              const float* x, float* u, float* y) const {
+  auto& st = static_cast<EventConvState&>(node_state);
+  const EventConvShape& s = st.shape;
+  const int threads = ctx.pool ? ctx.pool->threads() : 1;
+  const SpikeMap map = st.map(0);
+  std::atomic<int64_t> fired{0};
+  // The same row split as run()'s compaction.
+  parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
+    fired += kernels_->neuron_compact(s, neuron, x, u, y, map, s.h * t0 / threads, s.h * t1 / threads);
+  });
+  st.neuron_output = y;
+  st.neuron_events = fired.load();
+  return st.neuron_events;
+}
+
 std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads) const {
   auto state = std::make_unique<EventConvState>();
   state->geometry = g;
@@ -177,11 +202,19 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
     dense_samples++;
   };
 
+  // The neuron that wrote x filled the map already (run_neuron): once.
+  const bool map_ready = st.neuron_output == x && st.maps == 1 && n == 1;
+  st.neuron_output = nullptr;
+
   // Auto: the whole batch densely when this timestep's spikes are too many.
   if (st.dense) {
-    parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
-      events += kernels_->count(x + n * in_size * t0 / threads, n * in_size * t1 / threads - n * in_size * t0 / threads);
-    });
+    if (map_ready) {
+      events = st.neuron_events;
+    } else {
+      parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
+        events += kernels_->count(x + n * in_size * t0 / threads, n * in_size * t1 / threads - n * in_size * t0 / threads);
+      });
+    }
     if (events.load() > event_auto_crossover(isa()) * static_cast<double>(n * in_size)) {
       run_onednn_conv("event Conv, dense for this timestep", *st.dense, x, y, ctx);
       st.counters.dense_samples += n;
@@ -210,11 +243,16 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
     for (int64_t k = 0; k < n; ++k) {
       const float* xs = x + k * in_size;
       std::atomic<bool> bad{false};
-      parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
-        bool chunk_bad = false;
-        events += kernels_->compact(s, xs, map, s.h * t0 / threads, s.h * t1 / threads, &chunk_bad);
-        if (chunk_bad) bad = true;
-      });
+      if (map_ready) {
+        events += st.neuron_events;
+        st.counters.neuron_maps++;
+      } else {
+        parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
+          bool chunk_bad = false;
+          events += kernels_->compact(s, xs, map, s.h * t0 / threads, s.h * t1 / threads, &chunk_bad);
+          if (chunk_bad) bad = true;
+        });
+      }
       if (bad.load()) {
         dense_sample(k);
         continue;

@@ -88,6 +88,19 @@ class EventConv {
   int64_t run(const RunContext& ctx, NodeState& state, const float* x, float* y,
               const FusedNeuron* neuron = nullptr) const;
 
+  // Whether the TernarySpike that writes this Conv's input may fill the
+  // Conv's spike map as it fires (run_neuron), for the plan `state`: a
+  // batch of one sample (the map then holds the whole input; larger
+  // batches reuse one map per thread, sample after sample, and compact).
+  bool takes_neuron(const NodeState& state) const;
+
+  // Runs that neuron (no amplitude; spec section 1) for one timestep: x its
+  // input current, u its membrane, y its spikes, this Conv's input shape;
+  // and fills the map from the spikes, so that the next run() on y skips
+  // compacting. Returns the spikes fired.
+  int64_t run_neuron(const RunContext& ctx, NodeState& state, const EventNeuron& neuron, const float* x, float* u,
+                     float* y) const;
+
   // "event/avx512", or "auto: event/avx512 below 40% spikes, else dense".
   std::string describe() const;
   Isa isa() const { return kernels_->isa; }
@@ -106,6 +119,7 @@ class EventConv {
 // What EventConv::run did since prepare (tests and benchmarks read it).
 struct EventConvCounters {
   int64_t event_samples = 0, dense_samples = 0, events = 0;
+  int64_t neuron_maps = 0;  // samples whose map the neuron filled (run_neuron)
 };
 const EventConvCounters& event_conv_counters(const NodeState& state);
 

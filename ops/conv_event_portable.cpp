@@ -79,12 +79,32 @@ int64_t neuron_row(float* __restrict x, float* __restrict u, int64_t n, const Ev
   return fired;
 }
 
+// The neuron (a = 1) on n <= 8 elements, as neuron_row; *plus and *minus
+// get the elements that fired +1 and -1 (neuron_compact's events).
+void neuron_masks(const float* __restrict x, float* __restrict u, float* __restrict y, int64_t n,
+                  const EventNeuron& neuron, uint32_t* plus, uint32_t* minus) {
+  const float threshold = neuron.threshold, decay = neuron.decay;
+  const bool binary = neuron.binary;
+  uint32_t pos_bits = 0, neg_bits = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = decay * u[i] + x[i];
+    const int32_t pos = -static_cast<int32_t>(binary ? v > threshold : v >= threshold);  // all ones or 0
+    const int32_t neg = binary ? 0 : -static_cast<int32_t>(v <= -threshold);
+    u[i] = __builtin_bit_cast(float, __builtin_bit_cast(int32_t, v) & ~(pos | neg));
+    y[i] = __builtin_bit_cast(float, (pos & 0x3f800000) | (neg & static_cast<int32_t>(0xbf800000)));
+    pos_bits |= static_cast<uint32_t>(pos & 1) << i;
+    neg_bits |= static_cast<uint32_t>(neg & 1) << i;
+  }
+  *plus = pos_bits;
+  *minus = neg_bits;
+}
+
 #include "ops/event_kernels.inl"
 
 }  // namespace
 
 const EventConvKernels& event_conv_kernels_portable() {
-  static const EventConvKernels k{Isa::kPortable, conv_compact, count_spikes, conv_accumulate};
+  static const EventConvKernels k{Isa::kPortable, conv_compact, count_spikes, conv_accumulate, neuron_compact};
   return k;
 }
 

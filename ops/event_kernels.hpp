@@ -59,6 +59,13 @@ struct EventConvKernels {
   int64_t (*accumulate)(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
                         float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile, const EventNeuron* neuron,
                         float* u);
+  // The TernarySpike that feeds the Conv (no amplitude), over input rows
+  // [y0, y1) of one sample: x its input current, u its membrane, y its
+  // spikes (all NCHW, the Conv's input shape), updated in the spec's order
+  // (the reference neuron's arithmetic); and `map` filled from those spikes
+  // as compact() would fill it from y. Returns the spikes fired.
+  int64_t (*neuron_compact)(const EventConvShape& s, const EventNeuron& neuron, const float* x, float* u, float* y,
+                            const SpikeMap& map, int64_t y0, int64_t y1);
 };
 
 // Output pixels per transposing store, the most of any instruction set.

@@ -17,6 +17,10 @@
 //   bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus);
 //       // n <= V::W values: bit i of *plus / *minus = p[i] is +1 / -1;
 //       // returns false when some p[i] is neither 0, +1 nor -1
+//   void neuron_masks(const float* x, float* u, float* y, int64_t n, const EventNeuron& neuron,
+//                     uint32_t* plus, uint32_t* minus);
+//       // n <= V::W elements: neuron_row's update with a = 1, x -> y; bit i of
+//       // *plus / *minus = element i fired +1 / -1
 //   void copy_offsets(uint32_t* dst, const uint32_t* src, uint32_t count, uint32_t add);
 //       // dst[i] = src[i] + add, i < count; may read and write up to 16
 //       // entries more (the lists have kEventListSlack entries of slack)
@@ -188,6 +192,43 @@ int64_t conv_compact(const EventConvShape& s, const float* x, const SpikeMap& ma
     }
   }
   return events;
+}
+
+// conv_compact's walk (tiles of 128 pixels, every channel) with the neuron
+// in front: each vector of pixels goes through neuron_masks, which stores
+// the membranes and spikes and hands back the lanes that fired; those go
+// into the map as conv_compact would put them. The spikes are never read
+// back from y.
+int64_t neuron_compact(const EventConvShape& s, const EventNeuron& neuron, const float* x, float* u, float* y,
+                       const SpikeMap& map, int64_t y0, int64_t y1) {
+  const int64_t plane = s.h * s.w, p0 = y0 * s.w, p1 = y1 * s.w;
+  for (int64_t k = p0 * s.groups; k < p1 * s.groups; ++k) map.plus[k] = map.minus[k] = 0;
+  int64_t fired = 0;
+  for (int64_t t0 = p0; t0 < p1; t0 += 128) {
+    const int64_t t1 = min64(t0 + 128, p1);
+    for (int64_t c = 0; c < s.c; ++c) {
+      const int64_t gi = c / s.cg;
+      const uint32_t offset = static_cast<uint32_t>((c - gi * s.cg) * s.mgp);
+      const int64_t at = c * plane;
+      for (int64_t p = t0; p < t1; p += V::W) {
+        uint32_t plus, minus;
+        neuron_masks(x + at + p, u + at + p, y + at + p, min64(V::W, t1 - p), neuron, &plus, &minus);
+        if ((plus | minus) == 0) continue;
+        fired += __builtin_popcount(plus | minus);
+        while (plus) {
+          const int64_t slot = (p + __builtin_ctz(plus)) * s.groups + gi;
+          plus &= plus - 1;
+          map.entries[slot * s.cg + map.plus[slot]++] = offset;
+        }
+        while (minus) {
+          const int64_t slot = (p + __builtin_ctz(minus)) * s.groups + gi;
+          minus &= minus - 1;
+          map.entries[slot * s.cg + s.cg - 1 - map.minus[slot]++] = offset;
+        }
+      }
+    }
+  }
+  return fired;
 }
 
 int64_t count_spikes(const float* x, int64_t n) {

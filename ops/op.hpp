@@ -55,6 +55,7 @@ struct PrepareContext {
 };
 
 struct NeuronParams;
+class Op;
 
 struct RunContext {
   std::vector<TensorRef> inputs;  // absent optional input: data == nullptr
@@ -69,6 +70,12 @@ struct RunContext {
   // reads it, and the plan fixes the fusion) and adds to its nonzero_count;
   // the neuron node does not run. Null: the layer runs alone.
   const RunContext* fused_neuron = nullptr;
+  // Set by the plan on a TernarySpike whose output a layer reads as its
+  // input 0 and takes in its own form as the neuron fires
+  // (Op::takes_neuron_output): that layer and its context. The neuron then
+  // runs through the layer's Op::run_neuron_into_input. Null: it runs alone.
+  const Op* spike_consumer = nullptr;
+  const RunContext* spike_consumer_ctx = nullptr;
 };
 
 // Runs fn(begin, end) over [0, n) on the context's pool, or inline.
@@ -114,6 +121,18 @@ class Op {
   // load (before the op is shared). True: the layer's kernel will run it
   // whenever the plan sets RunContext::fused_neuron.
   virtual bool fuse_neuron(const NeuronParams&) { return false; }
+  // Whether the TernarySpike (no amplitude) whose output is this layer's
+  // input 0 may, for the plan that left `state`, write that input also in
+  // the layer's own compact form (the event Conv: its spike map), so that
+  // the layer's run skips building it. Asked once per plan.
+  virtual bool takes_neuron_output(const NodeState* /*state*/) const { return false; }
+  // Runs that neuron for one timestep (x its input, u its membrane, y its
+  // output; `layer`: this layer's context) and leaves the compact form for
+  // this layer's next run. Returns the spikes fired.
+  virtual int64_t run_neuron_into_input(const RunContext& /*layer*/, const NeuronParams& /*neuron*/,
+                                        const float* /*x*/, float* /*u*/, float* /*y*/) const {
+    return 0;
+  }
   // True when the op copied constant input `input` into its own layout at
   // creation and never reads the value's data again (prepare, run): the
   // loader may then drop the data of an initializer that no one else reads,

@@ -70,7 +70,10 @@ class TernarySpike final : public Op {
     const TensorRef& x = ctx.inputs[0];
     const int64_t n = x.shape[0], c = x.shape[1];
     const int64_t inner = c == 0 ? 0 : x.size() / (n * c);
-    const int64_t fired = neuron_run(ctx, p_, x.f(), ctx.state, ctx.outputs[0].f(), n, c, inner);
+    const int64_t fired =
+        ctx.spike_consumer
+            ? ctx.spike_consumer->run_neuron_into_input(*ctx.spike_consumer_ctx, p_, x.f(), ctx.state, ctx.outputs[0].f())
+            : neuron_run(ctx, p_, x.f(), ctx.state, ctx.outputs[0].f(), n, c, inner);
     if (ctx.nonzero_count) *ctx.nonzero_count += fired;
   }
 

@@ -38,6 +38,9 @@ struct Graph {
   std::vector<int> outputs;
   ModelInfo info;
   Limits limits;
+  // LoadOptions::neuron_event_maps (or TSPIKE_NEURON_MAPS): plans let a
+  // neuron write its event-driven reader's spike map (runtime/plan.cpp).
+  bool neuron_event_maps = false;
 };
 
 // "node 'conv1' (Conv): " — the prefix of every node error.

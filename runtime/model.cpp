@@ -256,6 +256,8 @@ struct ModelBuilder {
     const char* env_fuse = std::getenv("TSPIKE_FUSE");  // read once per load, a user override
     const bool fuse = env_fuse && *env_fuse ? std::string(env_fuse) != "0" : options.fuse_neurons;
     if (fuse && !reference_kernels) fuse_neurons(g);
+    const char* env_maps = std::getenv("TSPIKE_NEURON_MAPS");  // read once per load, a user override
+    g.neuron_event_maps = env_maps && *env_maps ? std::string(env_maps) != "0" : options.neuron_event_maps;
     for (const auto& node : g.nodes)
       if (node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul")
         info.layers.push_back(describe_layer(g, node));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/neuron.hpp"
 #include "runtime/checked.hpp"
 
 namespace tspike::detail {
@@ -217,6 +218,25 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   }
   for (int k = 0; k < n_nodes; ++k)
     if (plan->nodes[k].fused) plan->nodes[graph.nodes[k].fused_into].ctx.fused_neuron = &plan->nodes[k].ctx;
+  // A neuron without amplitude whose output an event-driven layer reads as
+  // its input 0 writes that layer's compact input as it fires
+  // (Op::takes_neuron_output): for the first such reader that takes it.
+  for (int k = 0; k < n_nodes && graph.neuron_event_maps; ++k) {
+    PlannedNode& pn = plan->nodes[k];
+    const ops::NeuronParams* neuron = graph.nodes[k].op->neuron();
+    if (pn.folded || pn.fused || !neuron || !neuron->amplitude.empty() || graph.nodes[k].outputs.empty()) continue;
+    const int v = graph.nodes[k].outputs[0];
+    for (int c : graph.values[v].consumers) {
+      const PlannedNode& reader = plan->nodes[c];
+      const GraphNode& node = graph.nodes[c];
+      if (reader.folded || reader.invariant || node.inputs.empty() || node.inputs[0] != v ||
+          !node.op->takes_neuron_output(reader.node_state.get()))
+        continue;
+      pn.ctx.spike_consumer = node.op.get();
+      pn.ctx.spike_consumer_ctx = &reader.ctx;
+      break;
+    }
+  }
   for (int v : graph.outputs) plan->outputs.push_back(ref(v));
   plan->input = ref(graph.input);
   return plan;

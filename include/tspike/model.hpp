@@ -111,6 +111,13 @@ struct LoadOptions {
   // variable TSPIKE_FUSE, when set, overrides this for every model loaded:
   // 1 = on, 0 = off.
   bool fuse_neurons = false;
+  // A TernarySpike that feeds an event-driven Conv at batch 1 writes the
+  // Conv's compact spike lists as it fires, so the Conv does not compact
+  // its input again. Outputs are the same either way. Off by default: it
+  // measured no faster (the scatter into the lists is the cost, and it only
+  // moves; docs/engines.md). The environment variable TSPIKE_NEURON_MAPS,
+  // when set, overrides this for every model loaded: 1 = on, 0 = off.
+  bool neuron_event_maps = false;
 };
 
 struct ModelInfo {
