@@ -33,9 +33,18 @@ struct Case {
   BinaryKind kind;
   Shape a, b;
 };
+// ResNet-19's three stages (128K, 64K and 32K elements), then smaller
+// sizes: where a split over two threads starts to pay (kElementwiseParallelMin).
 const std::vector<Case> kCases{{"mul_per_channel", BinaryKind::kMul, {1, 128, 32, 32}, {1, 128, 1, 1}},
                                {"add_same_shape", BinaryKind::kAdd, {1, 128, 32, 32}, {1, 128, 32, 32}},
-                               {"mul_per_channel_b4", BinaryKind::kMul, {4, 128, 32, 32}, {1, 128, 1, 1}}};
+                               {"mul_per_channel_b4", BinaryKind::kMul, {4, 128, 32, 32}, {1, 128, 1, 1}},
+                               {"mul_per_channel_64K", BinaryKind::kMul, {1, 256, 16, 16}, {1, 256, 1, 1}},
+                               {"add_same_shape_64K", BinaryKind::kAdd, {1, 256, 16, 16}, {1, 256, 16, 16}},
+                               {"mul_per_channel_32K", BinaryKind::kMul, {1, 512, 8, 8}, {1, 512, 1, 1}},
+                               {"add_same_shape_32K", BinaryKind::kAdd, {1, 512, 8, 8}, {1, 512, 8, 8}},
+                               {"add_same_shape_16K", BinaryKind::kAdd, {1, 256, 8, 8}, {1, 256, 8, 8}},
+                               {"add_same_shape_8K", BinaryKind::kAdd, {1, 128, 8, 8}, {1, 128, 8, 8}},
+                               {"add_same_shape_4K", BinaryKind::kAdd, {1, 64, 8, 8}, {1, 64, 8, 8}}};
 
 std::vector<float> random_values(int64_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -97,7 +106,7 @@ int main(int argc, char** argv) {
     if (ref == reporter.median.end()) continue;
     const double ref_us = ref->second.first * 1e3;
     const double per_element = ref_us * 1e3 / double(element_count(c.a));
-    fmt::print("{:<18} reference {:8.1f} us ({:.2f} ns/element)", c.name, ref_us, per_element);
+    fmt::print("{:<20} reference {:8.1f} us ({:.2f} ns/element)", c.name, ref_us, per_element);
     for (int threads : {1, 2}) {
       const auto it = reporter.median.find(fmt::format("{}/fast/{}t", c.name, threads));
       if (it != reporter.median.end())

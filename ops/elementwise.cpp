@@ -11,6 +11,7 @@
 
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
+#include "runtime/thread_pool.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -245,6 +246,8 @@ void binary_runs(BinaryKind kind, const BroadcastRuns& plan, const float* a, con
 void binary_parallel(const RunContext& ctx, BinaryKind kind, const BroadcastRuns& plan, const float* a,
                      const float* b, float* y, int64_t parallel_min) {
   const int64_t total = plan.runs() * plan.inner;
+  if (parallel_min < 0 && ctx.pool)
+    parallel_min = ctx.pool->polling() ? kElementwiseParallelMin : kElementwiseParallelMinSleeping;
   if (!ctx.pool || total < parallel_min) return binary_runs(kind, plan, a, b, y, 0, total);
   // Chunks of whole cache lines of y (64-byte aligned in the arena).
   constexpr int64_t kBlock = 16;

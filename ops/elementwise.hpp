@@ -48,17 +48,21 @@ void binary_reference(BinaryKind kind, const TensorRef& a, const TensorRef& b, c
 void binary_runs(BinaryKind kind, const BroadcastRuns& plan, const float* a, const float* b, float* y,
                  int64_t begin, int64_t end);
 
-// Below this many output elements binary_parallel runs on the calling thread:
-// the kernel does 0.1-0.2 ns per element, and handing half to a worker cost
-// about 8 us in bench/bench_elementwise on a 2-vCPU machine shared with other
-// work, so a split can only pay from a few 100K elements (ResNet-19's maps at
-// batch 1 have at most 128K).
-constexpr int64_t kElementwiseParallelMin = int64_t{1} << 18;
+// Below this many output elements binary_parallel runs on the calling thread.
+// bench/bench_elementwise, 2 threads against 1, quiet machine, workers
+// polling (runtime/thread_pool): 0.74x at 16K elements, 1.13-1.24x at 32K,
+// 1.5-1.6x at 64K, 1.7-1.9x at 128K (ResNet-19's three stages at batch 1).
+// When the workers sleep (the pool's sleeping phase on a busy machine, or
+// SessionOptions::allow_spinning off) a hand-off costs tens of
+// microseconds, and a split measured slower up to a few 100K elements.
+constexpr int64_t kElementwiseParallelMin = int64_t{1} << 15;
+constexpr int64_t kElementwiseParallelMinSleeping = int64_t{1} << 18;
 
 // binary_runs over all of y, split over the context's threads when y has at
-// least `parallel_min` elements (chunks are element ranges: every element
-// is computed the same way whatever the split).
+// least `parallel_min` elements (< 0: kElementwiseParallelMin while the
+// pool's workers poll, else kElementwiseParallelMinSleeping). Chunks are
+// element ranges: every element is computed the same way whatever the split.
 void binary_parallel(const RunContext& ctx, BinaryKind kind, const BroadcastRuns& plan, const float* a,
-                     const float* b, float* y, int64_t parallel_min = kElementwiseParallelMin);
+                     const float* b, float* y, int64_t parallel_min = -1);
 
 }  // namespace tspike::ops

@@ -54,6 +54,11 @@ class ThreadPool {
   // next, such as another Session. The next parallel_for wakes them.
   void rest() { resting_.store(true, std::memory_order_relaxed); }
 
+  // Whether handing out work now costs a poll (under a microsecond) rather
+  // than a wake-up from sleep (tens of microseconds): the workers poll and
+  // the pool is not in a sleeping phase. Small work splits only then.
+  bool polling() const { return spin_us_ > 0 && sleep_dispatches_.load(std::memory_order_relaxed) == 0; }
+
   // Calls fn(begin, end) on disjoint chunks covering [0, n); returns when all
   // are done. The calling thread takes the first chunk.
   template <typename F>

@@ -39,6 +39,14 @@ TEST(ThreadPool, EveryIndexOnceWhetherPollingOrSleeping) {
     }
 }
 
+// What small work asks before it splits (ops/elementwise.cpp).
+TEST(ThreadPool, SaysWhetherItPolls) {
+  EXPECT_FALSE(ThreadPool(2, 0).polling());
+  ThreadPool pool(2);
+  EXPECT_TRUE(pool.polling());
+  ASSERT_TRUE(covers_once(pool, 8));
+}
+
 TEST(ThreadPool, WakesWorkersThatFellAsleep) {
   // Pauses longer than the polling time put the workers to sleep on the
   // condition variable; a lost wakeup would hang here (ctest's timeout).
