@@ -2,6 +2,7 @@
 // point catches everything, so no C++ exception reaches a C caller.
 #include "tspike/tspike_c.h"
 
+#include <cstddef>
 #include <memory>
 #include <new>
 #include <string>
@@ -94,6 +95,52 @@ tspike::Tensor make_tensor(const float* data, const long* shape, size_t rank) {
 
 void refresh(tspike_session* s) { s->stats = s->session.stats(); }
 
+// The fields of a caller's options struct that its struct_size covers; the
+// rest keep their defaults (a program built against older headers).
+#define TSPIKE_COVERS(options, type, field) ((options)->struct_size >= offsetof(type, field) + sizeof((options)->field))
+
+tspike::LoadOptions load_options(const tspike_load_options* c) {
+  tspike::LoadOptions o;
+  if (!c) return o;
+  if (c->struct_size < sizeof(size_t)) throw invalid("tspike_load_options: struct_size not set (tspike_load_options_init)");
+  if (TSPIKE_COVERS(c, tspike_load_options, engine)) {
+    switch (c->engine) {
+      case TSPIKE_ENGINE_AUTO: o.engine = tspike::Engine::kAuto; break;
+      case TSPIKE_ENGINE_EVENT: o.engine = tspike::Engine::kEvent; break;
+      case TSPIKE_ENGINE_DENSE: o.engine = tspike::Engine::kDense; break;
+      default: throw invalid("tspike_load_options: engine " + std::to_string(c->engine) + " is not a tspike_engine");
+    }
+  }
+  if (TSPIKE_COVERS(c, tspike_load_options, max_isa)) {
+    switch (c->max_isa) {
+      case TSPIKE_ISA_BEST: o.max_isa = tspike::InstructionSet::kBest; break;
+      case TSPIKE_ISA_AVX512: o.max_isa = tspike::InstructionSet::kAvx512; break;
+      case TSPIKE_ISA_AVX2: o.max_isa = tspike::InstructionSet::kAvx2; break;
+      case TSPIKE_ISA_PORTABLE: o.max_isa = tspike::InstructionSet::kPortable; break;
+      default: throw invalid("tspike_load_options: max_isa " + std::to_string(c->max_isa) + " is not a tspike_isa");
+    }
+  }
+  if (TSPIKE_COVERS(c, tspike_load_options, reference_kernels)) o.reference_kernels = c->reference_kernels != 0;
+  if (TSPIKE_COVERS(c, tspike_load_options, fuse_neurons)) o.fuse_neurons = c->fuse_neurons != 0;
+  if (TSPIKE_COVERS(c, tspike_load_options, neuron_event_maps)) o.neuron_event_maps = c->neuron_event_maps != 0;
+  return o;
+}
+
+tspike::SessionOptions session_options(const tspike_session_options* c) {
+  tspike::SessionOptions o;
+  if (!c) return o;
+  if (c->struct_size < sizeof(size_t))
+    throw invalid("tspike_session_options: struct_size not set (tspike_session_options_init)");
+  if (TSPIKE_COVERS(c, tspike_session_options, timesteps)) o.timesteps = c->timesteps;
+  if (TSPIKE_COVERS(c, tspike_session_options, threads)) o.threads = c->threads < 1 ? 1 : c->threads;
+  if (TSPIKE_COVERS(c, tspike_session_options, allow_spinning)) o.allow_spinning = c->allow_spinning != 0;
+  return o;
+}
+
+const tspike::LayerInfo* layer(const tspike_model* m, size_t index) {
+  return m && index < m->model->info().layers.size() ? &m->model->info().layers[index] : nullptr;
+}
+
 const tspike::Tensor* output(const tspike_session* s, size_t index) {
   return s && index < s->outputs.size() ? &s->outputs[index] : nullptr;
 }
@@ -141,6 +188,37 @@ tspike_model* tspike_model_load_from_memory(const void* data, size_t size, const
 
 void tspike_model_free(tspike_model* model) { delete model; }
 
+void tspike_load_options_init(tspike_load_options* options) {
+  if (!options) return;
+  *options = tspike_load_options{};
+  options->struct_size = sizeof(tspike_load_options);
+  options->engine = TSPIKE_ENGINE_AUTO;
+  options->max_isa = TSPIKE_ISA_BEST;
+}
+
+tspike_model* tspike_model_load_with(const char* path, const tspike_load_options* options, tspike_status** status) {
+  if (!path) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_with: path is NULL"), nullptr;
+  tspike_model* m = nullptr;
+  tspike::LoadOptions o;
+  try {
+    o = load_options(options);
+  } catch (const tspike::Error& e) {
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, e.what()), nullptr;
+  }
+  guarded(status, [&] { m = new tspike_model{tspike::Model::load(path, o)}; });
+  return m;
+}
+
+size_t tspike_model_layer_count(const tspike_model* model) { return model ? model->model->info().layers.size() : 0; }
+const char* tspike_model_layer_name(const tspike_model* model, size_t index) {
+  const tspike::LayerInfo* l = layer(model, index);
+  return l ? l->node.c_str() : nullptr;
+}
+const char* tspike_model_layer_kernel(const tspike_model* model, size_t index) {
+  const tspike::LayerInfo* l = layer(model, index);
+  return l ? l->kernel.c_str() : nullptr;
+}
+
 size_t tspike_model_input_rank(const tspike_model* model) {
   return model ? model->model->info().input.shape.size() : 0;
 }
@@ -169,6 +247,28 @@ tspike_session* tspike_session_create(const tspike_model* model, int timesteps, 
 }
 
 void tspike_session_free(tspike_session* session) { delete session; }
+
+void tspike_session_options_init(tspike_session_options* options) {
+  if (!options) return;
+  *options = tspike_session_options{};
+  options->struct_size = sizeof(tspike_session_options);
+  options->threads = 1;
+  options->allow_spinning = 1;
+}
+
+tspike_session* tspike_session_create_with(const tspike_model* model, const tspike_session_options* options,
+                                           tspike_status** status) {
+  if (!model) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_create_with: model is NULL"), nullptr;
+  tspike::SessionOptions o;
+  try {
+    o = session_options(options);
+  } catch (const tspike::Error& e) {
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, e.what()), nullptr;
+  }
+  tspike_session* s = nullptr;
+  guarded(status, [&] { s = new tspike_session{tspike::Session(model->model, o), {}, {}}; });
+  return s;
+}
 
 tspike_code tspike_session_run(tspike_session* session, const float* data, const long* shape, size_t rank,
                                tspike_status** status) {

@@ -34,6 +34,7 @@ static size_t argmax(const float* v, size_t n) {
 
 int main(void) {
   const char* model_path = TSPIKE_SOURCE_DIR "/models/fashion_tsnet.onnx";
+  const char* resnet_path = TSPIKE_SOURCE_DIR "/models/fashion_resnet.onnx"; /* has event-driven layers */
   const char* image_path = TSPIKE_SOURCE_DIR "/models/samples/fashion_0_ankle_boot.png";
   tspike_status* status = NULL;
   tspike_model* model;
@@ -113,6 +114,32 @@ int main(void) {
 
   free(zeros);
   tspike_session_free(session);
+
+  /* Options: the event engine capped at the portable kernels, two threads
+     that sleep when idle; the image classified as before. */
+  {
+    tspike_load_options load;
+    tspike_session_options options;
+    int event = 0;
+    tspike_load_options_init(&load);
+    load.engine = TSPIKE_ENGINE_EVENT;
+    load.max_isa = TSPIKE_ISA_PORTABLE;
+    model = tspike_model_load_with(resnet_path, &load, &status);
+    CHECK(model != NULL && status == NULL);
+    for (i = 0; model && i < tspike_model_layer_count(model); ++i)
+      event += strcmp(tspike_model_layer_kernel(model, i), "event/portable") == 0;
+    CHECK(event > 0);
+    tspike_session_options_init(&options);
+    options.threads = 2;
+    options.allow_spinning = 0;
+    session = tspike_session_create_with(model, &options, &status);
+    CHECK(session != NULL && status == NULL);
+    tspike_model_free(model);
+    CHECK(tspike_session_run_image(session, image_path, NULL) == TSPIKE_OK);
+    CHECK(tspike_session_output_size(session, 0) == 10);
+    CHECK(argmax(tspike_session_output_data(session, 0), 10) == 9);
+    tspike_session_free(session);
+  }
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("c_api_test: all checks passed\n");
   return failures ? 1 : 0;

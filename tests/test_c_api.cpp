@@ -2,11 +2,13 @@
 // and codes. The happy path in C is tests/c_api_test.c.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
+#include "ops/conv_onednn.hpp"
 #include "tests/test_util.hpp"
 #include "tspike/tspike_c.h"
 
@@ -15,6 +17,7 @@ namespace {
 using tspike::test::source_path;
 
 const std::string kModel = source_path("models/fashion_tsnet.onnx");
+const std::string kResNet = source_path("models/fashion_resnet.onnx");  // has event-driven layers
 
 TEST(CApi, NullArgumentsAreErrorsNotCrashes) {
   tspike_status* status = nullptr;
@@ -98,6 +101,127 @@ TEST(CApi, RunErrors) {
   tspike_status_free(status);
   EXPECT_EQ(tspike_session_output_count(session), 0u);
   tspike_session_free(session);
+  tspike_model_free(model);
+}
+
+std::vector<std::string> kernels(const tspike_model* model) {
+  std::vector<std::string> k;
+  for (size_t i = 0; i < tspike_model_layer_count(model); ++i) k.push_back(tspike_model_layer_kernel(model, i));
+  EXPECT_EQ(tspike_model_layer_kernel(model, k.size()), nullptr);
+  EXPECT_EQ(tspike_model_layer_name(model, k.size()), nullptr);
+  return k;
+}
+
+TEST(CApi, LoadOptionsChooseTheKernels) {
+  tspike_load_options options;
+  tspike_load_options_init(&options);
+  EXPECT_EQ(options.struct_size, sizeof(tspike_load_options));
+  EXPECT_EQ(options.engine, TSPIKE_ENGINE_AUTO);
+
+  options.engine = TSPIKE_ENGINE_EVENT;
+  options.max_isa = TSPIKE_ISA_PORTABLE;
+  tspike_model* model = tspike_model_load_with(kResNet.c_str(), &options, nullptr);
+  ASSERT_NE(model, nullptr);
+  ASSERT_GT(tspike_model_layer_count(model), 1u);
+  EXPECT_GT(std::string(tspike_model_layer_name(model, 0)).size(), 0u);
+  int event = 0;
+  for (const std::string& k : kernels(model)) event += k == "event/portable";
+  EXPECT_GT(event, 0);
+  tspike_model_free(model);
+
+  options.engine = TSPIKE_ENGINE_DENSE;
+  model = tspike_model_load_with(kResNet.c_str(), &options, nullptr);
+  ASSERT_NE(model, nullptr);
+  for (const std::string& k : kernels(model)) EXPECT_EQ(k.find("event"), std::string::npos) << k;
+  tspike_model_free(model);
+
+  tspike_load_options_init(&options);
+  options.reference_kernels = 1;
+  model = tspike_model_load_with(kResNet.c_str(), &options, nullptr);
+  ASSERT_NE(model, nullptr);
+  for (const std::string& k : kernels(model)) EXPECT_EQ(k, "reference");
+  tspike_model_free(model);
+
+  // A program built against older headers: fields past its struct_size
+  // keep their defaults, whatever the memory there holds.
+  tspike_load_options_init(&options);
+  options.engine = TSPIKE_ENGINE_DENSE;
+  options.reference_kernels = 1;
+  options.struct_size = offsetof(tspike_load_options, reference_kernels);
+  model = tspike_model_load_with(kResNet.c_str(), &options, nullptr);
+  ASSERT_NE(model, nullptr);
+  int onednn = 0;
+  for (const std::string& k : kernels(model)) onednn += k == "oneDNN";
+  EXPECT_EQ(onednn > 0, tspike::ops::onednn_available());  // without oneDNN every dense Conv is the reference
+  tspike_model_free(model);
+  model = tspike_model_load_with(kResNet.c_str(), nullptr, nullptr);  // NULL options: the defaults
+  EXPECT_NE(model, nullptr);
+  tspike_model_free(model);
+}
+
+TEST(CApi, BadOptionsAreInvalidArguments) {
+  tspike_load_options options;
+  tspike_load_options_init(&options);
+  tspike_status* status = nullptr;
+  options.engine = 7;
+  EXPECT_EQ(tspike_model_load_with(kModel.c_str(), &options, &status), nullptr);
+  EXPECT_EQ(tspike_status_code(status), TSPIKE_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tspike_status_message(status)).find("engine 7"), std::string::npos);
+  tspike_status_free(status);
+  tspike_load_options_init(&options);
+  options.max_isa = -1;
+  EXPECT_EQ(tspike_model_load_with(kModel.c_str(), &options, &status), nullptr);
+  EXPECT_EQ(tspike_status_code(status), TSPIKE_ERR_INVALID_ARGUMENT);
+  tspike_status_free(status);
+  options.struct_size = 0;  // never initialized
+  EXPECT_EQ(tspike_model_load_with(kModel.c_str(), &options, &status), nullptr);
+  EXPECT_NE(std::string(tspike_status_message(status)).find("struct_size"), std::string::npos);
+  tspike_status_free(status);
+  EXPECT_EQ(tspike_model_load_with(nullptr, nullptr, nullptr), nullptr);
+  tspike_session_options session_options{};
+  tspike_model* model = tspike_model_load(kModel.c_str(), nullptr);
+  EXPECT_EQ(tspike_session_create_with(model, &session_options, &status), nullptr);  // struct_size 0
+  EXPECT_EQ(tspike_status_code(status), TSPIKE_ERR_INVALID_ARGUMENT);
+  tspike_status_free(status);
+  tspike_session_options_init(&session_options);
+  session_options.timesteps = -3;
+  EXPECT_EQ(tspike_session_create_with(model, &session_options, &status), nullptr);
+  EXPECT_EQ(tspike_status_code(status), TSPIKE_ERR_BAD_INPUT);
+  tspike_status_free(status);
+  EXPECT_EQ(tspike_session_create_with(nullptr, nullptr, nullptr), nullptr);
+  tspike_model_free(model);
+}
+
+// Threads and polling change nothing in the outputs.
+TEST(CApi, SessionOptionsGiveTheSameOutputs) {
+  tspike_model* model = tspike_model_load(kModel.c_str(), nullptr);
+  ASSERT_NE(model, nullptr);
+  const long shape[] = {3, tspike_model_input_dim(model, 1), tspike_model_input_dim(model, 2),
+                        tspike_model_input_dim(model, 3)};
+  std::vector<float> data(static_cast<size_t>(shape[0] * shape[1] * shape[2] * shape[3]));
+  for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<float>((k * 37) % 101) / 50.0f - 1.0f;
+  auto outputs = [&](const tspike_session_options* options) {
+    tspike_session* session = tspike_session_create_with(model, options, nullptr);
+    EXPECT_NE(session, nullptr);
+    EXPECT_EQ(tspike_session_run(session, data.data(), shape, 4, nullptr), TSPIKE_OK);
+    const float* y = tspike_session_output_data(session, 0);
+    std::vector<float> out(y, y + tspike_session_output_size(session, 0));
+    EXPECT_EQ(tspike_session_timesteps(session), options && options->timesteps ? options->timesteps : 4);
+    tspike_session_free(session);
+    return out;
+  };
+  const std::vector<float> want = outputs(nullptr);
+  tspike_session_options options;
+  tspike_session_options_init(&options);
+  EXPECT_EQ(options.threads, 1);
+  EXPECT_EQ(options.allow_spinning, 1);
+  for (int spinning : {0, 1}) {
+    options.threads = 2;
+    options.allow_spinning = spinning;
+    EXPECT_EQ(outputs(&options), want) << "spinning " << spinning;
+  }
+  options.timesteps = 2;
+  EXPECT_NE(outputs(&options), want);
   tspike_model_free(model);
 }
 

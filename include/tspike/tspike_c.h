@@ -67,6 +67,41 @@ TSPIKE_API tspike_model* tspike_model_load_from_memory(const void* data, size_t 
                                                        tspike_status** status);
 TSPIKE_API void tspike_model_free(tspike_model* model);
 
+/* Load options (tspike::LoadOptions; docs/engines.md). Fill one with
+ * tspike_load_options_init, which also sets struct_size (so that a program
+ * built against these headers keeps working with a later library that
+ * adds fields), then change what you need. */
+typedef enum {
+  TSPIKE_ENGINE_AUTO = 0,  /* event-driven; a Conv timestep denser than the crossover runs dense */
+  TSPIKE_ENGINE_EVENT = 1, /* every spike-fed layer event-driven */
+  TSPIKE_ENGINE_DENSE = 2  /* every layer dense fp32 (oneDNN), as a yardstick */
+} tspike_engine;
+typedef enum {
+  TSPIKE_ISA_BEST = 0, /* the CPU's best */
+  TSPIKE_ISA_AVX512 = 1,
+  TSPIKE_ISA_AVX2 = 2,
+  TSPIKE_ISA_PORTABLE = 3
+} tspike_isa;
+typedef struct tspike_load_options {
+  size_t struct_size;      /* sizeof(tspike_load_options) */
+  int engine;              /* a tspike_engine; default TSPIKE_ENGINE_AUTO */
+  int max_isa;             /* a tspike_isa: a cap on the kernels' instruction set; default best */
+  int reference_kernels;   /* nonzero: every op keeps its reference kernel; default 0 */
+  int fuse_neurons;        /* nonzero: a neuron runs inside the event Conv that feeds it; default 0 */
+  int neuron_event_maps;   /* nonzero: a neuron writes its event Conv's spike lists; default 0 */
+} tspike_load_options;
+TSPIKE_API void tspike_load_options_init(tspike_load_options* options);
+/* tspike_model_load with options (NULL: the defaults). A value out of range
+ * is TSPIKE_ERR_INVALID_ARGUMENT. */
+TSPIKE_API tspike_model* tspike_model_load_with(const char* path, const tspike_load_options* options,
+                                                tspike_status** status);
+
+/* The layers (Conv, Gemm, MatMul) in graph order and the kernel each got
+ * at load: "event/avx512", "oneDNN", "reference", ... NULL past the end. */
+TSPIKE_API size_t tspike_model_layer_count(const tspike_model* model);
+TSPIKE_API const char* tspike_model_layer_name(const tspike_model* model, size_t index);
+TSPIKE_API const char* tspike_model_layer_kernel(const tspike_model* model, size_t index);
+
 /* The input's shape; a dimension unknown in the file (the batch) is -1. */
 TSPIKE_API size_t tspike_model_input_rank(const tspike_model* model);
 TSPIKE_API long tspike_model_input_dim(const tspike_model* model, size_t axis);
@@ -80,6 +115,19 @@ TSPIKE_API const char* tspike_model_label(const tspike_model* model, size_t inde
 TSPIKE_API tspike_session* tspike_session_create(const tspike_model* model, int timesteps, int threads,
                                                  tspike_status** status);
 TSPIKE_API void tspike_session_free(tspike_session* session);
+
+/* Session options (tspike::SessionOptions), struct_size as above. */
+typedef struct tspike_session_options {
+  size_t struct_size;  /* sizeof(tspike_session_options) */
+  int timesteps;       /* 0: the model's; default 0 */
+  int threads;         /* worker threads used inside kernels; default 1 */
+  int allow_spinning;  /* nonzero: idle workers poll about 1 ms before they sleep; default 1 */
+} tspike_session_options;
+TSPIKE_API void tspike_session_options_init(tspike_session_options* options);
+/* tspike_session_create with options (NULL: the defaults). */
+TSPIKE_API tspike_session* tspike_session_create_with(const tspike_model* model,
+                                                      const tspike_session_options* options,
+                                                      tspike_status** status);
 
 /* Zeroes the state, runs all timesteps on `data` (row-major float32 of the
  * given shape, e.g. [N, C, H, W]) and keeps the outputs, reduced over time,
