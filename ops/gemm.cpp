@@ -1,7 +1,8 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to [M, N].
 // Kernels: event-driven (gemm_event.*) when A is pure spikes (transA = 0),
 // B and C are constant and LoadOptions::engine is not dense; else the
-// reference kernel here.
+// reference kernel here. The event kernel can run the TernarySpike that is
+// the only reader of Y (fuse_neuron) on each row of Y as it is finished.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
@@ -29,7 +30,18 @@ class Gemm final : public Op {
       event_ = EventGemm::make(bw->f.data(), bw->shape[trans_b_ ? 1 : 0], bw->shape[trans_b_ ? 0 : 1], trans_b_, b.isa);
   }
 
-  std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
+  // The neuron goes into the event kernel's row epilogue (GemmEpilogue).
+  bool fuse_neuron(const NeuronParams& p) override {
+    if (!event_ || (p.amplitude.size() > 1 && static_cast<int64_t>(p.amplitude.size()) != event_->n())) return false;
+    neuron_ = p;
+    fused_ = true;
+    return true;
+  }
+
+  std::string kernel() const override {
+    if (event_ && fused_) return fmt::format("{}, fused with TernarySpike '{}'", event_->describe(), neuron_.node);
+    return event_ ? event_->describe() : "reference";
+  }
 
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& a = require_input(*this, ctx, 0, "A", 2, 2);
@@ -65,19 +77,22 @@ class Gemm final : public Op {
     const int64_t k = trans_a_ ? a.shape[0] : a.shape[1];
     const TensorRef* c = ctx.inputs.size() > 2 && ctx.inputs[2].data ? &ctx.inputs[2] : nullptr;
     float* y = ctx.outputs[0].f();
-    // Event kernel: raw sums, then alpha and beta * C once per output.
-    if (event_ && event_->run(ctx, *ctx.node_state, a.f(), y)) {
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          float& out = y[i * n + j];
-          if (alpha_ != 1.0f) out *= alpha_;
-          if (c) {
-            const Shape& cs = c->shape;
-            const int64_t ci = (cs.size() == 2 && cs[0] != 1) ? i : 0, cj = (!cs.empty() && cs.back() != 1) ? j : 0;
-            out += beta_ * c->f()[ci * (cs.empty() ? 1 : cs.back()) + cj];
-          }
-        }
-      return;
+    const RunContext* nc = event_ && fused_ ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
+    // Event kernel: raw sums, then per row alpha and beta * C, and the fused neuron.
+    if (event_) {
+      GemmEpilogue e{alpha_, beta_};
+      if (c) {
+        const Shape& cs = c->shape;
+        e.c = c->f();
+        e.c_rows = cs.size() == 2 ? cs[0] : 1;
+        e.c_cols = cs.empty() ? 1 : cs.back();
+      }
+      if (nc) e.neuron = &neuron_, e.u = nc->state, e.spikes = nc->outputs[0].f();
+      int64_t fired = 0;
+      if (event_->run(ctx, *ctx.node_state, a.f(), y, &e, &fired)) {
+        if (nc && nc->nonzero_count) *nc->nonzero_count += fired;
+        return;
+      }
     }
     // Output elements are independent: split them over threads.
     parallel_for(ctx, m * n, [&](int64_t begin, int64_t end) {
@@ -100,12 +115,18 @@ class Gemm final : public Op {
         y[i * n + j] = alpha_ * acc + beta_ * bias;
       }
     });
+    if (nc) {  // a timestep with values other than -1, 0, +1: the neuron after the reference
+      const int64_t fired = neuron_run(ctx, neuron_, y, nc->state, nc->outputs[0].f(), m, n, 1);
+      if (nc->nonzero_count) *nc->nonzero_count += fired;
+    }
   }
 
  private:
   float alpha_ = 1, beta_ = 1;
   bool trans_a_ = false, trans_b_ = false;
   std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
+  bool fused_ = false;                // fuse_neuron took neuron_
+  NeuronParams neuron_;
 };
 
 }  // namespace

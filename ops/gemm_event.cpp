@@ -51,17 +51,45 @@ std::unique_ptr<NodeState> EventGemm::prepare(int64_t rows) const {
   return state;
 }
 
-bool EventGemm::run(const RunContext& ctx, NodeState& node_state, const float* a, float* y) const {
+bool EventGemm::run(const RunContext& ctx, NodeState& node_state, const float* a, float* y,
+                    const GemmEpilogue* epilogue, int64_t* fired) const {
   auto& st = static_cast<EventGemmState&>(node_state);
   const SpikeMap map{st.entries.data(), st.plus.data(), st.minus.data()};
+  const int64_t n = st.shape.n;
   // Rows are independent: each thread compacts and accumulates its own.
   std::atomic<bool> bad{false};
-  parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) {
-    bool chunk_bad = false;
-    kernels_->compact(st.shape, a, map, r0, r1, &chunk_bad);
-    if (chunk_bad) bad = true;
-    else kernels_->accumulate(st.shape, weights_.data(), map, y, r0, r1);
-  });
+  std::atomic<int64_t> spikes{0};
+  auto finish = [&](int64_t r0, int64_t r1) {
+    kernels_->accumulate(st.shape, weights_.data(), map, y, r0, r1);
+    if (!epilogue) return;
+    const GemmEpilogue& e = *epilogue;
+    for (int64_t i = r0; i < r1; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float& out = y[i * n + j];
+        if (e.alpha != 1.0f) out *= e.alpha;
+        if (e.c) out += e.beta * e.c[(e.c_rows > 1 ? i : 0) * e.c_cols + (e.c_cols > 1 ? j : 0)];
+      }
+    if (e.neuron) spikes += neuron_planes(*e.neuron, y, e.u, e.spikes, n, 1, r0 * n, r1 * n);
+  };
+  if (epilogue && epilogue->neuron) {
+    // Every row checked before any membrane changes: a bad value sends the
+    // whole timestep to the caller's reference kernel and the neuron after it.
+    parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) {
+      bool chunk_bad = false;
+      kernels_->compact(st.shape, a, map, r0, r1, &chunk_bad);
+      if (chunk_bad) bad = true;
+    });
+    if (bad.load()) return false;
+    parallel_for(ctx, st.shape.rows, finish);
+  } else {
+    parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) {
+      bool chunk_bad = false;
+      kernels_->compact(st.shape, a, map, r0, r1, &chunk_bad);
+      if (chunk_bad) bad = true;
+      else finish(r0, r1);
+    });
+  }
+  if (fired) *fired = spikes.load();
   return !bad.load();
 }
 

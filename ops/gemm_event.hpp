@@ -18,8 +18,22 @@
 #include <string>
 
 #include "ops/conv_event.hpp"
+#include "ops/neuron.hpp"
 
 namespace tspike::ops {
+
+// What EventGemm::run does to each row of sums once it has them, while the
+// row is in cache: y = alpha * y + beta * C (Gemm), then a fused TernarySpike
+// (Op::fuse_neuron) over the [rows, n] output, whose channels are the n
+// columns.
+struct GemmEpilogue {
+  float alpha = 1.0f, beta = 0.0f;
+  const float* c = nullptr;  // C broadcast to [rows, n]: c[(c_rows > 1 ? i : 0) * c_cols + (c_cols > 1 ? j : 0)]
+  int64_t c_rows = 1, c_cols = 1;
+  const NeuronParams* neuron = nullptr;  // null: no neuron
+  float* u = nullptr;                    // its membrane, [rows, n]
+  float* spikes = nullptr;               // its output, [rows, n]
+};
 
 class EventGemm {
  public:
@@ -30,10 +44,13 @@ class EventGemm {
   // Scratch for A with `rows` rows.
   std::unique_ptr<NodeState> prepare(int64_t rows) const;
 
-  // y [rows, n] = a [rows, k] x B as raw sums. Returns false (and leaves y
-  // undefined) when a holds a value other than -1, 0, +1: the caller then
-  // runs its reference kernel. Allocates nothing.
-  bool run(const RunContext& ctx, NodeState& state, const float* a, float* y) const;
+  // y [rows, n] = a [rows, k] x B as raw sums, then `epilogue` (if any) on
+  // each row; *fired (if given) gets the fused neuron's spikes. Returns
+  // false (y undefined, the neuron untouched) when a holds a value other
+  // than -1, 0, +1: the caller then runs its reference kernel. Allocates
+  // nothing.
+  bool run(const RunContext& ctx, NodeState& state, const float* a, float* y, const GemmEpilogue* epilogue = nullptr,
+           int64_t* fired = nullptr) const;
 
   std::string describe() const;
   int64_t k() const { return k_; }

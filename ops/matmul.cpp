@@ -1,7 +1,8 @@
 // MatMul with numpy semantics: 1-D operands promoted, batch dims broadcast.
 // Kernels: event-driven (gemm_event.*) when A is pure spikes of rank >= 2, B
 // a constant matrix and LoadOptions::engine is not dense; else the reference
-// kernel here.
+// kernel here. A TernarySpike that is the only reader of Y can run inside
+// (fuse_neuron): in the event kernel's row epilogue when Y is 2-D.
 #include <fmt/format.h>
 
 #include <array>
@@ -30,7 +31,19 @@ class MatMul final : public Op {
       event_ = EventGemm::make(w->f.data(), w->shape[0], w->shape[1], /*trans_b=*/false, b.isa);
   }
 
-  std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
+  // The neuron goes into the event kernel's row epilogue when Y is 2-D (its
+  // channels are then Y's columns); otherwise it runs right after the sums.
+  bool fuse_neuron(const NeuronParams& p) override {
+    if (!event_ || (p.amplitude.size() > 1 && static_cast<int64_t>(p.amplitude.size()) != event_->n())) return false;
+    neuron_ = p;
+    fused_ = true;
+    return true;
+  }
+
+  std::string kernel() const override {
+    if (event_ && fused_) return fmt::format("{}, fused with TernarySpike '{}'", event_->describe(), neuron_.node);
+    return event_ ? event_->describe() : "reference";
+  }
 
   // Checked in prepare(); run() relies on it.
   MatMulGeometry geometry(const Shape& a, const Shape& b) const {
@@ -74,6 +87,31 @@ class MatMul final : public Op {
   }
 
   void run(RunContext& ctx) const override {
+    const RunContext* nc = event_ && fused_ ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
+    const Shape& ys = ctx.outputs[0].shape;
+    if (nc && ys.size() == 2 && ctx.node_state) {
+      const GemmEpilogue e{.neuron = &neuron_, .u = nc->state, .spikes = nc->outputs[0].f()};
+      int64_t fired = 0;
+      if (event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(), &e, &fired)) {
+        if (nc->nonzero_count) *nc->nonzero_count += fired;
+        return;
+      }
+      sums(ctx);
+    } else {
+      sums(ctx);
+    }
+    if (nc) {  // Y not 2-D, or values other than -1, 0, +1: the neuron after the sums
+      int64_t inner = 1;
+      for (size_t d = 2; d < ys.size(); ++d) inner *= ys[d];
+      const int64_t fired = neuron_run(ctx, neuron_, ctx.outputs[0].f(), nc->state, nc->outputs[0].f(), ys[0],
+                                       ys.size() > 1 ? ys[1] : 1, ys.size() > 1 ? inner : 1);
+      if (nc->nonzero_count) *nc->nonzero_count += fired;
+    }
+  }
+
+ private:
+  // Y = A x B: the event kernel, or the reference when it cannot run.
+  void sums(RunContext& ctx) const {
     const TensorRef &a = ctx.inputs[0], &b = ctx.inputs[1];
     // Event kernel: A as [rows, K] against the constant [K, N].
     if (ctx.node_state && event_->run(ctx, *ctx.node_state, a.f(), ctx.outputs[0].f())) return;
@@ -109,8 +147,9 @@ class MatMul final : public Op {
     }
   }
 
- private:
   std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
+  bool fused_ = false;                // fuse_neuron took neuron_
+  NeuronParams neuron_;
 };
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/gemm_event.hpp"
 #include "tests/model_builder.hpp"
 #include "tspike/tspike.hpp"
 
@@ -261,6 +262,99 @@ TEST(FusedNeuron, OutputLifetimeStartsAtTheLayer) {
   const std::vector<Tensor> got = a.run(input), want = r.run(input);
   EXPECT_EQ(got[0].data, want[0].data);  // dyadic weights: exact
   EXPECT_EQ(a.stats().spike_counts, r.stats().spike_counts);
+}
+
+// Gemm (alpha, beta, transB, C of every broadcast) and MatMul (2-D and 3-D
+// A) with the neuron that reads them fused: the same spikes, membranes
+// (through later timesteps) and spike counts as the pair run apart, bitwise
+// (the same sums in the same order, the same neuron arithmetic), on every
+// instruction set, 1 and 2 threads.
+TEST(FusedNeuron, GemmAndMatMulMatchThePairApart) {
+  std::mt19937 rng(20261129);
+  int ran = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const bool matmul = trial % 3 == 2, rank3 = matmul && trial % 2 == 0;
+    const int64_t rows = pick(rng, 1, 5), k = pick(rng, 1, 90), n = pick(rng, 1, 300), batch = pick(rng, 1, 3);
+    const bool trans_b = !matmul && pick(rng, 0, 1) == 1;
+    const int c_kind = matmul ? 0 : static_cast<int>(pick(rng, 0, 3));  // none, [n], [rows, n], [1]
+    const int amplitude = static_cast<int>(pick(rng, 0, 2));             // none, one, per column
+    const float threshold = std::uniform_real_distribution<float>(0.1f, 1.5f)(rng);
+    const float decay = std::vector<float>{0.0f, 0.25f, 0.7f, 1.0f}[pick(rng, 0, 3)];
+    const bool binary = pick(rng, 0, 2) == 0;
+    auto values = [&](int64_t count, float scale) {
+      std::vector<float> v(count);
+      for (auto& x : v) x = std::uniform_real_distribution<float>(-scale, scale)(rng);
+      return v;
+    };
+    const Shape x_shape = rank3 ? Shape{batch, rows, k} : Shape{rows, k};
+    test::ModelBuilder b(x_shape);
+    b.metadata("tspike.timesteps", "5");
+    b.spike("s0", "x", "s").f("decay", 0.0f);
+    b.initializer("w", trans_b ? Shape{n, k} : Shape{k, n}, values(k * n, 2.0f * threshold / std::sqrt(float(k))));
+    if (matmul) {
+      b.node("MatMul", "layer", {"s", "w"}, {"c"});
+    } else {
+      std::vector<std::string> inputs{"s", "w"};
+      if (c_kind) {
+        const Shape cs = c_kind == 1 ? Shape{n} : c_kind == 2 ? Shape{rows, n} : Shape{1};
+        b.initializer("bias", cs, values(element_count(cs), 0.3f * threshold));
+        inputs.push_back("bias");
+      }
+      b.node("Gemm", "layer", inputs, {"c"}).i("transB", trans_b).f("alpha", 0.75f).f("beta", 1.5f);
+    }
+    const int64_t channels = rank3 ? rows : n;
+    if (amplitude) b.initializer("a", amplitude == 2 ? Shape{channels} : Shape{1}, values(amplitude == 2 ? channels : 1, 2.0f));
+    b.spike("s1", "c", "y", amplitude ? "a" : "").f("threshold", threshold).f("decay", decay).s("mode", binary ? "binary" : "ternary");
+    b.output("y");
+    const std::string what = fmt::format("case {}: {} {} K{} N{} C kind {} amplitude {} {}", trial,
+                                         matmul ? "MatMul" : "Gemm", shape_to_string(x_shape), k, n, c_kind, amplitude,
+                                         binary ? "binary" : "ternary");
+    std::vector<std::vector<float>> frames;
+    for (int t = 0; t < 5; ++t) frames.push_back(frame(rng, element_count(x_shape), kDensities[t]));
+    for (const IsaCase& isa : kIsas) {
+      const LoadOptions apart{.reparameterize = false, .engine = Engine::kEvent, .max_isa = isa.cap};
+      LoadOptions together = apart;
+      together.fuse_neurons = true;
+      auto model = b.load(together);
+      const std::string kernel = model->info().layers.at(0).kernel;
+      if (kernel.find(std::string("event/") + isa.name) == std::string::npos) continue;  // not on this CPU
+      // The layer takes a neuron whose amplitude has 1 or N (columns) values;
+      // a 3-D MatMul's channels (axis 1) are A's rows: other sizes run apart.
+      const bool fusable = !(amplitude == 2 && channels > 1 && channels != n);
+      EXPECT_EQ(kernel.find(", fused with TernarySpike 's1'") != std::string::npos, fusable) << what << ": " << kernel;
+      const int threads = trial % 4 == 0 ? 2 : 1;
+      Session fused(model, SessionOptions{0, threads}), alone(b.load(apart), SessionOptions{0, threads});
+      for (size_t t = 0; t < frames.size(); ++t) {
+        const Tensor input(x_shape, frames[t]);
+        const std::vector<Tensor> got = fused.step(input), want = alone.step(input);
+        ASSERT_EQ(got[0].data, want[0].data) << what << " " << isa.name << " timestep " << t;
+      }
+      EXPECT_EQ(fused.stats().spike_counts, alone.stats().spike_counts) << what;
+      ++ran;
+    }
+  }
+  EXPECT_GT(ran, 40);
+}
+
+// A value other than -1, 0, +1 in the event Gemm's input: run() says so
+// before the fused neuron's membrane changes (the caller then runs the
+// reference kernel and the neuron after it).
+TEST(FusedNeuron, GemmLeavesTheMembraneAloneOnANonTernaryInput) {
+  const int64_t k = 4, n = 3;
+  std::vector<float> w(k * n, 0.5f);
+  auto gemm = ops::EventGemm::make(w.data(), k, n, false, ops::cpu_isa());
+  ASSERT_NE(gemm, nullptr);
+  auto state = gemm->prepare(2);
+  ops::NeuronParams neuron;
+  std::vector<float> a{1, 0, -1, 1, 0, 0.5f, 1, 1}, y(2 * n), u(2 * n, 0.25f), spikes(2 * n, 7.0f);
+  const ops::GemmEpilogue e{.neuron = &neuron, .u = u.data(), .spikes = spikes.data()};
+  int64_t fired = -1;
+  EXPECT_FALSE(gemm->run(ops::RunContext{}, *state, a.data(), y.data(), &e, &fired));
+  EXPECT_EQ(u, std::vector<float>(2 * n, 0.25f));
+  EXPECT_EQ(spikes, std::vector<float>(2 * n, 7.0f));
+  a[5] = 1.0f;
+  EXPECT_TRUE(gemm->run(ops::RunContext{}, *state, a.data(), y.data(), &e, &fired));
+  EXPECT_EQ(fired, 2 * n);  // sums of 0.5 and 1.5 (plus 0.25 * 0.25): all above theta 0.5
 }
 
 }  // namespace

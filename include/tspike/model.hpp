@@ -105,8 +105,9 @@ struct LoadOptions {
   // Kernels of the layers fed by pure spikes; reference_kernels overrides it.
   Engine engine = Engine::kAuto;
   InstructionSet max_isa = InstructionSet::kBest;
-  // An event-driven Conv whose only consumer is a TernarySpike runs the
-  // neuron in its kernel. Off by default: it measured no faster than the
+  // An event-driven Conv, Gemm or MatMul whose only consumer is a
+  // TernarySpike runs the neuron in its kernel. Off by default: it measured
+  // no faster than the
   // neuron's own (vectorized) pass (docs/engines.md). The environment
   // variable TSPIKE_FUSE, when set, overrides this for every model loaded:
   // 1 = on, 0 = off.
