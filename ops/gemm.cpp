@@ -31,17 +31,9 @@ class Gemm final : public Op {
   }
 
   // The neuron goes into the event kernel's row epilogue (GemmEpilogue).
-  bool fuse_neuron(const NeuronParams& p) override {
-    if (!event_ || (p.amplitude.size() > 1 && static_cast<int64_t>(p.amplitude.size()) != event_->n())) return false;
-    neuron_ = p;
-    fused_ = true;
-    return true;
-  }
+  bool fuse_neuron(const NeuronParams& p) override { return neuron_.take(event_.get(), p); }
 
-  std::string kernel() const override {
-    if (event_ && fused_) return fmt::format("{}, fused with TernarySpike '{}'", event_->describe(), neuron_.node);
-    return event_ ? event_->describe() : "reference";
-  }
+  std::string kernel() const override { return event_ ? event_->describe(neuron_.get()) : "reference"; }
 
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& a = require_input(*this, ctx, 0, "A", 2, 2);
@@ -77,7 +69,7 @@ class Gemm final : public Op {
     const int64_t k = trans_a_ ? a.shape[0] : a.shape[1];
     const TensorRef* c = ctx.inputs.size() > 2 && ctx.inputs[2].data ? &ctx.inputs[2] : nullptr;
     float* y = ctx.outputs[0].f();
-    const RunContext* nc = event_ && fused_ ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
+    const RunContext* nc = neuron_.fused ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
     // Event kernel: raw sums, then per row alpha and beta * C, and the fused neuron.
     if (event_) {
       GemmEpilogue e{alpha_, beta_};
@@ -87,7 +79,7 @@ class Gemm final : public Op {
         e.c_rows = cs.size() == 2 ? cs[0] : 1;
         e.c_cols = cs.empty() ? 1 : cs.back();
       }
-      if (nc) e.neuron = &neuron_, e.u = nc->state, e.spikes = nc->outputs[0].f();
+      if (nc) e.neuron = &neuron_.params, e.u = nc->state, e.spikes = nc->outputs[0].f();
       int64_t fired = 0;
       if (event_->run(ctx, *ctx.node_state, a.f(), y, &e, &fired)) {
         if (nc && nc->nonzero_count) *nc->nonzero_count += fired;
@@ -116,7 +108,7 @@ class Gemm final : public Op {
       }
     });
     if (nc) {  // a timestep with values other than -1, 0, +1: the neuron after the reference
-      const int64_t fired = neuron_run(ctx, neuron_, y, nc->state, nc->outputs[0].f(), m, n, 1);
+      const int64_t fired = neuron_run(ctx, neuron_.params, y, nc->state, nc->outputs[0].f(), m, n, 1);
       if (nc->nonzero_count) *nc->nonzero_count += fired;
     }
   }
@@ -125,8 +117,7 @@ class Gemm final : public Op {
   float alpha_ = 1, beta_ = 1;
   bool trans_a_ = false, trans_b_ = false;
   std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
-  bool fused_ = false;                // fuse_neuron took neuron_
-  NeuronParams neuron_;
+  GemmNeuron neuron_;                 // the TernarySpike fuse_neuron took, if any
 };
 
 }  // namespace

@@ -93,6 +93,9 @@ bool EventGemm::run(const RunContext& ctx, NodeState& node_state, const float* a
   return !bad.load();
 }
 
-std::string EventGemm::describe() const { return fmt::format("event/{}", isa_name(isa_)); }
+std::string EventGemm::describe(const NeuronParams* fused) const {
+  if (fused) return fmt::format("event/{}, fused with TernarySpike '{}'", isa_name(isa_), fused->node);
+  return fmt::format("event/{}", isa_name(isa_));
+}
 
 }  // namespace tspike::ops

@@ -52,7 +52,13 @@ class EventGemm {
   bool run(const RunContext& ctx, NodeState& state, const float* a, float* y, const GemmEpilogue* epilogue = nullptr,
            int64_t* fired = nullptr) const;
 
-  std::string describe() const;
+  // Whether the TernarySpike `p` can run in the row epilogue: its amplitude
+  // has one value or one per column.
+  bool takes_neuron(const NeuronParams& p) const {
+    return p.amplitude.size() <= 1 || static_cast<int64_t>(p.amplitude.size()) == n_;
+  }
+  // "event/avx512", and ", fused with TernarySpike 'name'" with `fused`.
+  std::string describe(const NeuronParams* fused = nullptr) const;
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
 
@@ -62,6 +68,19 @@ class EventGemm {
   Isa isa_ = Isa::kPortable;
   int64_t k_ = 0, n_ = 0, np_ = 0;
   AlignedBuffer<float> weights_;  // [k][np]
+};
+
+// The TernarySpike that a Gemm or MatMul took into its event kernel at
+// load (Op::fuse_neuron).
+struct GemmNeuron {
+  bool fused = false;
+  NeuronParams params;
+  bool take(const EventGemm* event, const NeuronParams& p) {
+    if (!event || !event->takes_neuron(p)) return false;
+    params = p;
+    return fused = true;
+  }
+  const NeuronParams* get() const { return fused ? &params : nullptr; }
 };
 
 }  // namespace tspike::ops

@@ -33,17 +33,9 @@ class MatMul final : public Op {
 
   // The neuron goes into the event kernel's row epilogue when Y is 2-D (its
   // channels are then Y's columns); otherwise it runs right after the sums.
-  bool fuse_neuron(const NeuronParams& p) override {
-    if (!event_ || (p.amplitude.size() > 1 && static_cast<int64_t>(p.amplitude.size()) != event_->n())) return false;
-    neuron_ = p;
-    fused_ = true;
-    return true;
-  }
+  bool fuse_neuron(const NeuronParams& p) override { return neuron_.take(event_.get(), p); }
 
-  std::string kernel() const override {
-    if (event_ && fused_) return fmt::format("{}, fused with TernarySpike '{}'", event_->describe(), neuron_.node);
-    return event_ ? event_->describe() : "reference";
-  }
+  std::string kernel() const override { return event_ ? event_->describe(neuron_.get()) : "reference"; }
 
   // Checked in prepare(); run() relies on it.
   MatMulGeometry geometry(const Shape& a, const Shape& b) const {
@@ -87,10 +79,10 @@ class MatMul final : public Op {
   }
 
   void run(RunContext& ctx) const override {
-    const RunContext* nc = event_ && fused_ ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
+    const RunContext* nc = neuron_.fused ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
     const Shape& ys = ctx.outputs[0].shape;
     if (nc && ys.size() == 2 && ctx.node_state) {
-      const GemmEpilogue e{.neuron = &neuron_, .u = nc->state, .spikes = nc->outputs[0].f()};
+      const GemmEpilogue e{.neuron = &neuron_.params, .u = nc->state, .spikes = nc->outputs[0].f()};
       int64_t fired = 0;
       if (event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(), &e, &fired)) {
         if (nc->nonzero_count) *nc->nonzero_count += fired;
@@ -103,7 +95,7 @@ class MatMul final : public Op {
     if (nc) {  // Y not 2-D, or values other than -1, 0, +1: the neuron after the sums
       int64_t inner = 1;
       for (size_t d = 2; d < ys.size(); ++d) inner *= ys[d];
-      const int64_t fired = neuron_run(ctx, neuron_, ctx.outputs[0].f(), nc->state, nc->outputs[0].f(), ys[0],
+      const int64_t fired = neuron_run(ctx, neuron_.params, ctx.outputs[0].f(), nc->state, nc->outputs[0].f(), ys[0],
                                        ys.size() > 1 ? ys[1] : 1, ys.size() > 1 ? inner : 1);
       if (nc->nonzero_count) *nc->nonzero_count += fired;
     }
@@ -148,8 +140,7 @@ class MatMul final : public Op {
   }
 
   std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
-  bool fused_ = false;                // fuse_neuron took neuron_
-  NeuronParams neuron_;
+  GemmNeuron neuron_;                 // the TernarySpike fuse_neuron took, if any
 };
 
 }  // namespace
