@@ -11,9 +11,11 @@
 //   definition one output element at a time, which computes every Conv.
 // An event-driven Conv whose only consumer is a TernarySpike takes the
 // neuron into its kernel (fuse_neuron): the sums go from the accumulator
-// registers through the neuron's update straight to spikes. The neuron
-// that feeds an event-driven Conv writes the Conv's spike map as it fires
-// (takes_neuron_output), so the Conv does not compact its input.
+// registers through the neuron's update straight to spikes. With
+// LoadOptions::neuron_event_maps the neuron that feeds an event-driven
+// Conv writes the Conv's spike map as it fires (takes_neuron_output), so
+// the Conv does not compact its input. Both are off by default (measured
+// no faster, docs/engines.md).
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
