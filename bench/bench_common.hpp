@@ -42,10 +42,16 @@ struct ModelCase {
 // The shipped models (under the source tree `dir`) on the bundled image,
 // then every MODEL.onnx:INPUT.npy
 // of the command line (the input's first sample). `--threads N` sets
-// `threads`; every other argument is passed on in `benchmark_args`.
-// Throws tspike::Error on a model or input that does not load.
+// `threads`. `benchmark_args` gets argv[0], the model benchmarks' defaults
+// (9 repetitions interleaved at random, medians only), then every other
+// argument, which may override them. Throws tspike::Error on a model or
+// input that does not load.
 inline std::vector<ModelCase> model_cases(const std::string& dir, int argc, char** argv,
                                           std::vector<char*>& benchmark_args, int& threads) {
+  static char interleave[] = "--benchmark_enable_random_interleaving=true";
+  static char repetitions[] = "--benchmark_repetitions=9";
+  static char aggregates[] = "--benchmark_report_aggregates_only=true";
+  benchmark_args = {argv[0], interleave, repetitions, aggregates};
   std::vector<ModelCase> cases;
   for (const char* name : {"fashion_tsnet", "fashion_resnet"}) {
     const std::string path = dir + "/models/" + name + ".onnx";

@@ -42,7 +42,7 @@ void run(benchmark::State& state, const Case& c, bool on, int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args{argv[0]};
+  std::vector<char*> args;
   std::vector<char*> rest{argv[0]};
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
@@ -59,10 +59,6 @@ int main(int argc, char** argv) {
   }
   argc = static_cast<int>(rest.size());
   argv = rest.data();
-  char interleave[] = "--benchmark_enable_random_interleaving=true";
-  char repetitions[] = "--benchmark_repetitions=9";
-  char aggregates[] = "--benchmark_report_aggregates_only=true";
-  args.insert(args.end(), {interleave, repetitions, aggregates});
   std::vector<Case> cases;
   int threads = 1;
   try {

@@ -57,11 +57,7 @@ void run_model(benchmark::State& state, const Case& c, bool spin, int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args{argv[0]};
-  char interleave[] = "--benchmark_enable_random_interleaving=true";
-  char repetitions[] = "--benchmark_repetitions=9";
-  char aggregates[] = "--benchmark_report_aggregates_only=true";
-  args.insert(args.end(), {interleave, repetitions, aggregates});
+  std::vector<char*> args;
   std::vector<Case> cases;
   int threads = 2;
   try {

@@ -202,8 +202,9 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
     dense_samples++;
   };
 
-  // The neuron that wrote x filled the map already (run_neuron): once.
-  const bool map_ready = st.neuron_output == x && st.maps == 1 && n == 1;
+  // The neuron that wrote x filled the map already (run_neuron, which the
+  // plan calls only where takes_neuron holds): once.
+  const bool map_ready = st.neuron_output == x;
   st.neuron_output = nullptr;
 
   // Auto: the whole batch densely when this timestep's spikes are too many.

@@ -71,22 +71,22 @@ bool EventGemm::run(const RunContext& ctx, NodeState& node_state, const float* a
       }
     if (e.neuron) spikes += neuron_planes(*e.neuron, y, e.u, e.spikes, n, 1, r0 * n, r1 * n);
   };
+  // True when rows [r0, r1) hold only -1, 0, +1.
+  auto compact = [&](int64_t r0, int64_t r1) {
+    bool chunk_bad = false;
+    kernels_->compact(st.shape, a, map, r0, r1, &chunk_bad);
+    if (chunk_bad) bad = true;
+    return !chunk_bad;
+  };
   if (epilogue && epilogue->neuron) {
     // Every row checked before any membrane changes: a bad value sends the
     // whole timestep to the caller's reference kernel and the neuron after it.
-    parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) {
-      bool chunk_bad = false;
-      kernels_->compact(st.shape, a, map, r0, r1, &chunk_bad);
-      if (chunk_bad) bad = true;
-    });
+    parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) { compact(r0, r1); });
     if (bad.load()) return false;
     parallel_for(ctx, st.shape.rows, finish);
   } else {
     parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) {
-      bool chunk_bad = false;
-      kernels_->compact(st.shape, a, map, r0, r1, &chunk_bad);
-      if (chunk_bad) bad = true;
-      else finish(r0, r1);
+      if (compact(r0, r1)) finish(r0, r1);
     });
   }
   if (fired) *fired = spikes.load();

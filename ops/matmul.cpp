@@ -88,10 +88,8 @@ class MatMul final : public Op {
         if (nc->nonzero_count) *nc->nonzero_count += fired;
         return;
       }
-      sums(ctx);
-    } else {
-      sums(ctx);
     }
+    sums(ctx);
     if (nc) {  // Y not 2-D, or values other than -1, 0, +1: the neuron after the sums
       int64_t inner = 1;
       for (size_t d = 2; d < ys.size(); ++d) inner *= ys[d];

@@ -146,7 +146,8 @@ Session::Session(std::shared_ptr<const Model> model, SessionOptions options)
   if (options.threads < 1) throw Error(ErrorCode::kBadInput, "threads must be >= 1");
   impl_->model = std::move(model);
   impl_->options = options;
-  if (options.threads > 1) impl_->pool = std::make_unique<ThreadPool>(options.threads, options.allow_spinning ? ThreadPool::kDefaultSpinUs : 0);
+  if (options.threads > 1)
+    impl_->pool = std::make_unique<ThreadPool>(options.threads, options.allow_spinning ? ThreadPool::kDefaultSpinUs : 0);
 }
 
 Session::Session(const std::string& model_path, SessionOptions options)
