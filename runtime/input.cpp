@@ -12,10 +12,8 @@
 #include <string>
 #include <vector>
 
-// Debian's libstb already contains the implementation: declarations only.
-#include <stb/stb_image.h>
-
 #include "runtime/checked.hpp"
+#include "runtime/image_decode.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 
@@ -24,9 +22,6 @@ namespace {
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
-};
-struct StbiFree {
-  void operator()(unsigned char* p) const { stbi_image_free(p); }
 };
 
 // An image as float planes: data[c * h * w + y * w + x], values 0..255.
@@ -92,59 +87,72 @@ bool png_header_size(const unsigned char* b, std::size_t size, int64_t& width, i
   return true;
 }
 
-// Decodes the bytes of an image file, refusing oversized images before stb
-// allocates anything.
+// Decodes the bytes of an image file, refusing oversized images before the
+// decoder allocates anything.
 Planes decode(const unsigned char* bytes, std::size_t size, const std::string& path, int want_channels,
               const Limits& limits) {
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw Error(ErrorCode::kResourceLimit, "image '" + path + "' is too large to decode (" + std::to_string(size) +
                                                " bytes)");
   const int length = static_cast<int>(size);
-  // stbi_info reads only the header; the pixel buffer is allocated only
-  // after the size has been checked against the limit.
   const int64_t max_pixels = limits.max_image_pixels;
   auto too_big = [&](int64_t w, int64_t h) {
     return Error(ErrorCode::kResourceLimit,
                  "image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) +
                      " pixels, more than the limit of " + std::to_string(max_pixels));
   };
+  auto cannot = [&](const std::string& why) {
+    return Error(ErrorCode::kParse, "cannot decode image '" + path + "': " + why);
+  };
   // Each side first, so that the product cannot overflow.
   auto over_limit = [&](int64_t w, int64_t h) {
     return w > max_pixels || h > max_pixels || w * h > max_pixels;
   };
-  int w = 0, h = 0, n = 0;
-  if (!stbi_info_from_memory(bytes, length, &w, &h, &n)) {
-    const char* reason = stbi_failure_reason();
+  if (const char* format = detail::unsupported_image_format(bytes, size))
+    throw cannot(std::string("it is a ") + format + " file; tspike reads PNG, JPEG, BMP and PGM/PPM images");
+  // The header only; the pixel buffer is allocated after its size has been
+  // checked against the limit.
+  detail::ImageHeader header;
+  std::string reason;
+  if (!detail::read_image_header(bytes, length, header, reason)) {
     int64_t png_w = 0, png_h = 0;
     if (png_header_size(bytes, size, png_w, png_h) && over_limit(png_w, png_h)) throw too_big(png_w, png_h);
-    throw Error(ErrorCode::kParse,
-                "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
+    throw cannot(reason.empty() ? "unknown error" : reason);
   }
   // stb reports a top-down BMP's height as negative (found by fuzzing: a
   // 54-byte BMP of 8195 x -63996 pixels passed a signed check, then took
   // seconds and 1.5 GB to decode): the limit applies to the magnitudes.
-  if (w == 0 || h == 0)
-    throw Error(ErrorCode::kParse, "cannot decode image '" + path + "': a size of " + std::to_string(w) + "x" +
-                                       std::to_string(h) + " pixels");
-  if (over_limit(std::abs(int64_t{w}), std::abs(int64_t{h}))) throw too_big(std::abs(int64_t{w}), std::abs(int64_t{h}));
+  const int64_t info_w = std::abs(int64_t{header.width}), info_h = std::abs(int64_t{header.height});
+  if (info_w == 0 || info_h == 0)
+    throw cannot("a size of " + std::to_string(header.width) + "x" + std::to_string(header.height) + " pixels");
+  if (over_limit(info_w, info_h)) throw too_big(info_w, info_h);
 
-  // Decode with the file's own channels: stb's gray conversion is an integer
-  // approximation, ours is the exact 0.299 R + 0.587 G + 0.114 B in float.
-  const int info_w = w, info_h = h;
-  std::unique_ptr<unsigned char, StbiFree> pixels(stbi_load_from_memory(bytes, length, &w, &h, &n, 0));
-  if (!pixels) {
-    const char* reason = stbi_failure_reason();
-    throw Error(ErrorCode::kParse,
-                "cannot decode image '" + path + "': " + (reason ? reason : "unknown error"));
+  // Decode with the file's own channels: a decoder's gray conversion is an
+  // integer approximation, ours is the exact 0.299 R + 0.587 G + 0.114 B in
+  // float. The budget bounds stb's working memory by the image it declared:
+  // PNG's 16-bit samples, inflated rows and 8-bit copy come to about 20 bytes
+  // a pixel, its input buffer is at most the file, and small images get a
+  // floor. (libjpeg-turbo's memory follows from the size checked above; only
+  // its output goes through the budget.)
+  const std::size_t budget = (std::size_t{16} << 20) + 4 * size + std::size_t(40 * info_w * info_h);
+  detail::DecodedImage image = detail::decode_image(bytes, length, budget);
+  if (!image.pixels) {
+    if (image.refused_bytes)
+      throw Error(ErrorCode::kResourceLimit,
+                  "cannot decode image '" + path + "': the decoder asked for " + std::to_string(image.refused_bytes) +
+                      " more bytes than a " + std::to_string(info_w) + "x" + std::to_string(info_h) +
+                      " image needs (" + std::to_string(budget) + " bytes at most); the file is corrupt");
+    throw cannot(image.failure.empty() ? "unknown error" : image.failure);
   }
-  // A header that lies (stbi_info and the decoder disagree) is refused too.
-  if (w != std::abs(info_w) || h != std::abs(info_h) || w <= 0 || h <= 0 || n < 1 || n > 4 || over_limit(w, h))
-    throw Error(ErrorCode::kParse, "cannot decode image '" + path + "': inconsistent header");
+  const int w = image.width, h = image.height, n = image.channels;
+  // A header that lies (the header and the decoder disagree) is refused too.
+  if (w != info_w || h != info_h || w <= 0 || h <= 0 || n < 1 || n > 4 || over_limit(w, h))
+    throw cannot("inconsistent header");
 
   // n: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. Alpha is dropped.
   Planes out{want_channels, h, w, std::vector<float>(std::size_t(want_channels) * w * h)};
   const std::size_t plane = std::size_t(w) * h;
-  const unsigned char* p = pixels.get();
+  const unsigned char* p = image.pixels.get();
   for (std::size_t i = 0; i < plane; ++i, p += n) {
     const bool color = n >= 3;
     if (want_channels == 1) {

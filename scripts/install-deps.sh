@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libdnnl-dev libfmt-dev libgtest-dev libstb-dev libcli11-dev nlohmann-json3-dev
+  libdnnl-dev libfmt-dev libgtest-dev libstb-dev libturbojpeg0-dev libcli11-dev nlohmann-json3-dev
   libonnx-testdata zlib1g-dev dataset-fashion-mnist libbenchmark-dev
   python3-torch python3-onnx python3-numpy
   chromium

@@ -232,6 +232,25 @@ def main():
     bmp = b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + struct.pack("<IiiHHIIiiII", 40, 8195, -63996, 1, 24, 0, 0, 0, 0, 0, 0)
     write("negative_height.bmp", bmp)
 
+    # A 4x4 PNG whose IDAT chunk declares 1 GB and holds 16 bytes: the packaged
+    # stb reserved 2 GB for it before reading (found by fuzz_image).
+    head = png(4, 4, b"")[: -len(png_chunk(b"IDAT", b"")) - len(png_chunk(b"IEND", b""))]
+    write("huge_idat.png", head + struct.pack(">I", 1 << 30) + b"IDAT" + b"\0" * 16)
+
+    # A baseline 8x8 gray JPEG whose DC Huffman table declares 300 symbols:
+    # the packaged stb wrote past its 256-entry table (found by fuzz_image).
+    def jpeg_segment(marker, payload):
+        return b"\xff" + bytes([marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    dqt = jpeg_segment(0xDB, b"\x00" + bytes([1] * 64))
+    sof = jpeg_segment(0xC0, b"\x08" + struct.pack(">HH", 8, 8) + b"\x01" + b"\x01\x11\x00")
+    scan = jpeg_segment(0xDA, b"\x01" + b"\x01\x01" + b"\x00\x3f\x00") + b"\x00" * 8
+    big_table = jpeg_segment(0xC4, b"\x00" + bytes([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 150, 150]) + bytes(300))
+    write("oversized_huffman.jpg", b"\xff\xd8" + dqt + sof + big_table + scan + b"\xff\xd9")
+
+    # A GIF, a format tspike does not read.
+    write("image.gif", b"GIF89a" + struct.pack("<HH", 2, 2) + b"\x00\x00\x00" + b"\x3b")
+
     # ---- .npy files --------------------------------------------------------
     write("wrong_dtype.npy", npy({"descr": "<f8", "fortran_order": False, "shape": (1, 1, 8, 8)}, b"\0" * 512))
     write("wrong_shape.npy", npy({"descr": "<f4", "fortran_order": False, "shape": (1, 2, 8, 8)},

@@ -159,6 +159,12 @@ TEST(Hostile, BrokenInputFiles) {
                {"huge_header.png", "100000x100000"});
   expect_error([&] { load_image(broken("negative_height.bmp"), info); }, ErrorCode::kResourceLimit,
                {"negative_height.bmp", "8195x63996"});
+  // A 4x4 image may not make the decoder reserve a gigabyte.
+  expect_error([&] { load_image(broken("huge_idat.png"), info); }, ErrorCode::kResourceLimit,
+               {"huge_idat.png", "1073741824", "4x4"});
+  expect_error([&] { load_image(broken("oversized_huffman.jpg"), info); }, ErrorCode::kParse,
+               {"oversized_huffman.jpg", "Huffman"});
+  expect_error([&] { load_image(broken("image.gif"), info); }, ErrorCode::kParse, {"image.gif", "GIF", "PNG, JPEG"});
   // The same from memory.
   const std::string png = "\x89PNG\r\n\x1a\n";
   expect_error([&] { load_image_from_memory(png.data(), png.size(), "mem.png", info); }, ErrorCode::kParse,
@@ -204,7 +210,8 @@ TEST(Hostile, TsrunExitsWithOneLineWithinAFewHundredMB) {
   cases.push_back({broken("concat_huge.onnx"), dir + "/wide.npy", "concat_huge"});
   cases.push_back({broken("reshape_overflow.onnx"), dir + "/four.npy", "too many elements"});
   for (const char* f : {"wrong_dtype.npy", "short_data.npy", "huge_shape.npy", "bad_header.npy", "lying_header.png",
-                        "truncated.png", "huge_header.png", "negative_height.bmp"})
+                        "truncated.png", "huge_header.png", "negative_height.bmp", "huge_idat.png",
+                        "oversized_huffman.jpg", "image.gif"})
     cases.push_back({good_model, broken(f), f});
   cases.push_back({good_model, broken("wrong_shape.npy"), "[1,2,8,8]"});
   cases.push_back({good_model, "/dev/null", "/dev/null"});

@@ -1,7 +1,7 @@
 // Tests of load_image, load_npy and save_npy (runtime/input.cpp, runtime/npy.cpp).
 // Images are written here with stb_image_write (its implementation is in
-// Debian's libstb, which the tspike library links); expected values are
-// computed by hand.
+// Debian's libstb, which the tests link); expected values are computed by
+// hand.
 #include <gtest/gtest.h>
 #include <stb/stb_image_write.h>
 
@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/image_decode.hpp"
 #include "tests/test_util.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
@@ -134,6 +135,57 @@ TEST(LoadImage, JpegUniformColor) {
   ASSERT_EQ(t.shape, (Shape{1, 3, 4, 4}));
   for (int c = 0; c < 3; ++c)
     for (int i = 0; i < 16; ++i) EXPECT_NEAR(t.data[c * 16 + i], px[c], 3.0) << c;  // lossy
+}
+
+// Rows and channels land where they belong: a gradient through the JPEG
+// decoder matches the same pixels through PNG, within JPEG's loss.
+TEST(LoadImage, JpegGradientMatchesPng) {
+  const std::string dir = test::temp_dir("img");
+  std::vector<unsigned char> px;
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x) px.insert(px.end(), {uint8_t(x * 16), uint8_t(y * 16), uint8_t(128)});
+  const std::string jpg = dir + "/g.jpg";
+  ASSERT_NE(stbi_write_jpg(jpg.c_str(), 16, 16, 3, px.data(), 100), 0);
+  const auto png = write_png(dir, "g.png", 16, 16, 3, px);
+  const Tensor a = load_image(jpg, image_model({1, 3, 16, 16})), b = load_image(png, image_model({1, 3, 16, 16}));
+  ASSERT_EQ(a.shape, b.shape);
+  for (std::size_t i = 0; i < a.data.size(); ++i) ASSERT_NEAR(a.data[i], b.data[i], 8.0) << i;
+}
+
+// A JPEG cut short is an error, not an image with gray blocks.
+TEST(LoadImage, TruncatedJpegIsParseError) {
+  const std::string dir = test::temp_dir("img");
+  std::vector<unsigned char> px(32 * 32 * 3);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<unsigned char>(i * 7919 % 251);
+  const std::string path = dir + "/t.jpg";
+  ASSERT_NE(stbi_write_jpg(path.c_str(), 32, 32, 3, px.data(), 90), 0);
+  const std::string bytes = read_bytes(path);
+  write_bytes(path, bytes.substr(0, bytes.size() / 2));
+  expect_error([&] { load_image(path, image_model({1, 3, 32, 32})); }, ErrorCode::kParse, path);
+}
+
+// The decoders' memory is bounded: below what a 64x64 RGB image takes, both
+// the PNG and the JPEG decoder fail (and say by how much), above it they
+// succeed.
+TEST(LoadImage, DecoderAllocationsStayWithinTheBudget) {
+  const std::string dir = test::temp_dir("img");
+  std::vector<unsigned char> px(64 * 64 * 3);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<unsigned char>(i * 31 % 256);
+  const std::string jpg = dir + "/b.jpg";
+  ASSERT_NE(stbi_write_jpg(jpg.c_str(), 64, 64, 3, px.data(), 90), 0);
+  for (const std::string& path : {write_png(dir, "b.png", 64, 64, 3, px), jpg}) {
+    SCOPED_TRACE(path);
+    const std::string bytes = read_bytes(path);
+    const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
+    const auto small = detail::decode_image(data, int(bytes.size()), 64 * 64 * 3 - 1);
+    EXPECT_FALSE(small.pixels);
+    EXPECT_GT(small.refused_bytes, 0u);
+    const auto enough = detail::decode_image(data, int(bytes.size()), std::size_t{1} << 20);
+    ASSERT_TRUE(enough.pixels) << enough.failure;
+    EXPECT_EQ(enough.width, 64);
+    EXPECT_EQ(enough.height, 64);
+    EXPECT_EQ(enough.channels, 3);
+  }
 }
 
 TEST(LoadImage, TruncatedPngIsParseError) {

@@ -1,4 +1,4 @@
-// Reading inputs for a model: images (PNG, JPEG, BMP, ... through stb_image)
+// Reading inputs for a model: images (PNG, JPEG, BMP, PGM/PPM)
 // and float32 .npy tensors.
 #pragma once
 
