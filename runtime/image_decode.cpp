@@ -188,6 +188,12 @@ DecodedImage decode_jpeg(const unsigned char* bytes, int length, std::size_t max
   return out;
 }
 
+// stb leaves its reason unset (null) on some failed allocations.
+std::string stb_failure() {
+  const char* reason = stbi_failure_reason();
+  return reason ? reason : "outofmem";
+}
+
 }  // namespace
 
 void PixelsFree::operator()(unsigned char* p) const { budget_free(p); }
@@ -204,7 +210,7 @@ bool read_image_header(const unsigned char* bytes, int length, ImageHeader& head
   Budget budget{std::size_t{1} << 20};  // a header needs a few kB
   BudgetScope scope(budget);
   if (stbi_info_from_memory(bytes, length, &header.width, &header.height, &header.channels)) return true;
-  failure = stbi_failure_reason();
+  failure = stb_failure();
   return false;
 }
 
@@ -221,7 +227,7 @@ DecodedImage decode_image(const unsigned char* bytes, int length, std::size_t ma
     out.pixels.reset(stbi_load_from_memory(bytes, length, &out.width, &out.height, &out.channels, 0));
   }
   if (!out.pixels) {
-    out.failure = stbi_failure_reason();
+    out.failure = stb_failure();
     out.refused_bytes = budget.refused;
   }
   return out;
