@@ -7,12 +7,14 @@
 // Fuzzing found why (stb 2022-09, as packaged): a 152-byte PNG declaring a
 // 1 GB IDAT chunk made it reserve 2 GB before reading the chunk; its JPEG
 // decoder read far out of bounds on a scan naming an undefined Huffman table,
-// and wrote past its tables on a DHT segment of more than 256 symbols.
+// and wrote past its tables on a DHT segment of more than 256 symbols; its
+// PGM/PPM header numbers overflow an int.
 #include "runtime/image_decode.hpp"
 
 #include <turbojpeg.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -20,6 +22,7 @@
 
 namespace tspike::detail {
 namespace {
+
 // The live bytes of one decode (thread-local: decodes on other threads have
 // their own).
 struct Budget {

@@ -43,6 +43,13 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
+// Pixels that compress badly: a cut file loses most of the image.
+std::vector<unsigned char> noise_pixels(std::size_t n) {
+  std::vector<unsigned char> px(n);
+  for (std::size_t i = 0; i < n; ++i) px[i] = static_cast<unsigned char>(i * 7919 % 251);
+  return px;
+}
+
 std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
@@ -155,8 +162,7 @@ TEST(LoadImage, JpegGradientMatchesPng) {
 // A JPEG cut short is an error, not an image with gray blocks.
 TEST(LoadImage, TruncatedJpegIsParseError) {
   const std::string dir = test::temp_dir("img");
-  std::vector<unsigned char> px(32 * 32 * 3);
-  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<unsigned char>(i * 7919 % 251);
+  const std::vector<unsigned char> px = noise_pixels(32 * 32 * 3);
   const std::string path = dir + "/t.jpg";
   ASSERT_NE(stbi_write_jpg(path.c_str(), 32, 32, 3, px.data(), 90), 0);
   const std::string bytes = read_bytes(path);
@@ -169,8 +175,7 @@ TEST(LoadImage, TruncatedJpegIsParseError) {
 // succeed.
 TEST(LoadImage, DecoderAllocationsStayWithinTheBudget) {
   const std::string dir = test::temp_dir("img");
-  std::vector<unsigned char> px(64 * 64 * 3);
-  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<unsigned char>(i * 31 % 256);
+  const std::vector<unsigned char> px = noise_pixels(64 * 64 * 3);
   const std::string jpg = dir + "/b.jpg";
   ASSERT_NE(stbi_write_jpg(jpg.c_str(), 64, 64, 3, px.data(), 90), 0);
   for (const std::string& path : {write_png(dir, "b.png", 64, 64, 3, px), jpg}) {
@@ -190,8 +195,7 @@ TEST(LoadImage, DecoderAllocationsStayWithinTheBudget) {
 
 TEST(LoadImage, TruncatedPngIsParseError) {
   const std::string dir = test::temp_dir("img");
-  std::vector<unsigned char> px(32 * 32 * 3);
-  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<unsigned char>(i * 7919 % 251);
+  const std::vector<unsigned char> px = noise_pixels(32 * 32 * 3);
   const auto path = write_png(dir, "t.png", 32, 32, 3, px);
   const std::string bytes = read_bytes(path);
   write_bytes(path, bytes.substr(0, bytes.size() / 2));
