@@ -159,6 +159,23 @@ TEST(LoadImage, JpegGradientMatchesPng) {
   for (std::size_t i = 0; i < a.data.size(); ++i) ASSERT_NEAR(a.data[i], b.data[i], 8.0) << i;
 }
 
+// JPEGs decode to exactly the pixels PIL gives (both through libjpeg-turbo,
+// same IDCT and chroma upsampling): what a PyTorch pipeline built on PIL fed
+// the network. Fixtures: tests/images/make_images.py.
+TEST(LoadImage, JpegPixelsAreThoseOfPil) {
+  for (const std::string name : {"rgb_420", "rgb_444_progressive", "gray"}) {
+    SCOPED_TRACE(name);
+    const Tensor want = load_npy(test::source_path("tests/images/" + name + ".pil.npy"));
+    ASSERT_EQ(want.shape.size(), 3u);
+    const Tensor got = load_image(test::source_path("tests/images/" + name + ".jpg"),
+                                  image_model({1, want.shape[0], want.shape[1], want.shape[2]}));
+    ASSERT_EQ(got.data.size(), want.data.size());
+    int differ = 0;
+    for (std::size_t i = 0; i < got.data.size(); ++i) differ += got.data[i] != want.data[i];
+    EXPECT_EQ(differ, 0) << "of " << got.data.size();
+  }
+}
+
 // A JPEG cut short is an error, not an image with gray blocks.
 TEST(LoadImage, TruncatedJpegIsParseError) {
   const std::string dir = test::temp_dir("img");
