@@ -134,7 +134,10 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
   // a pixel, its input buffer is at most the file, and small images get a
   // floor. (libjpeg-turbo's memory follows from the size checked above; only
   // its output goes through the budget.)
-  const std::size_t budget = (std::size_t{16} << 20) + 4 * size + std::size_t(40 * info_w * info_h);
+  const uint64_t pixels = uint64_t(info_w) * uint64_t(info_h);  // within the limit, which may be raised far
+  const std::size_t budget = pixels > (std::numeric_limits<std::size_t>::max() >> 8)
+                                 ? std::numeric_limits<std::size_t>::max()
+                                 : (std::size_t{16} << 20) + 4 * size + 40 * std::size_t(pixels);
   detail::DecodedImage image = detail::decode_image(bytes, length, budget);
   if (!image.pixels) {
     if (image.refused_bytes)
