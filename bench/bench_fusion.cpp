@@ -27,7 +27,8 @@ using Case = tspike::bench::ModelCase;
 bool compare_maps = false;  // --compare maps
 
 void run(benchmark::State& state, const Case& c, bool on, int threads) {
-  tspike::LoadOptions options{.fuse_neurons = on && !compare_maps, .neuron_event_maps = on || !compare_maps};
+  // The defaults (both off), but for the option compared.
+  tspike::LoadOptions options{.fuse_neurons = on && !compare_maps, .neuron_event_maps = on && compare_maps};
   auto model = tspike::Model::load(c.model, options);
   tspike::Session session(model, tspike::SessionOptions{.threads = threads});
   std::vector<tspike::Tensor> outputs;
