@@ -7,6 +7,7 @@ Needs numpy and PIL (Debian's python3-numpy, python3-pil). The seeds are
 small and committed; scripts/fuzz.sh copies them into build-fuzz/ and fuzzes
 from there, so fuzzing never writes into the source tree.
 """
+import gzip
 import io
 import os
 import shutil
@@ -22,9 +23,13 @@ DATA = os.path.join(ROOT, "tests", "data")
 
 
 def out_dir(name):
+    """The corpus directory, emptied of all but its regress_* files (inputs
+    that fuzzing once found, kept by hand)."""
     d = os.path.join(HERE, "corpus", name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if not f.startswith("regress_"):
+            os.remove(os.path.join(d, f))
     return d
 
 
@@ -74,6 +79,23 @@ def main():
         img.save(buf, format=fmt)
         with open(os.path.join(d, name), "wb") as f:
             f.write(bytes([pick]) + buf.getvalue())
+
+    # IDX (fuzz_idx.cpp): one selector byte (bit 0: 3 dimensions, else 1) +
+    # a small file, plain and gzip-compressed (mtime 0: the same bytes each run).
+    d = out_dir("idx")
+    def idx_bytes(array):
+        return bytes([0, 0, 0x08, array.ndim]) + struct.pack(">" + "I" * array.ndim, *array.shape) + array.tobytes()
+    images_idx = idx_bytes(px[:18].reshape(2, 3, 3))
+    labels_idx = idx_bytes(np.array([3, 9], np.uint8))
+    idx = {
+        "images.idx": b"\x01" + images_idx,
+        "images.idx.gz": b"\x01" + gzip.compress(images_idx, mtime=0),
+        "labels.idx": b"\x00" + labels_idx,
+        "labels.idx.gz": b"\x00" + gzip.compress(labels_idx, mtime=0),
+    }
+    for name, data in idx.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
 
     # Runs (fuzz_run.cpp): mode, rank, timesteps, dims (200 + d), float32 values.
     d = out_dir("run")
