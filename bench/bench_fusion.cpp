@@ -6,8 +6,10 @@
 //   fusion (default)  LoadOptions::fuse_neurons: the neuron in the Conv that feeds it;
 //   maps              LoadOptions::neuron_event_maps: the neuron writing the
 //                     spike map of the event Conv it feeds.
+//   layermajor        SessionOptions::layer_major: each layer runs its T
+//                     timesteps back to back.
 //
-//   build/bench/bench_fusion [--compare fusion|maps] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
+//   build/bench/bench_fusion [--compare fusion|maps|layermajor] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
 //
 // The table at the end gives medians and the ratio time off / time on.
 #include <benchmark/benchmark.h>
@@ -24,13 +26,14 @@ namespace {
 
 using Case = tspike::bench::ModelCase;
 
-bool compare_maps = false;  // --compare maps
+std::string compare = "fusion";  // --compare
 
 void run(benchmark::State& state, const Case& c, bool on, int threads) {
-  // The defaults (both off), but for the option compared.
-  tspike::LoadOptions options{.fuse_neurons = on && !compare_maps, .neuron_event_maps = on && compare_maps};
+  // The defaults, but for the option compared.
+  const tspike::LoadOptions options{.fuse_neurons = on && compare == "fusion",
+                                    .neuron_event_maps = on && compare == "maps"};
   auto model = tspike::Model::load(c.model, options);
-  tspike::Session session(model, tspike::SessionOptions{.threads = threads});
+  tspike::Session session(model, tspike::SessionOptions{.threads = threads, .layer_major = on && compare == "layermajor"});
   std::vector<tspike::Tensor> outputs;
   session.run(c.input, outputs);  // plans memory, first kernel calls
   for (auto _ : state) session.run(c.input, outputs);
@@ -48,12 +51,11 @@ int main(int argc, char** argv) {
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
     if (a == "--compare" && k + 1 < argc) {
-      const std::string what = argv[++k];
-      if (what != "fusion" && what != "maps") {
-        fmt::print(stderr, "bench_fusion: --compare {}: expected fusion or maps\n", what);
+      compare = argv[++k];
+      if (compare != "fusion" && compare != "maps" && compare != "layermajor") {
+        fmt::print(stderr, "bench_fusion: --compare {}: expected fusion, maps or layermajor\n", compare);
         return 1;
       }
-      compare_maps = what == "maps";
     } else {
       rest.push_back(argv[k]);
     }
@@ -79,7 +81,9 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   fmt::print("\nmedians, {} thread(s); {} off and on; ratio = time off / time on (wall | CPU)\n", threads,
-             compare_maps ? "LoadOptions::neuron_event_maps" : "LoadOptions::fuse_neurons");
+             compare == "maps"         ? "LoadOptions::neuron_event_maps"
+             : compare == "layermajor" ? "SessionOptions::layer_major"
+                                       : "LoadOptions::fuse_neurons");
   for (const Case& c : cases) {
     const auto a = reporter.median.find(c.name + "/off"), b = reporter.median.find(c.name + "/on");
     if (a == reporter.median.end() || b == reporter.median.end()) continue;

@@ -250,6 +250,34 @@ void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant) {
   }
 }
 
+void share_state(Plan& plan, Plan& owner) {
+  for (PlannedNode& pn : plan.nodes) {
+    if (pn.folded) continue;
+    if (pn.state_floats) pn.ctx.state = owner.state.data() + pn.state_offset;
+    if (pn.spike_index >= 0) pn.ctx.nonzero_count = &owner.spike_counts[pn.spike_index];
+  }
+}
+
+void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct) {
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const PlannedNode& first = plans[0]->nodes[k];
+    if (first.folded || first.fused) continue;
+    for (size_t t = 0; t < plans.size(); ++t) {
+      PlannedNode& pn = plans[t]->nodes[k];
+      if (t == 0 || !direct || !pn.invariant) {
+        graph.nodes[k].op->run(pn.ctx);
+        continue;
+      }
+      for (size_t o = 0; o < pn.ctx.outputs.size(); ++o) {
+        const TensorRef& from = first.ctx.outputs[o];
+        if (from.data && from.data != pn.ctx.outputs[o].data)
+          std::memcpy(pn.ctx.outputs[o].data, from.data,
+                      static_cast<size_t>(from.size()) * (from.dtype == DType::kFloat32 ? 4 : 8));
+      }
+    }
+  }
+}
+
 void reset_state(Plan& plan) {
   std::fill(plan.state.begin(), plan.state.end(), 0.0f);
   std::fill(plan.spike_counts.begin(), plan.spike_counts.end(), 0);

@@ -62,4 +62,18 @@ void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant);
 // Zeroes neuron state and spike counters.
 void reset_state(Plan& plan);
 
+// Layer-major runs (SessionOptions::layer_major): one plan per timestep, all
+// made for the same input shape. share_state points `plan`'s neurons at the
+// state and spike counters of `owner` (timestep 0's plan), so that a neuron's
+// membrane carries from one timestep's plan to the next.
+void share_state(Plan& plan, Plan& owner);
+
+// Runs each node for every timestep (plans[t]) before the next node, so that
+// a layer's weights are read once per run rather than once per timestep.
+// Each node sees the same inputs and state as in run_timestep order: the
+// outputs are bitwise the same. With `direct` (direct encoding), a node whose
+// inputs do not change over time runs at timestep 0 only, and its outputs are
+// copied into the later plans.
+void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct);
+
 }  // namespace tspike::detail

@@ -20,11 +20,17 @@ struct Session::Impl {
   SessionOptions options;
   std::unique_ptr<ThreadPool> pool;  // null with one thread
   std::unique_ptr<detail::Plan> plan;
+  // SessionOptions::layer_major: the plans of timesteps 1, 2, ... beside
+  // `plan` (timestep 0's), sharing its neuron state; by_timestep lists the
+  // plans of the current run.
+  std::vector<std::unique_ptr<detail::Plan>> later_plans;
+  std::vector<detail::Plan*> by_timestep;
   std::unique_ptr<detail::ProfileRecorder> recorder;  // with SessionOptions::profile
   std::vector<std::vector<float>> accum;  // readout accumulators per graph output
   std::unique_ptr<detail::Observation> observation;  // Session::observe
   int steps = 0;
   double time_ms = 0;
+  bool ran_layer_major = false;
 
   const detail::Graph& graph() const { return model->graph(); }
   const ModelInfo& info() const { return model->info(); }
@@ -77,6 +83,7 @@ struct Session::Impl {
 
   void ensure_plan(const Shape& frame, int timesteps) {
     if (plan && plan->frame_shape == frame) return;
+    later_plans.clear();
     plan.reset();
     recorder.reset();
     try {
@@ -95,6 +102,30 @@ struct Session::Impl {
     }
   }
 
+  // Whether run() can go layer by layer (SessionOptions::layer_major) for T
+  // timesteps; makes the plans it needs (planning work: once per shape).
+  bool ensure_layer_major(int timesteps) {
+    if (!options.layer_major || recorder || observation || timesteps < 2) return false;
+    const int64_t plan_bytes = static_cast<int64_t>((plan->arena.size() + plan->state.size()) * sizeof(float));
+    if (plan_bytes > model->limits().max_arena_bytes / timesteps) return false;
+    try {
+      detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
+        while (static_cast<int>(later_plans.size()) < timesteps - 1) {
+          later_plans.push_back(detail::make_plan(graph(), plan->frame_shape, pool.get()));
+          detail::share_state(*later_plans.back(), *plan);
+        }
+        by_timestep.reserve(later_plans.size() + 1);
+        detail::log(LogLevel::kInfo, "layer-major run: {} plans of {} bytes", timesteps, plan_bytes);
+      });
+    } catch (const Error& e) {
+      later_plans.clear();
+      throw Error(e.code(), fmt::format("{}: {}", info().path, e.what()));
+    }
+    by_timestep.assign(1, plan.get());
+    for (int t = 1; t < timesteps; ++t) by_timestep.push_back(later_plans[t - 1].get());
+    return true;
+  }
+
   void reset() {
     if (plan) detail::reset_state(*plan);
     if (recorder) recorder->reset();
@@ -107,10 +138,10 @@ struct Session::Impl {
     return t.dtype == DType::kFloat32 ? t.f()[k] : static_cast<float>(t.i()[k]);
   }
 
-  void accumulate() {
+  void accumulate(const detail::Plan& from) {
     const Readout readout = info().metadata.readout;
-    for (size_t o = 0; o < plan->outputs.size(); ++o) {
-      const TensorRef& t = plan->outputs[o];
+    for (size_t o = 0; o < from.outputs.size(); ++o) {
+      const TensorRef& t = from.outputs[o];
       float* a = accum[o].data();
       const int64_t n = t.size();
       if (readout == Readout::kLast)
@@ -190,15 +221,25 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
   }
   const Shape& frame = s.frame;
   s.ensure_plan(frame, timesteps);  // planning is load-time work: not part of time_ms
+  const bool layer_major = s.ensure_layer_major(timesteps);
+  s.ran_layer_major = layer_major;
   if (s.recorder) s.recorder->reserve(timesteps);
   const auto start = std::chrono::steady_clock::now();
   s.reset();
   const int64_t frame_size = element_count(frame);
-  for (int t = 0; t < timesteps; ++t) {
-    if (sequence || t == 0)
-      std::memcpy(s.plan->input.data, input.data.data() + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
-    s.run_timestep(/*skip_invariant=*/!sequence && t > 0, t);
-    s.accumulate();
+  if (layer_major) {
+    for (int t = 0; t < timesteps; ++t)
+      std::memcpy(s.by_timestep[t]->input.data, input.data.data() + (sequence ? t * frame_size : 0),
+                  frame_size * sizeof(float));
+    detail::run_layer_major(s.graph(), s.by_timestep, /*direct=*/!sequence);
+    for (const detail::Plan* p : s.by_timestep) s.accumulate(*p);
+  } else {
+    for (int t = 0; t < timesteps; ++t) {
+      if (sequence || t == 0)
+        std::memcpy(s.plan->input.data, input.data.data() + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
+      s.run_timestep(/*skip_invariant=*/!sequence && t > 0, t);
+      s.accumulate(*s.plan);
+    }
   }
   s.steps = timesteps;
   s.emit(outputs, /*from_accum=*/true, timesteps);
@@ -231,7 +272,7 @@ void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
   }
   std::memcpy(s.plan->input.data, frame.data.data(), frame.data.size() * sizeof(float));
   s.run_timestep(/*skip_invariant=*/false, s.steps);
-  s.accumulate();
+  s.accumulate(*s.plan);
   s.steps++;
   s.emit(outputs, /*from_accum=*/false, 1);
   if (s.pool) s.pool->rest();
@@ -269,6 +310,7 @@ RunStats Session::stats() const {
   RunStats r;
   r.timesteps = s.steps;
   r.time_ms = s.time_ms;
+  r.layer_major = s.ran_layer_major;
   if (!s.plan) return r;
   r.batch = s.plan->frame_shape.empty() ? 0 : s.plan->frame_shape[0];
   const auto& names = s.info().spike_nodes;

@@ -42,6 +42,13 @@ struct SessionOptions {
   // layer and timestep. Off: idle workers sleep at once (no CPU spent
   // polling, e.g. when the machine's cores are all busy with other work).
   bool allow_spinning = true;
+  // run() goes layer by layer instead of timestep by timestep: each layer
+  // runs its T timesteps back to back, so that its weights are read from
+  // memory once per run rather than T times. The outputs are bitwise the
+  // same; memory holds T copies of the activations (one plan per timestep).
+  // Ignored (timestep by timestep) for step(), with a profile or an
+  // observer, and when T plans would pass Limits::max_arena_bytes.
+  bool layer_major = false;
 };
 
 struct RunStats {
@@ -53,6 +60,7 @@ struct RunStats {
   std::vector<std::pair<std::string, double>> firing_rates;
   double mean_firing_rate = 0;  // over all spike elements of all nodes
   std::vector<int64_t> spike_counts;  // nonzero spikes per node, same order as firing_rates
+  bool layer_major = false;  // the last run() went layer by layer (SessionOptions::layer_major)
 };
 
 class TSPIKE_API Session {
