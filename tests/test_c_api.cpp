@@ -220,6 +220,9 @@ TEST(CApi, SessionOptionsGiveTheSameOutputs) {
     options.allow_spinning = spinning;
     EXPECT_EQ(outputs(&options), want) << "spinning " << spinning;
   }
+  EXPECT_EQ(options.layer_major, 0);
+  options.layer_major = 1;
+  EXPECT_EQ(outputs(&options), want) << "layer major";
   options.timesteps = 2;
   EXPECT_NE(outputs(&options), want);
   tspike_model_free(model);

@@ -122,6 +122,7 @@ typedef struct tspike_session_options {
   int timesteps;       /* 0: the model's; default 0 */
   int threads;         /* worker threads used inside kernels; default 1 */
   int allow_spinning;  /* nonzero: idle workers poll about 1 ms before they sleep; default 1 */
+  int layer_major;     /* nonzero: run layer by layer, each layer's T timesteps back to back; default 0 */
 } tspike_session_options;
 TSPIKE_API void tspike_session_options_init(tspike_session_options* options);
 /* tspike_session_create with options (NULL: the defaults). */
