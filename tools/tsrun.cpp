@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Run a TernarySpike model over T timesteps and classify an input.", "tsrun"};
   std::string model_path, input_path;
   int timesteps = 0, top = 5, threads = 1;
-  bool json = false, info_only = false, quiet = false, profile = false;
+  bool json = false, info_only = false, quiet = false, profile = false, layer_major = false;
   std::string report_path;
   LoadOptions load_options;
   app.add_option("model", model_path, "Model file (.onnx)")->required();
@@ -106,6 +106,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
+  app.add_flag("--layer-major", layer_major,
+               "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the activations)");
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
@@ -151,7 +153,9 @@ int main(int argc, char** argv) {
     Tensor input = ext == ".npy" ? load_npy(input_path, model->limits())
                                   : load_image(input_path, info, model->limits());
 
-    Session session(model, SessionOptions{timesteps, threads, profile || !report_path.empty()});
+    SessionOptions options{.timesteps = timesteps, .threads = threads, .profile = profile || !report_path.empty()};
+    options.layer_major = layer_major;
+    Session session(model, options);
     // Profiled: one run first, so that one-time kernel setup (oneDNN's first
     // call) does not count as a layer's time.
     if (profile || !report_path.empty()) session.run(input);
