@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -74,5 +75,13 @@ class ModelBuilder {
  private:
   std::unique_ptr<onnx::ModelProto> model_;
 };
+
+// count weights drawn uniformly from [-bound, bound].
+inline std::vector<float> random_weights(std::mt19937& rng, int64_t count, float bound = 0.4f) {
+  std::vector<float> v(static_cast<size_t>(count));
+  std::uniform_real_distribution<float> u(-bound, bound);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
 
 }  // namespace tspike::test

@@ -46,12 +46,7 @@ void expect_same(const Case& c, int threads, const std::string& what) {
 }
 
 test::ModelBuilder residual_net(std::mt19937& rng, int64_t c, int64_t m) {
-  auto weights = [&](int64_t count) {
-    std::vector<float> v(count);
-    std::uniform_real_distribution<float> u(-0.4f, 0.4f);
-    for (auto& x : v) x = u(rng);
-    return v;
-  };
+  auto weights = [&](int64_t count) { return test::random_weights(rng, count); };
   test::ModelBuilder b({-1, c, 9, 11});
   b.initializer("w0", {m, c, 3, 3}, weights(m * c * 9)).initializer("b0", {m}, weights(m));
   b.initializer("wa", {m, m, 3, 3}, weights(m * m * 9)).initializer("wb", {m, m, 3, 3}, weights(m * m * 9));

@@ -107,12 +107,7 @@ TEST(NeuronMaps, KernelMatchesNeuronThenCompact) {
 // x -> s0 -> Conv a -> s1 -> Conv b -> y, with s1 also read by a strided 1x1
 // Conv (z) and being a graph output: s0 and s1 each feed event Convs.
 test::ModelBuilder residual_model(std::mt19937& rng, int64_t c, int64_t m) {
-  auto weights = [&](int64_t count) {
-    std::vector<float> v(count);
-    std::uniform_real_distribution<float> u(-0.4f, 0.4f);
-    for (auto& x : v) x = u(rng);
-    return v;
-  };
+  auto weights = [&](int64_t count) { return test::random_weights(rng, count); };
   test::ModelBuilder b({-1, c, 9, 11});
   b.initializer("wa", {m, c, 3, 3}, weights(m * c * 9)).initializer("ba", {m}, weights(m));
   b.initializer("wb", {m, m / 2, 3, 3}, weights(m * m / 2 * 9)).initializer("wc", {5, m, 1, 1}, weights(5 * m));
