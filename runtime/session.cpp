@@ -102,12 +102,8 @@ struct Session::Impl {
     }
   }
 
-  // Whether run() can go layer by layer (SessionOptions::layer_major) for T
-  // timesteps; makes the plans it needs (planning work: once per shape).
-  bool ensure_layer_major(int timesteps) {
-    if (!options.layer_major || recorder || observation || timesteps < 2) return false;
-    const int64_t plan_bytes = static_cast<int64_t>((plan->arena.size() + plan->state.size()) * sizeof(float));
-    if (plan_bytes > model->limits().max_arena_bytes / timesteps) return false;
+  // The plans of timesteps 1..T-1 that later_plans lacks.
+  void make_later_plans(int timesteps) {
     try {
       detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
         while (static_cast<int>(later_plans.size()) < timesteps - 1) {
@@ -115,12 +111,22 @@ struct Session::Impl {
           detail::share_state(*later_plans.back(), *plan);
         }
         by_timestep.reserve(later_plans.size() + 1);
-        detail::log(LogLevel::kInfo, "layer-major run: {} plans of {} bytes", timesteps, plan_bytes);
+        detail::log(LogLevel::kInfo, "layer-major runs: {} plans for input {}", timesteps,
+                    shape_to_string(plan->frame_shape));
       });
     } catch (const Error& e) {
       later_plans.clear();
       throw Error(e.code(), fmt::format("{}: {}", info().path, e.what()));
     }
+  }
+
+  // Whether run() can go layer by layer (SessionOptions::layer_major) for T
+  // timesteps; makes the plans it needs (planning work: once per shape).
+  bool ensure_layer_major(int timesteps) {
+    if (!options.layer_major || recorder || observation || timesteps < 2) return false;
+    const int64_t plan_bytes = static_cast<int64_t>((plan->arena.size() + plan->state.size()) * sizeof(float));
+    if (plan_bytes > model->limits().max_arena_bytes / timesteps) return false;
+    if (static_cast<int>(later_plans.size()) < timesteps - 1) make_later_plans(timesteps);
     by_timestep.assign(1, plan.get());
     for (int t = 1; t < timesteps; ++t) by_timestep.push_back(later_plans[t - 1].get());
     return true;

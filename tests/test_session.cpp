@@ -110,13 +110,16 @@ TEST(Session, NoAllocationInsideRunAfterTheFirst) {
   for (const char* m : {"residual_block", "pytorch_flatten", "groups_concat", "binary_sequence"}) {
     auto model = load_own_kernels(data(std::string(m) + ".onnx"));
     Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
-    Session session(model);
-    std::vector<Tensor> outputs;
-    session.run(input, outputs);
-    const long before = g_allocations.load();
-    session.run(input, outputs);
-    session.run(input, outputs);
-    EXPECT_EQ(g_allocations.load() - before, 0) << m << ": run() allocated";
+    for (bool layer_major : {false, true}) {
+      Session session(model, SessionOptions{.layer_major = layer_major});
+      std::vector<Tensor> outputs;
+      session.run(input, outputs);
+      const long before = g_allocations.load();
+      session.run(input, outputs);
+      session.run(input, outputs);
+      EXPECT_EQ(g_allocations.load() - before, 0) << m << ": run() allocated, layer major " << layer_major;
+      EXPECT_EQ(session.stats().layer_major, layer_major) << m;
+    }
   }
 }
 
