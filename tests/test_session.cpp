@@ -106,19 +106,24 @@ TEST(Session, StepsThenReadoutEqualRun) {
   }
 }
 
+// Also layer by layer (one plan per timestep, made by the first run), and
+// profiled (every timestep timed and counted into buffers sized at plan time).
 TEST(Session, NoAllocationInsideRunAfterTheFirst) {
+  const std::vector<std::pair<const char*, SessionOptions>> variants{
+      {"plain", {}}, {"layer major", {.layer_major = true}}, {"profiled", {.profile = true}}};
   for (const char* m : {"residual_block", "pytorch_flatten", "groups_concat", "binary_sequence"}) {
     auto model = load_own_kernels(data(std::string(m) + ".onnx"));
     Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
-    for (bool layer_major : {false, true}) {
-      Session session(model, SessionOptions{.layer_major = layer_major});
+    for (const auto& [name, options] : variants) {
+      Session session(model, options);
       std::vector<Tensor> outputs;
       session.run(input, outputs);
       const long before = g_allocations.load();
       session.run(input, outputs);
       session.run(input, outputs);
-      EXPECT_EQ(g_allocations.load() - before, 0) << m << ": run() allocated, layer major " << layer_major;
-      EXPECT_EQ(session.stats().layer_major, layer_major) << m;
+      EXPECT_EQ(g_allocations.load() - before, 0) << m << ": a " << name << " run() allocated";
+      EXPECT_EQ(session.stats().layer_major, options.layer_major) << m;
+      if (options.profile) EXPECT_GT(session.profile().time_ms, 0.0) << m;
     }
   }
 }
@@ -132,22 +137,6 @@ TEST(Session, NoAllocationInsideStep) {
   const long before = g_allocations.load();
   for (int t = 0; t < 3; ++t) session.step(input, outputs);
   EXPECT_EQ(g_allocations.load() - before, 0);
-}
-
-// Profiling times and counts every timestep into buffers sized at plan time.
-TEST(Session, ProfiledRunsDoNotAllocate) {
-  for (const char* m : {"residual_block", "groups_concat", "binary_sequence"}) {
-    auto model = load_own_kernels(data(std::string(m) + ".onnx"));
-    Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
-    Session session(model, SessionOptions{.profile = true});
-    std::vector<Tensor> outputs;
-    session.run(input, outputs);
-    const long before = g_allocations.load();
-    session.run(input, outputs);
-    session.run(input, outputs);
-    EXPECT_EQ(g_allocations.load() - before, 0) << m << ": a profiled run() allocated";
-    EXPECT_GT(session.profile().time_ms, 0.0) << m;
-  }
 }
 
 // An observer that keeps nothing itself: the runtime adds no allocation.
