@@ -153,9 +153,10 @@ int main(int argc, char** argv) {
     Tensor input = ext == ".npy" ? load_npy(input_path, model->limits())
                                   : load_image(input_path, info, model->limits());
 
-    SessionOptions options{.timesteps = timesteps, .threads = threads, .profile = profile || !report_path.empty()};
-    options.layer_major = layer_major;
-    Session session(model, options);
+    Session session(model, SessionOptions{.timesteps = timesteps,
+                                          .threads = threads,
+                                          .profile = profile || !report_path.empty(),
+                                          .layer_major = layer_major});
     // Profiled: one run first, so that one-time kernel setup (oneDNN's first
     // call) does not count as a layer's time.
     if (profile || !report_path.empty()) session.run(input);
