@@ -2,10 +2,13 @@
 # Installs the Debian packages tspike builds and tests with, when missing.
 set -euo pipefail
 
+# ocl-icd-opencl-dev: oneDNN's CMake config (libdnnl-dev, built with OpenCL
+# support) looks for OpenCL; Debian only recommends it. valgrind: the
+# callgrind_density tests. chromium: the report_chromium test.
 packages=(
-  cmake g++ make pkg-config
+  cmake g++ make pkg-config valgrind
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libdnnl-dev libfmt-dev libgtest-dev libstb-dev libturbojpeg0-dev libcli11-dev nlohmann-json3-dev
+  libdnnl-dev ocl-icd-opencl-dev libfmt-dev libgtest-dev libstb-dev libturbojpeg0-dev libcli11-dev nlohmann-json3-dev
   libonnx-testdata zlib1g-dev dataset-fashion-mnist libbenchmark-dev
   python3-torch python3-onnx python3-numpy
   chromium

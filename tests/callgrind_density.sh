@@ -8,10 +8,15 @@
 # time on a shared machine. (Valgrind hides AVX-512: this measures AVX2 and,
 # with --isa portable, the portable kernels.)
 #
-#   tests/callgrind_density.sh build/tests/tspike_event_density [--isa portable]
+#   tests/callgrind_density.sh build/tests/tspike_event_density [--skip-sanitized] [--isa portable]
 set -euo pipefail
 bin=$1
 shift
+if [ "${1:-}" = "--skip-sanitized" ]; then
+  echo "skipped: a sanitizer build cannot run under valgrind"
+  exit 77
+fi
+command -v valgrind >/dev/null || { echo "FAILED: valgrind is not installed (scripts/install-deps.sh installs it)"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

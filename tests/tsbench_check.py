@@ -4,12 +4,12 @@ benchmark, not a test of speed: no timing is asserted.
 
     tsbench_check.py TSBENCH SOURCE_DIR WORK_DIR
 
-With torch importable by /usr/bin/python3, it makes the `tiny` benchmark
-model (tools/bench/make_bench_models.py) and runs tsbench with --torch, and
-with --ort when tools/bench/node_modules has onnxruntime-node; the columns
-must agree on the logits (spec section 4). Without torch it runs the tspike
-engines on models/fashion_tsnet.onnx. Also: a bad --input is one line on
-stderr and exit code 1.
+It makes the `tiny` benchmark model (tools/bench/make_bench_models.py, with
+Debian's python3-torch, which scripts/install-deps.sh installs) and runs
+tsbench with --torch, and with --ort when tools/bench/node_modules has
+onnxruntime-node (scripts/install-bench-deps.sh; optional, the line says
+which); the columns must agree on the logits (spec section 4). Also: a bad
+--input is one line on stderr and exit code 1.
 """
 
 import json
@@ -23,6 +23,10 @@ bench_dir = os.path.join(source, "tools", "bench")
 has_torch = subprocess.run(["/usr/bin/python3", "-c", "import torch, onnx"],
                            capture_output=True).returncode == 0
 has_ort = os.path.isdir(os.path.join(bench_dir, "node_modules", "onnxruntime-node"))
+if not has_torch:
+    sys.exit("FAILED: /usr/bin/python3 cannot import torch and onnx "
+             "(python3-torch, python3-onnx: scripts/install-deps.sh installs them)")
+print("onnxruntime column:", "on" if has_ort else "off (scripts/install-bench-deps.sh installs onnxruntime-node)")
 failures = []
 
 
@@ -31,29 +35,25 @@ def check(cond, what):
         failures.append(what)
 
 
-if has_torch:
-    subprocess.run(["/usr/bin/python3", os.path.join(bench_dir, "make_bench_models.py"), "--arch", "tiny",
-                    "--density", "0.1", "--out", work, "--name", "tiny"], check=True,
-                   stdout=subprocess.DEVNULL)
-    model = os.path.join(work, "tiny.tspike.onnx")
-    meta = json.load(open(os.path.join(work, "tiny.json")))
-    for name, d in meta["torch_step_density"].items():
-        check(0.05 < d < 0.2, f"calibrated density of {name} is {d}, asked 0.1")
-else:
-    model = os.path.join(source, "models", "fashion_tsnet.onnx")
+subprocess.run(["/usr/bin/python3", os.path.join(bench_dir, "make_bench_models.py"), "--arch", "tiny",
+                "--density", "0.1", "--out", work, "--name", "tiny"], check=True,
+               stdout=subprocess.DEVNULL)
+model = os.path.join(work, "tiny.tspike.onnx")
+meta = json.load(open(os.path.join(work, "tiny.json")))
+for name, d in meta["torch_step_density"].items():
+    check(0.05 < d < 0.2, f"calibrated density of {name} is {d}, asked 0.1")
 
 iters, batch = 3, 2
 cmd = [tsbench, model, "--json", "--iters", str(iters), "--warmup", "1", "--batch", str(batch), "--threads", "2"]
-cmd += ["--torch"] if has_torch else []
-cmd += ["--ort"] if has_torch and has_ort else []
+cmd += ["--torch"]
+cmd += ["--ort"] if has_ort else []
 r = subprocess.run(cmd, capture_output=True, text=True)
 if r.returncode != 0:
     sys.exit(f"tsbench failed ({r.returncode}): {r.stderr}")
 out = json.loads(r.stdout)
 print(json.dumps({k: v for k, v in out.items() if k != "columns"}, indent=1))
 
-want = ["tspike event", "tspike dense"] + (["pytorch eager"] if has_torch else []) + \
-       (["onnxruntime"] if has_torch and has_ort else [])
+want = ["tspike event", "tspike dense", "pytorch eager"] + (["onnxruntime"] if has_ort else [])
 names = [c["name"] for c in out["columns"]]
 check(names == want, f"columns {names}, want {want}")
 check(out["batch"] == batch and out["threads"] == 2 and out["timesteps"] == 4, "run settings echoed")
@@ -72,9 +72,8 @@ for c in out["columns"]:
 check(out["columns"][0]["event_speedup"] == 1.0, "event is the reference column")
 check(out["peak_add"]["per_thread_per_s"] > 1e8 and out["peak_add"]["isa"], "peak add rate measured")
 check(out["firing_rates"] and 0 < out["mean_firing_rate"] < 1, "firing rates")
-if has_torch:
-    sop = out.get("sop", {})
-    check(sop.get("ac_per_run", 0) > 0 and 0 < sop.get("fraction_of_peak_add", 0) < 1, f"sop {sop}")
+sop = out.get("sop", {})
+check(sop.get("ac_per_run", 0) > 0 and 0 < sop.get("fraction_of_peak_add", 0) < 1, f"sop {sop}")
 
 # A bad input: one line on stderr, exit code 1.
 bad = os.path.join(work, "bad.npy")
