@@ -66,12 +66,13 @@ EventBinning event_binning(const ModelInfo& model) {
   if (!sensor)
     throw Error(ErrorCode::kBadInput, "model '" + model.path + "' has no " + sensor_key +
                                           " in its metadata: it does not say how events become frames");
-  for (const auto& [key, value] : raw) {
+  for (const auto& entry : raw) {
     static const char* known[] = {"sensor_size", "n_time_bins", "n_event_bins", "time_window",
                                   "event_count", "include_incomplete", "frame"};
+    const std::string& key = entry.first;
     if (key.rfind(kPrefix, 0) == 0 &&
         std::none_of(std::begin(known), std::end(known), [&](const char* k) { return key == kPrefix + std::string(k); }))
-      bad_key(key, value, "unknown key (docs/format.md lists the tspike.events keys)");
+      bad_key(key, entry.second, "unknown key (docs/format.md lists the tspike.events keys)");
   }
 
   EventBinning b;

@@ -4,6 +4,7 @@
 // count is bounded by the file size and checked before the events are
 // allocated.
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>

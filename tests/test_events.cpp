@@ -24,7 +24,7 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// The events every fixture holds ([N, 4] int64 t, x, y, p, stored as float32 by load_npy? no: read raw).
+// The events every fixture holds: events.npy, int64 [N, 4] (t, x, y, p), read by hand (load_npy reads float32 only).
 std::vector<Event> expected_events() {
   const std::string bytes = read_file(fixture("events.npy"));
   // A .npy of int64 [N, 4]: the header ends at the first '\n'.
