@@ -6,18 +6,14 @@
 #include <memory>
 #include <string>
 
+#include "ops/traits.hpp"
 #include "runtime/values.hpp"
 #include "tspike/convert.hpp"
 #include "tspike/model.hpp"
 
 namespace tspike::convert {
 
-inline constexpr const char* kDomain = "tspike";
-inline constexpr const char* kSpikeOp = "TernarySpike";
-
-// Registers the OpSchema of tspike::TernarySpike with ONNX (idempotent,
-// thread-safe), so that ONNX's checker and shape inference see through it.
-void register_schemas();
+using ops::kDomain;
 
 // Reads and parses a model file; `limits` bound the file size. Throws Error.
 onnx::ModelProto read_model_file(const std::string& path, const Limits& limits);

@@ -118,4 +118,8 @@ TSPIKE_DEFINE_OP_FACTORY(Shape)
 TSPIKE_DEFINE_OP_FACTORY(Cast)
 TSPIKE_DEFINE_OP_FACTORY(Constant)
 
+const OpTraits traits_Shape{.scale = ScaleFlow::kShapeOnly};
+const OpTraits traits_Cast{};
+const OpTraits traits_Constant{};
+
 }  // namespace tspike::ops

@@ -21,6 +21,7 @@ struct GraphValue {
 struct GraphNode {
   std::string name;
   std::string op_type;
+  const ops::OpTraits* traits = nullptr;  // the registry entry's
   std::vector<int> inputs;  // value indices, -1 for an absent optional input
   std::vector<int> outputs;
   std::unique_ptr<ops::Op> op;
