@@ -2,8 +2,9 @@
 """Train a ternary-spike CNN on simulated event-camera recordings of
 Fashion-MNIST (scripts/make_fashion_events.py) and export it.
 
-    /usr/bin/python3 scripts/make_fashion_events.py DATA
-    /usr/bin/python3 scripts/train_fashion_events.py DATA [--epochs 4] [--frames 6]
+    /usr/bin/python3 scripts/make_fashion_events.py DATA --splits Test
+    /usr/bin/python3 scripts/make_fashion_events.py DATA --splits Train --limit 20000
+    /usr/bin/python3 scripts/train_fashion_events.py DATA --limit 20000 --epochs 3 [--frames 6]
     /usr/bin/python3 scripts/train_fashion_events.py DATA --compare-tools build/tools --compare-only
 
 The recordings (N-MNIST format, DATA/Train and DATA/Test) are binned as
@@ -205,12 +206,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data")
     ap.add_argument("--frames", type=int, default=6)
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--other-bins", type=int, nargs="*", default=[3, 12],
                     help="also evaluate the model on the test recordings cut into these numbers of frames")
-    ap.add_argument("--limit", type=int, default=0, help="train on the first N recordings (0: all)")
+    ap.add_argument("--limit", type=int, default=20000, help="train on the first N recordings (0: all)")
     ap.add_argument("--measure", action="store_true", help="time 20 training batches and stop")
     ap.add_argument("--out", default=os.path.join(ROOT, "models"))
     ap.add_argument("--compare-tools", default="", help="a folder with tsrun: compare it with PyTorch")
