@@ -161,6 +161,11 @@ EventBinning event_binning(const ModelInfo& model) {
 std::vector<std::pair<int64_t, int64_t>> event_slices(const std::vector<Event>& events, const EventBinning& b,
                                                       const Limits& limits) {
   check_order(events);
+  using S = EventBinning::Slicing;
+  if (((b.slicing == S::kTimeBins || b.slicing == S::kEventBins) && b.bins < 1) ||
+      (b.slicing == S::kTimeWindow && !(b.time_window > 0 && std::isfinite(b.time_window))) ||
+      (b.slicing == S::kEventCount && b.event_count < 1) || int(b.slicing) < 0 || int(b.slicing) > 3)
+    throw Error(ErrorCode::kBadInput, "event binning: bins and event_count must be >= 1, time_window > 0");
   const int64_t n = int64_t(events.size());
   const double max_frames = limits.max_timesteps;
   auto too_many = [&](double frames) {

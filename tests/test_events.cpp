@@ -293,7 +293,14 @@ TEST(Events, BinningRefusals) {
   expect_error(ErrorCode::kBadInput, "outside the sensor", [&] { events_to_frames({Event{0, 4, 0, 0}}, b); });
   expect_error(ErrorCode::kBadInput, "earlier timestamp",
                [&] { events_to_frames({Event{5, 0, 0, 0}, Event{4, 0, 0, 0}}, b); });
+  b.bins = 0;
+  expect_error(ErrorCode::kBadInput, "must be >= 1", [&] { events_to_frames({Event{0, 0, 0, 0}}, b); });
+  b.slicing = EventBinning::Slicing::kEventCount;
+  b.event_count = 0;
+  expect_error(ErrorCode::kBadInput, "must be >= 1", [&] { events_to_frames({Event{0, 0, 0, 0}}, b); });
   b.slicing = EventBinning::Slicing::kTimeWindow;
+  b.time_window = 0;
+  expect_error(ErrorCode::kBadInput, "time_window > 0", [&] { events_to_frames({Event{0, 0, 0, 0}}, b); });
   b.time_window = 1;
   Limits limits;
   limits.max_timesteps = 100;
