@@ -22,7 +22,7 @@
 #include "ops/attributes.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/conv_onednn.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 #include "ops/window.hpp"

@@ -15,7 +15,7 @@
 
 #include "ops/cpu_features.hpp"
 #include "ops/traits.hpp"
-#include "runtime/values.hpp"
+#include "base/values.hpp"
 #include "tspike/model.hpp"
 
 namespace onnx {

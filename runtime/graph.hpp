@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "ops/op.hpp"
-#include "runtime/values.hpp"
+#include "base/values.hpp"
 #include "tspike/model.hpp"
 
 namespace tspike::detail {
@@ -48,3 +48,15 @@ struct Graph {
 std::string node_prefix(const std::string& name, const std::string& op_type);
 
 }  // namespace tspike::detail
+
+namespace tspike {
+
+struct Model::Impl {
+  detail::Graph graph;
+};
+
+namespace detail {
+inline const Graph& graph_of(const Model& model) { return model.impl().graph; }
+}  // namespace detail
+
+}  // namespace tspike

@@ -9,9 +9,9 @@
 
 #include "converter/onnx_model.hpp"
 #include "ops/neuron.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "runtime/graph.hpp"
-#include "runtime/log.hpp"
+#include "base/log.hpp"
 
 namespace tspike {
 
@@ -149,8 +149,8 @@ struct ModelBuilder {
     }
 
     std::shared_ptr<Model> model(new Model());
-    model->graph_ = std::make_unique<detail::Graph>();
-    detail::Graph& g = *model->graph_;
+    model->impl_ = std::make_unique<Model::Impl>();
+    detail::Graph& g = model->impl_->graph;
     g.limits = limits;
     ModelInfo& info = g.info;
     info.path = name;
@@ -274,13 +274,13 @@ struct ModelBuilder {
 Model::Model() = default;
 Model::~Model() = default;
 
-const ModelInfo& Model::info() const { return graph_->info; }
-const Limits& Model::limits() const { return graph_->limits; }
+const ModelInfo& Model::info() const { return impl_->graph.info; }
+const Limits& Model::limits() const { return impl_->graph.limits; }
 
 namespace {
 std::shared_ptr<const Model> logged(std::shared_ptr<const Model> model) {
   const ModelInfo& info = model->info();
-  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, model->graph().nodes.size(),
+  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, detail::graph_of(*model).nodes.size(),
               info.conversion.folded.size(), info.conversion.already_reparameterized ? " (converted by tsconvert)" : "");
   return model;
 }

@@ -1,6 +1,6 @@
 #include "runtime/plan.hpp"
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "ops/neuron.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::detail {
 
