@@ -105,9 +105,7 @@ class TSPIKE_API Session {
   // are kept in memory for the whole timestep, so the next run plans memory
   // again (once; a stream of step() calls starts again as after reset());
   // results do not change. Nodes computed once when planning
-  // (constants) are not reported. A Conv that runs its TernarySpike in its
-  // kernel (LoadOptions::fuse_neurons) runs apart from it while the Conv's
-  // own output is watched; a watched TernarySpike stays fused. Throws
+  // (constants) are not reported. Throws
   // Error(kBadInput) for a name that is no node of the model (and changes
   // nothing then). See
   // tspike/observer.hpp for what the call gets.
