@@ -29,7 +29,7 @@ py::str text(std::string_view s) {
   return py::reinterpret_steal<py::str>(str);
 }
 
-InputArray as_float32(py::handle x, const char* what, Shape& shape) {
+InputArray as_float32(py::handle x, const char* what, Shape& shape, const Limits& limits) {
   InputArray in;
   if (py::isinstance<py::array>(x)) {
     in.array = py::reinterpret_borrow<py::array>(x);
@@ -50,6 +50,10 @@ InputArray as_float32(py::handle x, const char* what, Shape& shape) {
                 fmt::format("{} has dtype {}: expected float32, or a real-number dtype (bool, integer, "
                             "float) to convert to float32",
                             what, std::string(py::str(in.array.dtype()))));
+  if (in.array.size() > limits.max_tensor_elements)
+    throw Error(ErrorCode::kResourceLimit,
+                fmt::format("{} of shape {} has more than {} elements (the limit on tensor elements)", what,
+                            std::string(py::str(in.array.attr("shape"))), limits.max_tensor_elements));
   if (!usable_as_is(in.array)) {
     // The one copy: float64, integers, strided views, Fortran order, other byte orders.
     in.array = py::array_t<float, py::array::c_style | py::array::forcecast>(in.array);

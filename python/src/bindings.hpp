@@ -30,14 +30,17 @@ void register_errors(py::module_& m);
 // C-contiguous, aligned, native-endian array is used as it is (no copy);
 // any other array or array-like of a real-number dtype (bool, integers,
 // floats) is converted to a float32 copy; anything else is refused with
-// tspike.BadInputError naming the dtype. `shape` is reused between calls.
+// tspike.BadInputError naming the dtype. An array of more elements than
+// limits.max_tensor_elements is refused before anything is converted (a
+// broadcast view can be far larger than its memory). `shape` is reused
+// between calls.
 struct InputArray {
   py::array array;  // keeps the data alive during the call
   bool copied = false;
   const float* data() const { return static_cast<const float*>(array.data()); }
   std::size_t size() const { return static_cast<std::size_t>(array.size()); }
 };
-InputArray as_float32(py::handle x, const char* what, Shape& shape);
+InputArray as_float32(py::handle x, const char* what, Shape& shape, const Limits& limits);
 
 // One output as a new NumPy float32 array (a copy of its data).
 py::array to_numpy(const Tensor& t);

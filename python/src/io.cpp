@@ -87,6 +87,10 @@ py::array images_to_input(py::handle images_obj, py::handle model_obj) {
                 fmt::format("images_to_input: expected uint8 gray images [N, H, W] (or one [H, W]), got {} of "
                             "shape {}",
                             std::string(py::str(images.dtype())), std::string(py::str(images.attr("shape")))));
+  if (images.size() > model.model->limits().max_tensor_elements)
+    throw Error(ErrorCode::kResourceLimit, fmt::format("images_to_input: {} pixels, more than the limit on tensor "
+                                                       "elements ({})",
+                                                       images.size(), model.model->limits().max_tensor_elements));
   py::array_t<uint8_t, py::array::c_style | py::array::forcecast> pixels(images);
   LabeledImages set;
   const bool one = pixels.ndim() == 2;

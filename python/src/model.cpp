@@ -149,6 +149,13 @@ allocated. Raise them for big models: ``tspike.Limits(max_file_bytes=8 << 30)``.
       .def_readwrite("max_timesteps", &Limits::max_timesteps, "Most timesteps of a run (10000).")
       .def_readwrite("max_image_pixels", &Limits::max_image_pixels, "Most pixels of an image (2**26).")
       .def("as_dict", &limits_dict, "The limits as a dict.")
+      .def(py::pickle([](const Limits& l) { return limits_dict(l); },  // Dask sends them to workers
+                      [](const py::dict& d) {
+                        Limits l;
+                        py::object self = py::cast(l);
+                        for (auto [k, v] : d) self.attr(k) = v;
+                        return self.cast<Limits>();
+                      }))
       .def("__repr__", [](const Limits& l) {
         std::string s = "tspike.Limits(";
         bool first = true;

@@ -73,7 +73,7 @@ std::unique_ptr<SessionHandle> make_session(py::object model, std::optional<int>
 
 py::object run(SessionHandle& h, py::handle x, bool as_dict) {
   Busy busy(h, "run");
-  InputArray in = as_float32(x, "input", h.shape);
+  InputArray in = as_float32(x, "input", h.shape, h.model->limits());
   {
     py::gil_scoped_release unlocked;
     h.session->run(TensorView{h.shape, in.data(), in.size()}, h.outputs);
@@ -83,7 +83,7 @@ py::object run(SessionHandle& h, py::handle x, bool as_dict) {
 
 py::object step(SessionHandle& h, py::handle x, bool as_dict) {
   Busy busy(h, "step");
-  InputArray in = as_float32(x, "frame", h.shape);
+  InputArray in = as_float32(x, "frame", h.shape, h.model->limits());
   {
     py::gil_scoped_release unlocked;
     h.session->step(TensorView{h.shape, in.data(), in.size()}, h.outputs);
@@ -120,7 +120,7 @@ void observe(SessionHandle& h, py::object callback, std::optional<std::vector<st
 // the loop; returns seconds per call.
 double native_run_seconds(SessionHandle& h, py::handle x, int iterations) {
   Busy busy(h, "_native_run_seconds");
-  InputArray in = as_float32(x, "input", h.shape);
+  InputArray in = as_float32(x, "input", h.shape, h.model->limits());
   py::gil_scoped_release unlocked;
   const TensorView view{h.shape, in.data(), in.size()};
   const auto start = std::chrono::steady_clock::now();

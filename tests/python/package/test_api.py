@@ -82,6 +82,14 @@ def test_errors_survive_pickling():
         assert type(e) is cls and str(e) == "message naming file.onnx" and e.code == cls.code
 
 
+def test_limits_survive_pickling():
+    """Model.load's limits may travel to Dask workers."""
+    import pickle
+    limits = tspike.Limits(max_file_bytes=12345, max_timesteps=7)
+    copy = pickle.loads(pickle.dumps(limits))
+    assert copy.as_dict() == limits.as_dict()
+
+
 def test_version():
     assert tspike.__version__.count(".") == 2
 

@@ -7,6 +7,8 @@ python/bench/bench_dask.py, not here."""
 import glob
 import json
 import os
+import subprocess
+import time
 
 import dask.array as da
 import dask.bag as db
@@ -110,3 +112,42 @@ def test_errors_reach_the_client_as_tspike_errors(client, fashion):
         tspike.dask.classify(x, DEMO, batch=0)
     with pytest.raises(TypeError, match="dask.array.Array or a dask.bag.Bag"):
         tspike.dask.classify(images, DEMO)
+
+
+def test_an_existing_cluster_started_with_the_dask_commands(fashion, tmp_path):
+    """What docs/python.md says for a cluster of machines, on this one:
+    `dask scheduler` and `dask worker` as separate processes, the model
+    shipped as bytes."""
+    images, _ = fashion
+    scheduler_file = tmp_path / "scheduler.json"
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(tspike.__file__))))
+    common = ["--scheduler-file", str(scheduler_file)]
+    procs = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", *common],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)]
+    try:
+        for _ in range(600):
+            if scheduler_file.exists():
+                break
+            time.sleep(0.1)
+        procs.append(subprocess.Popen(["dask", "worker", "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
+                                       *common], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      cwd=tmp_path))
+        with Client(scheduler_file=str(scheduler_file)) as c:
+            c.wait_for_workers(2, timeout=120)
+            with open(DEMO, "rb") as f:
+                contents = f.read()
+            x = da.from_array(images[:2048], chunks=(512, 28, 28))
+            predictions = c.compute(tspike.dask.classify(x, contents).predictions, sync=True)
+            model = tspike.Model.load(DEMO)
+            expected = np.concatenate([tspike.Session(model).run(tspike.images_to_input(images[i:i + 256], model))
+                                       for i in range(0, 2048, 256)]).argmax(axis=1)
+            np.testing.assert_array_equal(predictions, expected)
+            assert len(c.run(tspike.dask.loaded_models)) == 2
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()

@@ -258,3 +258,20 @@ def test_torch_tensors_are_accepted():
     model = tspike.Model.load(DEMO)
     x = tspike.load_image(BOOT, model)
     np.testing.assert_array_equal(tspike.Session(model).run(torch.from_numpy(x)), tspike.Session(model).run(x))
+
+
+def test_a_broadcast_view_beyond_the_limits_is_refused_before_it_is_converted():
+    """np.broadcast_to makes a view of any size over a few bytes; converting
+    it would allocate all of it. The element limit is checked first."""
+    model = tspike.Model.load(f"{DATA}/residual_block.onnx", limits=tspike.Limits(max_tensor_elements=700))
+    small = np.load(f"{DATA}/residual_block.input0.npy")
+    s = tspike.Session(model)
+    s.run(small)
+    huge = np.broadcast_to(small[:1], (1 << 40, *small.shape[1:]))  # 2^46 elements, 256 bytes of memory
+    with pytest.raises(tspike.ResourceLimitError, match="more than 700 elements"):
+        s.run(huge)
+    with pytest.raises(tspike.ResourceLimitError, match="more than 700 elements"):
+        s.run(np.zeros((100, *small.shape[1:]), np.float32))  # in place: the runtime's own check
+    with pytest.raises(tspike.ResourceLimitError):
+        tspike.images_to_input(np.broadcast_to(np.zeros((28, 28), np.uint8), (1 << 40, 28, 28)),
+                               tspike.Model.load(DEMO))
