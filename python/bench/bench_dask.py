@@ -41,7 +41,7 @@ def main():
     images, labels = tspike.load_idx_dir(tspike.FASHION_MNIST_DIR)
     setups = {}
     for workers in (1, 2):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster, set_as_default=False)
         x = client.persist(da.from_array(images, chunks=(args.chunk, 28, 28)))
         timed_pass(client, x, args.model, args.batch)  # warm-up: each worker loads the model

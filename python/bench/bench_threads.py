@@ -9,6 +9,13 @@ the GIL.
 
 On a machine whose cores are busy with other work the speed-up is capped
 by the cores left: the load average is printed before and after.
+
+Also, less sensitive to that: how much Python work the main thread gets
+done while another thread runs a Session, against the same time with no
+Session running (spins of a counting loop). Were the GIL held during run(),
+the main thread could run only between calls: a ratio near 0.01. With the
+GIL released it is near 1 on two free cores, about 0.5 when the process
+gets one core's worth of CPU time.
 """
 
 import argparse
@@ -44,6 +51,22 @@ def throughput(model, x, threads, runs):
     return threads * runs * x.shape[0] / (time.perf_counter() - start)
 
 
+def spins(seconds, busy=None):
+    """Iterations of a counting loop in `seconds`, while `busy` (a thread
+    running a Session) runs."""
+    stop = threading.Event()
+    if busy:
+        t = threading.Thread(target=busy, args=(stop,))
+        t.start()
+    n, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        n += 1
+    stop.set()
+    if busy:
+        t.join()
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="models/fashion_tsnet.onnx")
@@ -63,6 +86,16 @@ def main():
         else:
             two.append(throughput(model, x, 2, args.runs))
             one.append(throughput(model, x, 1, args.runs))
+    session = tspike.Session(model)
+
+    def busy(stop):
+        while not stop.is_set():
+            session.run(x)
+
+    alone, beside = [], []
+    for _ in range(args.rounds):
+        alone.append(spins(0.5))
+        beside.append(spins(0.5, busy))
     after = load()
     speedups = [b / a for a, b in zip(one, two)]
     print(f"machine: {cpu()}; {before} before, {after} after")
@@ -70,6 +103,9 @@ def main():
     print(f"1 thread,  1 Session:  {statistics.median(one):10.1f} images/s (median)")
     print(f"2 threads, 2 Sessions: {statistics.median(two):10.1f} images/s (median)")
     print(f"speed-up: median {statistics.median(speedups):.3f}, min {min(speedups):.3f}, max {max(speedups):.3f}")
+    ratios = [b / a for a, b in zip(alone, beside)]
+    print(f"Python loop in the main thread while another thread runs a Session / alone: "
+          f"median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
     return 0
 
 

@@ -192,7 +192,7 @@ def classify(data, model, *, batch: int = 256, timesteps: Optional[int] = None, 
     args = (source, (key, load_key), load_key, session_options, batch)
 
     if isinstance(data, db.Bag):
-        parts = [dask.delayed(_paths, pure=True)(p, *args) for p in data.to_delayed()]
+        parts = [dask.delayed(_paths, pure=False)(p, *args) for p in data.to_delayed()]
         predictions = db.from_delayed([p[0] for p in parts])
         outs = db.from_delayed([p[1] for p in parts]).map(_single) if outputs else None
     elif isinstance(data, da.Array):
@@ -201,7 +201,9 @@ def classify(data, model, *, batch: int = 256, timesteps: Optional[int] = None, 
         data = data.rechunk({axis: -1 for axis in range(1, data.ndim)})
         blocks = data.to_delayed().ravel()
         sizes = data.chunks[0]
-        parts = [dask.delayed(_block, pure=True)(b, *args) for b in blocks]
+        # pure=False: a new call classifies again (no result cached from an
+        # earlier call with the same arguments).
+        parts = [dask.delayed(_block, pure=False)(b, *args) for b in blocks]
         predictions = da.concatenate([da.from_delayed(p[0], shape=(n,), dtype=np.int64)
                                       for p, n in zip(parts, sizes)])
         outs = None
@@ -213,5 +215,5 @@ def classify(data, model, *, batch: int = 256, timesteps: Optional[int] = None, 
                             for name, shape in shapes.items()})
     else:
         raise TypeError(f"classify: expected a dask.array.Array or a dask.bag.Bag, got {type(data).__name__}")
-    rates = dask.delayed(_combine_rates, pure=True)([p[2] for p in parts]) if firing_rates else None
+    rates = dask.delayed(_combine_rates, pure=False)([p[2] for p in parts]) if firing_rates else None
     return Classification(predictions, outs, rates)

@@ -23,7 +23,7 @@ from conftest import DEMO, MODELS, run_tool
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     c = Client(cluster)
     yield c
     c.close()
