@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike::ops {
 

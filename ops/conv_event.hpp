@@ -101,7 +101,7 @@ class EventConv {
   int64_t run_neuron(const RunContext& ctx, NodeState& state, const EventNeuron& neuron, const float* x, float* u,
                      float* y) const;
 
-  // "event/avx512", or "auto: event/avx512 below 40% spikes, else dense".
+  // "event/avx512", or "auto: event/avx512 up to 55% spikes, else oneDNN".
   std::string describe() const;
   Isa isa() const { return kernels_->isa; }
 

@@ -5,12 +5,12 @@
 #include <chrono>
 #include <cstring>
 
-#include "runtime/checked.hpp"
-#include "runtime/log.hpp"
+#include "base/checked.hpp"
+#include "base/log.hpp"
 #include "runtime/observe.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/profile.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "tspike/error.hpp"
 
 namespace tspike {
@@ -32,7 +32,7 @@ struct Session::Impl {
   double time_ms = 0;
   bool ran_layer_major = false;
 
-  const detail::Graph& graph() const { return model->graph(); }
+  const detail::Graph& graph() const { return detail::graph_of(*model); }
   const ModelInfo& info() const { return model->info(); }
 
   Error bad_input(const std::string& what) const {

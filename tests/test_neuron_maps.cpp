@@ -170,15 +170,15 @@ TEST(NeuronMaps, PlanPicksTheFirstEventReaderAtBatchOne) {
     return "?";
   };
   auto on = b.load(LoadOptions{.engine = Engine::kEvent, .neuron_event_maps = true});
-  auto one = detail::make_plan(on->graph(), {1, 3, 9, 11});
-  EXPECT_EQ(consumer(on->graph(), *one, "s0"), "conv_a");
-  EXPECT_EQ(consumer(on->graph(), *one, "s1"), "conv_b");
-  auto two = detail::make_plan(on->graph(), {2, 3, 9, 11});
-  EXPECT_EQ(consumer(on->graph(), *two, "s0"), "");
+  auto one = detail::make_plan(detail::graph_of(*on), {1, 3, 9, 11});
+  EXPECT_EQ(consumer(detail::graph_of(*on), *one, "s0"), "conv_a");
+  EXPECT_EQ(consumer(detail::graph_of(*on), *one, "s1"), "conv_b");
+  auto two = detail::make_plan(detail::graph_of(*on), {2, 3, 9, 11});
+  EXPECT_EQ(consumer(detail::graph_of(*on), *two, "s0"), "");
   auto off = b.load(LoadOptions{.engine = Engine::kEvent});  // off by default
-  EXPECT_EQ(consumer(off->graph(), *detail::make_plan(off->graph(), {1, 3, 9, 11}), "s0"), "");
+  EXPECT_EQ(consumer(detail::graph_of(*off), *detail::make_plan(detail::graph_of(*off), {1, 3, 9, 11}), "s0"), "");
   auto dense = b.load(LoadOptions{.engine = Engine::kDense, .neuron_event_maps = true});
-  EXPECT_EQ(consumer(dense->graph(), *detail::make_plan(dense->graph(), {1, 3, 9, 11}), "s1"), "");
+  EXPECT_EQ(consumer(detail::graph_of(*dense), *detail::make_plan(detail::graph_of(*dense), {1, 3, 9, 11}), "s1"), "");
 }
 
 }  // namespace
