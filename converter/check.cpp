@@ -11,7 +11,7 @@
 
 #include "converter/onnx_model.hpp"
 #include "ops/op.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::convert {
 

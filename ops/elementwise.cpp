@@ -11,7 +11,7 @@
 
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike::ops {
 namespace {

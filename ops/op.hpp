@@ -15,7 +15,7 @@
 
 #include "ops/cpu_features.hpp"
 #include "ops/traits.hpp"
-#include "runtime/values.hpp"
+#include "base/values.hpp"
 #include "tspike/model.hpp"
 
 namespace onnx {
@@ -55,9 +55,6 @@ struct PrepareContext {
   int threads = 1;  // the Session's thread count (kernels that plan per thread count)
 };
 
-struct NeuronParams;
-class Op;
-
 struct RunContext {
   std::vector<TensorRef> inputs;  // absent optional input: data == nullptr
   std::vector<TensorRef> outputs;
@@ -65,18 +62,6 @@ struct RunContext {
   int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
   NodeState* node_state = nullptr;   // what prepare() left in PrepareContext::node_state
   ThreadPool* pool = nullptr;        // the Session's workers; null: one thread
-  // Set by the plan on a layer that took a TernarySpike into its kernel
-  // (Op::fuse_neuron): that neuron's context. The layer then also writes the
-  // neuron's output and state (in a layout of its choice: nothing else
-  // reads it, and the plan fixes the fusion) and adds to its nonzero_count;
-  // the neuron node does not run. Null: the layer runs alone.
-  const RunContext* fused_neuron = nullptr;
-  // Set by the plan on a TernarySpike whose output a layer reads as its
-  // input 0 and takes in its own form as the neuron fires
-  // (Op::takes_neuron_output): that layer and its context. The neuron then
-  // runs through the layer's Op::run_neuron_into_input. Null: it runs alone.
-  const Op* spike_consumer = nullptr;
-  const RunContext* spike_consumer_ctx = nullptr;
 };
 
 // Runs fn(begin, end) over [0, n) on the context's pool, or inline.
@@ -115,24 +100,6 @@ class Op {
   // A layer (OpTraits::layer): the fan-out of input 0 for input shapes
   // prepare() accepted. False for every other op.
   virtual bool fan_out(const std::vector<const ValueDesc*>& /*inputs*/, FanOut& /*fan*/) const { return false; }
-  // A TernarySpike's parameters; null for every other op.
-  virtual const NeuronParams* neuron() const { return nullptr; }
-  // Offers the layer the neuron that is the only consumer of its output, at
-  // load (before the op is shared). True: the layer's kernel will run it
-  // whenever the plan sets RunContext::fused_neuron.
-  virtual bool fuse_neuron(const NeuronParams&) { return false; }
-  // Whether the TernarySpike (no amplitude) whose output is this layer's
-  // input 0 may, for the plan that left `state`, write that input also in
-  // the layer's own compact form (the event Conv: its spike map), so that
-  // the layer's run skips building it. Asked once per plan.
-  virtual bool takes_neuron_output(const NodeState* /*state*/) const { return false; }
-  // Runs that neuron for one timestep (x its input, u its membrane, y its
-  // output; `layer`: this layer's context) and leaves the compact form for
-  // this layer's next run. Returns the spikes fired.
-  virtual int64_t run_neuron_into_input(const RunContext& /*layer*/, const NeuronParams& /*neuron*/,
-                                        const float* /*x*/, float* /*u*/, float* /*y*/) const {
-    return 0;
-  }
   // True when the op copied constant input `input` into its own layout at
   // creation and never reads the value's data again (prepare, run): the
   // loader may then drop the data of an initializer that no one else reads,

@@ -10,7 +10,7 @@
 #include "ops/attributes.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::ops {
 namespace {

@@ -2,8 +2,7 @@
 //
 // Reference kernel: one pass over the elements, in the spec's order:
 // u = tau*u + x; fire (ternary >=, binary >); hard reset; y = a*s
-// (neuron_planes, also the fallback of the layers that fuse the neuron into
-// their kernels: ops/neuron.hpp).
+// (neuron_planes, ops/neuron.hpp).
 #include <fmt/format.h>
 #include <onnx/defs/schema.h>
 #include <onnx/defs/shape_inference.h>
@@ -106,16 +105,11 @@ class TernarySpike final : public Op {
     ctx.state_floats = element_count(x.shape);
   }
 
-  const NeuronParams* neuron() const override { return &p_; }
-
   void run(RunContext& ctx) const override {
     const TensorRef& x = ctx.inputs[0];
     const int64_t n = x.shape[0], c = x.shape[1];
     const int64_t inner = c == 0 ? 0 : x.size() / (n * c);
-    const int64_t fired =
-        ctx.spike_consumer
-            ? ctx.spike_consumer->run_neuron_into_input(*ctx.spike_consumer_ctx, p_, x.f(), ctx.state, ctx.outputs[0].f())
-            : neuron_run(ctx, p_, x.f(), ctx.state, ctx.outputs[0].f(), n, c, inner);
+    const int64_t fired = neuron_run(ctx, p_, x.f(), ctx.state, ctx.outputs[0].f(), n, c, inner);
     if (ctx.nonzero_count) *ctx.nonzero_count += fired;
   }
 
@@ -166,30 +160,6 @@ int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x,
   std::atomic<int64_t> fired{0};
   // Planes (sample, channel) are independent: split them over threads.
   parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) { fired += neuron_planes(p, x, u, y, c, inner, begin, end); });
-  return fired.load();
-}
-
-int64_t neuron_run_channels_last(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y,
-                                 int64_t n, int64_t c, int64_t inner) {
-  std::atomic<int64_t> fired{0};
-  parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) {
-    int64_t count = 0;
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const int64_t sample = plane / c, ch = plane % c;
-      const float a = p.amplitude.empty() ? 1.0f : p.amplitude.size() == 1 ? p.amplitude[0] : p.amplitude[ch];
-      float* us = u + sample * inner * c + ch;
-      for (int64_t k = plane * inner, e = 0; e < inner; ++k, ++e) {
-        const float v = p.decay * us[e * c] + x[k];
-        float spike;
-        if (p.binary) spike = v > p.threshold ? 1.0f : 0.0f;
-        else spike = v >= p.threshold ? 1.0f : (v <= -p.threshold ? -1.0f : 0.0f);
-        us[e * c] = spike != 0.0f ? 0.0f : v;
-        y[k] = a * spike;
-        count += spike != 0.0f;
-      }
-    }
-    fired += count;
-  });
   return fired.load();
 }
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/values.hpp"
+#include "base/values.hpp"
 #include "tspike/tensor.hpp"
 
 namespace onnx {

@@ -9,9 +9,9 @@
 
 #include "converter/onnx_model.hpp"
 #include "ops/neuron.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "runtime/graph.hpp"
-#include "runtime/log.hpp"
+#include "base/log.hpp"
 
 namespace tspike {
 
@@ -108,25 +108,6 @@ ops::Isa kernel_isa(InstructionSet max_isa) {
   return ops::usable_isa(cap);
 }
 
-// Offers each TernarySpike to the layer that produces its input when that
-// value has no other reader (no other node, not a graph output): the layer's
-// kernel may then run the neuron itself and the value never reaches memory.
-void fuse_neurons(detail::Graph& g) {
-  for (size_t j = 0; j < g.nodes.size(); ++j) {
-    detail::GraphNode& spike = g.nodes[j];
-    const ops::NeuronParams* params = spike.op->neuron();
-    if (!params || spike.inputs.empty() || spike.inputs[0] < 0) continue;
-    const int v = spike.inputs[0];
-    const detail::GraphValue& value = g.values[v];
-    if (value.producer < 0 || value.consumers.size() != 1) continue;
-    if (std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end()) continue;
-    detail::GraphNode& layer = g.nodes[value.producer];
-    if (layer.outputs.size() != 1 || layer.fused_neuron >= 0 || !layer.op->fuse_neuron(*params)) continue;
-    layer.fused_neuron = static_cast<int>(j);
-    spike.fused_into = value.producer;
-  }
-}
-
 }  // namespace
 
 struct ModelBuilder {
@@ -149,8 +130,8 @@ struct ModelBuilder {
     }
 
     std::shared_ptr<Model> model(new Model());
-    model->graph_ = std::make_unique<detail::Graph>();
-    detail::Graph& g = *model->graph_;
+    model->impl_ = std::make_unique<Model::Impl>();
+    detail::Graph& g = model->impl_->graph;
     g.limits = limits;
     ModelInfo& info = g.info;
     info.path = name;
@@ -160,7 +141,6 @@ struct ModelBuilder {
     const auto& graph = proto.graph();
     std::unordered_map<std::string, int> ids;
     std::vector<Origin> origins;  // per value
-    std::vector<std::pair<size_t, Origin>> layer_inputs;  // (node, what its data input holds)
     auto add_value = [&](const std::string& n, Origin origin) {
       ids[n] = static_cast<int>(g.values.size());
       g.values.push_back({n, nullptr, -1, {}});
@@ -241,7 +221,7 @@ struct ModelBuilder {
       for (int v : node.inputs)
         if (v >= 0) g.values[v].consumers.push_back(index);
       const Origin produced = output_origin(node, origins);
-      if (entry->traits->layer) layer_inputs.emplace_back(index, input_origin);
+      if (entry->traits->layer) info.layers.push_back(describe_layer(node, input_origin));
       for (const auto& out : np.output()) {
         if (out.empty()) { node.outputs.push_back(-1); continue; }
         if (ids.count(out))
@@ -261,12 +241,6 @@ struct ModelBuilder {
       g.outputs.push_back(it->second);
       info.outputs.push_back(value_info(out));
     }
-    const char* env_fuse = std::getenv("TSPIKE_FUSE");  // read once per load, a user override
-    const bool fuse = env_fuse && *env_fuse ? std::string(env_fuse) != "0" : options.fuse_neurons;
-    if (fuse && !reference_kernels) fuse_neurons(g);
-    const char* env_maps = std::getenv("TSPIKE_NEURON_MAPS");  // read once per load, a user override
-    g.neuron_event_maps = env_maps && *env_maps ? std::string(env_maps) != "0" : options.neuron_event_maps;
-    for (const auto& [k, origin] : layer_inputs) info.layers.push_back(describe_layer(g.nodes[k], origin));
     return model;
   }
 };
@@ -274,13 +248,13 @@ struct ModelBuilder {
 Model::Model() = default;
 Model::~Model() = default;
 
-const ModelInfo& Model::info() const { return graph_->info; }
-const Limits& Model::limits() const { return graph_->limits; }
+const ModelInfo& Model::info() const { return impl_->graph.info; }
+const Limits& Model::limits() const { return impl_->graph.limits; }
 
 namespace {
 std::shared_ptr<const Model> logged(std::shared_ptr<const Model> model) {
   const ModelInfo& info = model->info();
-  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, model->graph().nodes.size(),
+  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, detail::graph_of(*model).nodes.size(),
               info.conversion.folded.size(), info.conversion.already_reparameterized ? " (converted by tsconvert)" : "");
   return model;
 }

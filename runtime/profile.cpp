@@ -80,7 +80,7 @@ void ProfileRecorder::run_timestep(const Graph& graph, Plan& plan, bool skip_inv
   for (int k = 0; k < nodes_; ++k) {
     PlannedNode& pn = plan.nodes[k];
     // The nodes run_timestep runs.
-    if (pn.folded || pn.fused || (skip_invariant && pn.invariant)) continue;
+    if (pn.folded || (skip_invariant && pn.invariant)) continue;
     const auto start = Clock::now();
     graph.nodes[k].op->run(pn.ctx);
     time_ns[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
@@ -105,7 +105,6 @@ Profile ProfileRecorder::result(const Graph& graph, const Plan& plan) const {
     np.neuron = node.traits->neuron;
     if (!node.outputs.empty() && node.outputs[0] >= 0) np.output_shape = plan.values[node.outputs[0]].desc.shape;
     np.folded = pn.folded;
-    if (pn.fused && node.fused_into >= 0) np.fused_into = graph.nodes[node.fused_into].name;
     np.time_ms.resize(steps_);
     for (int t = 0; t < steps_; ++t) {
       np.time_ms[t] = double(time_ns_[size_t(t) * nodes_ + k]) * 1e-6;

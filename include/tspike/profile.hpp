@@ -49,9 +49,6 @@ struct NodeProfile {
   std::string op_type;
   Shape output_shape;  // the first output, for the run's batch size
   bool folded = false;  // constant, computed once when planning: never runs
-  // A TernarySpike that the layer named here runs inside its own kernel: the
-  // neuron's time is part of that layer's.
-  std::string fused_into;
   std::vector<double> time_ms;  // wall time per timestep (0 where it did not run)
   double total_time_ms = 0;
 

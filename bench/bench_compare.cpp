@@ -1,15 +1,12 @@
-// The neuron fused with its neighbours, at the model level: Session::run()
-// with a load option off and on, side by side in one run (repetitions
-// interleaved at random), on the shipped models and on any model given as
+// Two settings of the library at the model level: Session::run() with an
+// option off and on, side by side in one run (repetitions interleaved at
+// random), on the shipped models and on any model given as
 // MODEL.onnx:INPUT.npy (the first sample of the input is used, batch 1),
 // e.g. a tools/bench/make_bench_models.py ResNet-19. The option:
-//   fusion (default)  LoadOptions::fuse_neurons: the neuron in the Conv that feeds it;
-//   maps              LoadOptions::neuron_event_maps: the neuron writing the
-//                     spike map of the event Conv it feeds.
-//   layermajor        SessionOptions::layer_major: each layer runs its T
-//                     timesteps back to back.
+//   layermajor (default)  SessionOptions::layer_major: each layer runs its T
+//                         timesteps back to back.
 //
-//   build/bench/bench_fusion [--compare fusion|maps|layermajor] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
+//   build/bench/bench_compare [--compare layermajor] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
 //
 // The table at the end gives medians and the ratio time off / time on.
 #include <benchmark/benchmark.h>
@@ -26,20 +23,16 @@ namespace {
 
 using Case = tspike::bench::ModelCase;
 
-std::string compare = "fusion";  // --compare
+std::string compare = "layermajor";  // --compare
 
 void run(benchmark::State& state, const Case& c, bool on, int threads) {
   // The defaults, but for the option compared.
-  const tspike::LoadOptions options{.fuse_neurons = on && compare == "fusion",
-                                    .neuron_event_maps = on && compare == "maps"};
+  const tspike::LoadOptions options{};
   auto model = tspike::Model::load(c.model, options);
   tspike::Session session(model, tspike::SessionOptions{.threads = threads, .layer_major = on && compare == "layermajor"});
   std::vector<tspike::Tensor> outputs;
   session.run(c.input, outputs);  // plans memory, first kernel calls
   for (auto _ : state) session.run(c.input, outputs);
-  int fused = 0;
-  for (const auto& layer : model->info().layers) fused += layer.kernel.find("fused") != std::string::npos;
-  state.counters["fused layers"] = fused;
   state.counters["firing rate"] = session.stats().mean_firing_rate;
 }
 
@@ -52,8 +45,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[k];
     if (a == "--compare" && k + 1 < argc) {
       compare = argv[++k];
-      if (compare != "fusion" && compare != "maps" && compare != "layermajor") {
-        fmt::print(stderr, "bench_fusion: --compare {}: expected fusion, maps or layermajor\n", compare);
+      if (compare != "layermajor") {
+        fmt::print(stderr, "bench_compare: --compare {}: expected layermajor\n", compare);
         return 1;
       }
     } else {
@@ -67,7 +60,7 @@ int main(int argc, char** argv) {
   try {
     cases = tspike::bench::model_cases(TSPIKE_SOURCE_DIR, argc, argv, args, threads);
   } catch (const tspike::Error& e) {
-    fmt::print(stderr, "bench_fusion: {}\n", e.what());
+    fmt::print(stderr, "bench_compare: {}\n", e.what());
     return 1;
   }
   int count = static_cast<int>(args.size());
@@ -81,9 +74,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   fmt::print("\nmedians, {} thread(s); {} off and on; ratio = time off / time on (wall | CPU)\n", threads,
-             compare == "maps"         ? "LoadOptions::neuron_event_maps"
-             : compare == "layermajor" ? "SessionOptions::layer_major"
-                                       : "LoadOptions::fuse_neurons");
+             "SessionOptions::layer_major");
   for (const Case& c : cases) {
     const auto a = reporter.median.find(c.name + "/off"), b = reporter.median.find(c.name + "/on");
     if (a == reporter.median.end() || b == reporter.median.end()) continue;
