@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "tspike/error.hpp"
 #include "tspike/events.hpp"
 

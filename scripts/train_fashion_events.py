@@ -40,8 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-from tspike_torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from tspike.torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
 
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
