@@ -4,10 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <vector>
 
+#include "ops/event_tiling.hpp"
 #include "runtime/thread_pool.hpp"
 
 namespace tspike::ops {
@@ -44,18 +46,23 @@ struct EventConvState final : NodeState {
   ConvGeometry geometry;  // the whole batch
   EventConvShape shape;
   int threads = 1, maps = 1;
-  int64_t map_entries = 0, map_slots = 0, list_entries = 0, tile_floats = 0;  // per map / per thread
+  int64_t map_entries = 0, map_slots = 0;                        // per map
+  // Per thread: band entries and pixels, index and sums (floats).
+  int64_t band_capacity = 0, band_entries = 0, band_pixels = 0, band_index_size = 0, band_floats = 0;
   AlignedBuffer<uint32_t> entries, plus, minus;  // [maps][...]
-  AlignedBuffer<uint32_t> lists;                 // accumulate()'s, [threads][list_entries]
-  AlignedBuffer<float> tiles;                    // accumulate()'s, [threads][tile_floats]
+  AlignedBuffer<uint32_t> band_lists, band_index;  // accumulate()'s bands, [threads][...]
+  AlignedBuffer<float> band_sums;  // accumulate()'s tile of sums, then partial sums, [threads][band_floats]
   std::unique_ptr<NodeState> dense;                             // oneDNN for the batch (auto engine), or null
   EventConvCounters counters;
 
   SpikeMap map(int64_t k) const {
     return {entries.data() + k * map_entries, plus.data() + k * map_slots, minus.data() + k * map_slots};
   }
-  uint32_t* thread_lists(int64_t t) const { return lists.data() + t * list_entries; }
-  float* thread_tile(int64_t t) const { return tiles.data() + t * tile_floats; }
+  EventBand band(int64_t t) const {
+    float* sums = band_sums.data() + t * band_floats;
+    return {band_lists.data() + t * band_entries, band_capacity, band_index.data() + t * band_index_size,
+            band_pixels, sums, sums + kEventPixBlock * shape.tw};
+  }
 };
 
 }  // namespace
@@ -65,23 +72,28 @@ const EventConvCounters& event_conv_counters(const NodeState& state) {
 }
 
 std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int64_t cg, int64_t kh, int64_t kw,
-                                           int64_t group, const float* bias, Isa isa, bool dense_fallback) {
+                                           int64_t group, const float* bias, Isa isa, bool dense_fallback,
+                                           EventTiling tiling) {
   if (m <= 0 || cg <= 0 || kh <= 0 || kw <= 0 || group <= 0 || m % group != 0) return nullptr;
+  if (kh > (int64_t{1} << 20) || kw > (int64_t{1} << 20) || cg > (int64_t{1} << 30)) return nullptr;
   const int64_t mg = m / group, mgp = round_up(mg, kEventRowPad);
-  // Entries are 32-bit offsets within one group's weights.
-  if (kh * kw * cg * mgp + kEventRowPad > std::numeric_limits<uint32_t>::max()) return nullptr;
+  if (tiling.tile_width <= 0 || tiling.chunk_taps <= 0) tiling = event_tiling(kh * kw, cg, mg, isa);
+  const int64_t tw = std::min(round_up(tiling.tile_width, kEventRowPad), std::min(mgp, event_register_block(isa)));
+  // Entries are 32-bit offsets within one tile's weights.
+  if (kh * kw * cg * tw + kEventRowPad > std::numeric_limits<uint32_t>::max()) return nullptr;
   std::unique_ptr<EventConv> conv(new EventConv());
   conv->kernels_ = &event_conv_kernels(isa);
   conv->m_ = m, conv->cg_ = cg, conv->kh_ = kh, conv->kw_ = kw, conv->group_ = group;
-  conv->mg_ = mg, conv->mgp_ = mgp;
+  conv->mg_ = mg, conv->mgp_ = mgp, conv->tw_ = tw, conv->tiles_ = (mgp + tw - 1) / tw;
+  conv->chunk_taps_ = std::min(tiling.chunk_taps, kh * kw);
   conv->dense_fallback_ = dense_fallback && onednn_available();
-  conv->weights_ = AlignedBuffer<float>(group * kh * kw * cg * mgp);
+  conv->weights_ = AlignedBuffer<float>(group * conv->tiles_ * kh * kw * cg * tw);
   for (int64_t oc = 0; oc < m; ++oc) {
     const int64_t g = oc / mg, j = oc % mg;
     for (int64_t ic = 0; ic < cg; ++ic)
       for (int64_t ky = 0; ky < kh; ++ky)
         for (int64_t kx = 0; kx < kw; ++kx)
-          conv->weights_[(((g * kh + ky) * kw + kx) * cg + ic) * mgp + j] = weights[((oc * cg + ic) * kh + ky) * kw + kx];
+          conv->weights_[conv->packed(g, ky, kx, ic, j)] = weights[((oc * cg + ic) * kh + ky) * kw + kx];
   }
   conv->bias_ = AlignedBuffer<float>(group * mgp);
   conv->has_bias_ = bias != nullptr;
@@ -96,7 +108,7 @@ void EventConv::reference(const ConvGeometry& g, const float* in, float* out) co
   for (int64_t s = 0; s < g.n; ++s)
     for (int64_t oc = 0; oc < m_; ++oc) {
       const int64_t grp = oc / mg_, j = oc % mg_;
-      const float* wg = weights_.data() + grp * kh_ * kw_ * cg_ * mgp_ + j;
+
       for (int64_t oy = 0; oy < win.out_h; ++oy)
         for (int64_t ox = 0; ox < win.out_w; ++ox) {
           float acc = bias_[grp * mgp_ + j];  // 0 without bias, as in conv_reference
@@ -107,7 +119,7 @@ void EventConv::reference(const ConvGeometry& g, const float* in, float* out) co
               for (int64_t kx = 0; kx < kw_; ++kx) {
                 const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
                 if (ix < 0 || ix >= wd) continue;
-                acc += in[((s * c + grp * cg_ + ic) * h + iy) * wd + ix] * wg[((ky * kw_ + kx) * cg_ + ic) * mgp_];
+                acc += in[((s * c + grp * cg_ + ic) * h + iy) * wd + ix] * weights_[packed(grp, ky, kx, ic, j)];
               }
             }
           out[((s * m_ + oc) * win.out_h + oy) * win.out_w + ox] = acc;
@@ -121,7 +133,8 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   const Window2D& w = g.win;
   state->shape = EventConvShape{g.c,          g.h,          g.w,         m_,         group_,    cg_,
                                 mg_,          mgp_,         kh_,         kw_,        w.stride_h, w.stride_w,
-                                w.dilation_h, w.dilation_w, w.pad_top,   w.pad_left, w.out_h,   w.out_w};
+                                w.dilation_h, w.dilation_w, w.pad_top,   w.pad_left, w.out_h,   w.out_w,
+                                tw_,          tiles_,       chunk_taps_};
   state->threads = threads;
   state->maps = threads > 1 && g.n >= threads ? threads : 1;
   state->map_slots = round_up(g.h * g.w * group_, 16);
@@ -129,10 +142,21 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   state->entries = AlignedBuffer<uint32_t>(state->maps * state->map_entries);
   state->plus = AlignedBuffer<uint32_t>(state->maps * state->map_slots);
   state->minus = AlignedBuffer<uint32_t>(state->maps * state->map_slots);
-  state->list_entries = 2 * event_conv_list_capacity(state->shape);
-  state->lists = AlignedBuffer<uint32_t>(threads * state->list_entries);
-  state->tile_floats = kEventPixBlock * mgp_;
-  state->tiles = AlignedBuffer<float>(threads * state->tile_floats);
+  // A band of event lists as large as a quarter of the L2 (a slab takes
+  // half: ops/event_tiling.hpp), and at least one block of pixels' worst
+  // case; its partial sums (with more than one chunk of taps) an eighth.
+  const int64_t l2 = cache_sizes().l2;
+  state->band_capacity = std::max(l2 / 4 / 4, event_band_min_capacity(state->shape));
+  state->band_entries = round_up(state->band_capacity + kEventListSlack, 16);
+  const int64_t all_pixels = round_up(w.out_h * w.out_w, kEventPixBlock);
+  const bool chunked = chunk_taps_ < kh_ * kw_;
+  const int64_t partial_pixels = std::max(kEventPixBlock, l2 / 8 / (4 * tw_) / kEventPixBlock * kEventPixBlock);
+  state->band_pixels = chunked ? std::min(all_pixels, partial_pixels) : all_pixels;
+  state->band_index_size = round_up(state->band_pixels * (1 + 2 * kh_ * kw_), 16);
+  state->band_floats = kEventPixBlock * tw_ + (chunked ? state->band_pixels * tw_ : 0);
+  state->band_lists = AlignedBuffer<uint32_t>(threads * state->band_entries);
+  state->band_index = AlignedBuffer<uint32_t>(threads * state->band_index_size);
+  state->band_sums = AlignedBuffer<float>(threads * state->band_floats);
   if (dense_fallback_) {
     // oneDNN reorders the weights into its own memory: these copies live
     // only while it does.
@@ -143,8 +167,7 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
       for (int64_t ic = 0; ic < cg_; ++ic)
         for (int64_t ky = 0; ky < kh_; ++ky)
           for (int64_t kx = 0; kx < kw_; ++kx)
-            weights[((oc * cg_ + ic) * kh_ + ky) * kw_ + kx] =
-                weights_[(((grp * kh_ + ky) * kw_ + kx) * cg_ + ic) * mgp_ + j];
+            weights[((oc * cg_ + ic) * kh_ + ky) * kw_ + kx] = weights_[packed(grp, ky, kx, ic, j)];
     }
     state->dense = make_onednn_conv(g, weights.data(), has_bias_ ? bias.data() : nullptr, threads);
   }
@@ -190,8 +213,8 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
             dense_sample(k);
             continue;
           }
-          kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh,
-                               st.thread_lists(t), st.thread_tile(t));
+          kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh, 0, s.tiles,
+                               st.band(t));
           events += e;
         }
     });
@@ -209,10 +232,18 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
         dense_sample(k);
         continue;
       }
+      // Tiles split evenly: each thread walks every pixel's events over its
+      // own tiles (the same work, and half the rows for each core's cache);
+      // otherwise output rows.
+      const bool by_tiles = s.groups == 1 && s.tiles % threads == 0;
       parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
-          kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, s.oh * t / threads,
-                               s.oh * (t + 1) / threads, st.thread_lists(t), st.thread_tile(t));
+          if (by_tiles)
+            kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, 0, s.oh,
+                                 s.tiles * t / threads, s.tiles * (t + 1) / threads, st.band(t));
+          else
+            kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, s.oh * t / threads,
+                                 s.oh * (t + 1) / threads, 0, s.tiles, st.band(t));
       });
     }
   }
