@@ -3,8 +3,9 @@
 // random), on the shipped models and on any model given as
 // MODEL.onnx:INPUT.npy (the first sample of the input is used, batch 1),
 // e.g. a tools/bench/make_bench_models.py ResNet-19. The option:
-//   layermajor (default)  SessionOptions::layer_major: each layer runs its T
-//                         timesteps back to back.
+//   layermajor (default)  SessionOptions::timestep_major (off) against
+//                         layer_major (on): each layer runs its T timesteps
+//                         back to back.
 //
 //   build/bench/bench_compare [--compare layermajor] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
 //
@@ -29,7 +30,9 @@ void run(benchmark::State& state, const Case& c, bool on, int threads) {
   // The defaults, but for the option compared.
   const tspike::LoadOptions options{};
   auto model = tspike::Model::load(c.model, options);
-  tspike::Session session(model, tspike::SessionOptions{.threads = threads, .layer_major = on && compare == "layermajor"});
+  tspike::Session session(model, tspike::SessionOptions{.threads = threads,
+                                                        .layer_major = on && compare == "layermajor",
+                                                        .timestep_major = !on && compare == "layermajor"});
   std::vector<tspike::Tensor> outputs;
   session.run(c.input, outputs);  // plans memory, first kernel calls
   for (auto _ : state) session.run(c.input, outputs);
@@ -74,7 +77,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   fmt::print("\nmedians, {} thread(s); {} off and on; ratio = time off / time on (wall | CPU)\n", threads,
-             "SessionOptions::layer_major");
+             "SessionOptions::timestep_major (off) and layer_major (on)");
   for (const Case& c : cases) {
     const auto a = reporter.median.find(c.name + "/off"), b = reporter.median.find(c.name + "/on");
     if (a == reporter.median.end() || b == reporter.median.end()) continue;

@@ -90,7 +90,7 @@ class Conv final : public Op {
     const ValueDesc* bias = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;
     const ConvGeometry g{x.shape[0], c, x.shape[2], x.shape[3], m, group_, win};
     if (event_) {
-      ctx.node_state = event_->prepare(g, ctx.threads);
+      ctx.node_state = event_->prepare(g, ctx.threads, &ctx.scratch_bytes);
       return;
     }
     if (!reference_kernels_ && w.constant && (!bias || (bias->constant && bias->dtype == DType::kFloat32))) {

@@ -47,21 +47,26 @@ struct EventConvState final : NodeState {
   EventConvShape shape;
   int threads = 1, maps = 1;
   int64_t map_entries = 0, map_slots = 0;                        // per map
-  // Per thread: band entries and pixels, index and sums (floats).
+  // accumulate()'s band, per thread, in the scratch: `band_entries` list
+  // entries, `band_index_size` entries of index, `band_floats` sums (a tile
+  // of sums, then the partial sums).
   int64_t band_capacity = 0, band_entries = 0, band_pixels = 0, band_index_size = 0, band_floats = 0;
+  int64_t scratch_bytes = 0;
   AlignedBuffer<uint32_t> entries, plus, minus;  // [maps][...]
-  AlignedBuffer<uint32_t> band_lists, band_index;  // accumulate()'s bands, [threads][...]
-  AlignedBuffer<float> band_sums;  // accumulate()'s tile of sums, then partial sums, [threads][band_floats]
+  AlignedBuffer<float> own_scratch;  // [threads][scratch_bytes / 4] when prepare() was given no scratch
   std::unique_ptr<NodeState> dense;                             // oneDNN for the batch (auto engine), or null
   EventConvCounters counters;
 
   SpikeMap map(int64_t k) const {
     return {entries.data() + k * map_entries, plus.data() + k * map_slots, minus.data() + k * map_slots};
   }
-  EventBand band(int64_t t) const {
-    float* sums = band_sums.data() + t * band_floats;
-    return {band_lists.data() + t * band_entries, band_capacity, band_index.data() + t * band_index_size,
-            band_pixels, sums, sums + kEventPixBlock * shape.tw};
+  // Thread t's band, in the context's scratch (or the state's own).
+  EventBand band(const RunContext& ctx, int64_t t) const {
+    std::byte* base = ctx.scratch ? ctx.scratch + t * ctx.scratch_stride
+                                  : reinterpret_cast<std::byte*>(own_scratch.data()) + t * scratch_bytes;
+    float* sums = reinterpret_cast<float*>(base);
+    uint32_t* lists = reinterpret_cast<uint32_t*>(sums + band_floats);
+    return {lists, band_capacity, lists + band_entries, band_pixels, sums, sums + kEventPixBlock * shape.tw};
   }
 };
 
@@ -127,7 +132,7 @@ void EventConv::reference(const ConvGeometry& g, const float* in, float* out) co
     }
 }
 
-std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads) const {
+std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads, int64_t* scratch_bytes) const {
   auto state = std::make_unique<EventConvState>();
   state->geometry = g;
   const Window2D& w = g.win;
@@ -143,10 +148,12 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   state->plus = AlignedBuffer<uint32_t>(state->maps * state->map_slots);
   state->minus = AlignedBuffer<uint32_t>(state->maps * state->map_slots);
   // A band of event lists as large as a quarter of the L2 (a slab takes
-  // half: ops/event_tiling.hpp), and at least one block of pixels' worst
-  // case; its partial sums (with more than one chunk of taps) an eighth.
+  // half: ops/event_tiling.hpp), or a quarter of every pixel's worst case
+  // for a small layer, and at least one pixel's worst case; its partial
+  // sums (with more than one chunk of taps) an eighth.
   const int64_t l2 = cache_sizes().l2;
-  state->band_capacity = std::max(l2 / 4 / 4, event_band_min_capacity(state->shape));
+  const int64_t every_pixel = w.out_h * w.out_w * kh_ * kw_ * cg_;
+  state->band_capacity = std::max(std::min(l2 / 4 / 4, every_pixel / 4), event_band_min_capacity(state->shape));
   state->band_entries = round_up(state->band_capacity + kEventListSlack, 16);
   const int64_t all_pixels = round_up(w.out_h * w.out_w, kEventPixBlock);
   const bool chunked = chunk_taps_ < kh_ * kw_;
@@ -154,9 +161,9 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   state->band_pixels = chunked ? std::min(all_pixels, partial_pixels) : all_pixels;
   state->band_index_size = round_up(state->band_pixels * (1 + 2 * kh_ * kw_), 16);
   state->band_floats = kEventPixBlock * tw_ + (chunked ? state->band_pixels * tw_ : 0);
-  state->band_lists = AlignedBuffer<uint32_t>(threads * state->band_entries);
-  state->band_index = AlignedBuffer<uint32_t>(threads * state->band_index_size);
-  state->band_sums = AlignedBuffer<float>(threads * state->band_floats);
+  state->scratch_bytes = round_up((state->band_floats + state->band_entries + state->band_index_size) * 4, 64);
+  if (scratch_bytes) *scratch_bytes = state->scratch_bytes;
+  else state->own_scratch = AlignedBuffer<float>(threads * state->scratch_bytes / 4);
   if (dense_fallback_) {
     // oneDNN reorders the weights into its own memory: these copies live
     // only while it does.
@@ -214,7 +221,7 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
             continue;
           }
           kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh, 0, s.tiles,
-                               st.band(t));
+                               st.band(ctx, t));
           events += e;
         }
     });
@@ -240,10 +247,10 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
         for (int64_t t = t0; t < t1; ++t)
           if (by_tiles)
             kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, 0, s.oh,
-                                 s.tiles * t / threads, s.tiles * (t + 1) / threads, st.band(t));
+                                 s.tiles * t / threads, s.tiles * (t + 1) / threads, st.band(ctx, t));
           else
             kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, s.oh * t / threads,
-                                 s.oh * (t + 1) / threads, 0, s.tiles, st.band(t));
+                                 s.oh * (t + 1) / threads, 0, s.tiles, st.band(ctx, t));
       });
     }
   }

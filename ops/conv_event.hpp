@@ -68,9 +68,12 @@ class EventConv {
                                          int64_t group, const float* bias, Isa isa, bool dense_fallback,
                                          EventTiling tiling = {0, 0});
 
-  // The scratch for geometry `g` and `threads` threads (and, for the auto
-  // engine, oneDNN's primitive, given weights unpacked for the occasion).
-  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads) const;
+  // The state for geometry `g` and `threads` threads: spike maps (and, for
+  // the auto engine, oneDNN's primitive, given weights unpacked for the
+  // occasion). The working memory of run() (per thread) comes from the
+  // RunContext's scratch, of *scratch_bytes per thread; with scratch_bytes
+  // null the state holds its own (for callers without a plan).
+  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads, int64_t* scratch_bytes = nullptr) const;
 
   // One timestep: x and y NCHW of the prepared geometry. Allocates nothing
   // (oneDNN, when auto picks it, may).

@@ -75,14 +75,12 @@ struct EventBand {
   uint32_t* entries;
   int64_t capacity;    // entries, at least event_band_min_capacity(s); kEventListSlack more allocated
   uint32_t* pixels;    // max_pixels x (1 + 2 * s.kh * s.kw)
-  int64_t max_pixels;  // a multiple of kEventPixBlock
+  int64_t max_pixels;
   float* tile;         // kEventPixBlock * s.tw floats, 64-byte aligned: one tile of sums per pixel block
   float* partial;      // max_pixels * s.tw floats: the sums between chunks of taps
 };
-// A band holds at least one block of pixels, each with every row an event.
-inline int64_t event_band_min_capacity(const EventConvShape& s) {
-  return kEventPixBlock * s.kh * s.kw * s.cg + kEventListSlack;
-}
+// A band holds at least one pixel with every row an event.
+inline int64_t event_band_min_capacity(const EventConvShape& s) { return s.kh * s.kw * s.cg + kEventListSlack; }
 const EventConvKernels& event_conv_kernels_portable();
 const EventConvKernels& event_conv_kernels_avx2();
 const EventConvKernels& event_conv_kernels_avx512();

@@ -129,8 +129,8 @@ inline uint32_t gather_pixel(const EventConvShape& s, const SpikeMap& map, int64
   return n;
 }
 
-// Bands of output pixels (whole blocks of up to kPixBlock pixels of one
-// row): the band's event lists are gathered once (gather_pixel), then for
+// Bands of output pixels (as many as their lists' worst case leaves room
+// for): the band's event lists are gathered once (gather_pixel), then for
 // each tile, for each chunk of taps, every pixel of the band walks its
 // events of those taps with its accumulators in registers, starting from
 // the bias (first chunk) or its partial sums (kept in band.partial), and
@@ -142,7 +142,7 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
                      int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
   const int64_t ow = s.ow, tw = s.tw, mg = s.mg, mgp = s.mgp, plane = s.oh * ow, groups = s.groups;
   const int64_t taps = s.kh * s.kw, chunk = s.chunk_taps, stride = 1 + 2 * taps;
-  const int64_t tiles = s.tiles, slab = taps * s.cg * tw, block_worst = kPixBlock * taps * s.cg;
+  const int64_t tiles = s.tiles, slab = taps * s.cg * tw, pixel_worst = taps * s.cg;
   uint32_t* const pixels = band.pixels;  // per pixel: start, then the counts of every tap
   uint32_t* const entries = band.entries;
   const int64_t capacity = band.capacity, max_pixels = band.max_pixels;
@@ -153,15 +153,12 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
     while (oy < oy1) {
       const int64_t band_y = oy, band_x = ox;
       int64_t count = 0, used = 0;
-      while (oy < oy1 && used + block_worst + kEventListSlack <= capacity && count + kPixBlock <= max_pixels) {
-        const int64_t npx = min64(kPixBlock, ow - ox);
-        for (int64_t px = 0; px < npx; ++px, ++count) {
-          uint32_t* index = pixels + count * stride;
-          index[0] = static_cast<uint32_t>(used);
-          used += gather_pixel(s, map, oy, ox + px, gi, entries + used, index + 1);
-        }
-        ox += npx;
-        if (ox == ow) ox = 0, ++oy;
+      while (oy < oy1 && used + pixel_worst + kEventListSlack <= capacity && count < max_pixels) {
+        uint32_t* index = pixels + count * stride;
+        index[0] = static_cast<uint32_t>(used);
+        used += gather_pixel(s, map, oy, ox, gi, entries + used, index + 1);
+        ++count;
+        if (++ox == ow) ox = 0, ++oy;
       }
       for (int64_t t = tile0; t < tile1; ++t) {
         const float* rows = weights + (gi * tiles + t) * slab;
@@ -175,7 +172,7 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
           const bool first = tap0 == 0, last = tap0 + n_taps == taps;
           int64_t cy = band_y, cx = band_x;
           for (int64_t p = 0; p < count;) {
-            const int64_t npx = min64(kPixBlock, ow - cx);
+            const int64_t npx = min64(min64(kPixBlock, ow - cx), count - p);
             for (int64_t px = 0; px < npx; ++px) {
               const uint32_t* index = pixels + (p + px) * stride;
               uint32_t skip = 0;  // the events of the earlier chunks' taps

@@ -3,15 +3,41 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
 namespace tspike::ops {
+
+namespace {
+
+// The size of cpu0's data or unified cache of `level` from sysfs (what the
+// kernel read from the CPU; unlike sysconf it is also right under valgrind,
+// whose emulated CPU reports other caches), in bytes; 0 if not found.
+int64_t sysfs_cache_bytes(int level) {
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::ifstream level_file(dir + "level"), type_file(dir + "type"), size_file(dir + "size");
+    int l = 0;
+    std::string type, size;
+    if (!(level_file >> l) || !(type_file >> type) || !(size_file >> size)) continue;
+    if (l != level || type == "Instruction" || size.empty()) continue;
+    const char unit = size.back();
+    const int64_t value = std::atoll(size.c_str());
+    return unit == 'K' ? value << 10 : unit == 'M' ? value << 20 : value;
+  }
+  return 0;
+}
+
+}  // namespace
 
 const CacheSizes& cache_sizes() {
   static const CacheSizes sizes = [] {
     CacheSizes c;
-    long l1 = 0, l2 = 0;
+    int64_t l1 = sysfs_cache_bytes(1), l2 = sysfs_cache_bytes(2);
 #if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
-    l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
-    l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l1 <= 0) l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    if (l2 <= 0) l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
     // Unknown, or implausible (a virtual machine may report anything).
     c.l1d = l1 >= 8 * 1024 && l1 <= 4 * 1024 * 1024 ? l1 : 32 * 1024;

@@ -19,7 +19,7 @@
 namespace tspike::ops {
 
 // The data caches of the CPU this process runs on, per core (bytes), from
-// sysconf; 32 KB and 1 MB where the system does not say.
+// sysfs or else sysconf; 32 KB and 1 MB where the system does not say.
 struct CacheSizes {
   int64_t l1d = 0, l2 = 0;
 };

@@ -36,6 +36,12 @@ struct Plan {
   std::vector<PlannedNode> nodes;
   std::vector<float> arena;
   std::vector<float> state;
+  // The nodes' scratch (PrepareContext::scratch_bytes), one block per
+  // thread; `scratch` is the 64-byte aligned start within scratch_storage
+  // (another plan's, after share_state).
+  std::vector<std::byte> scratch_storage;
+  std::byte* scratch = nullptr;
+  int64_t scratch_stride = 0;
   std::vector<int64_t> spike_counts;    // per TernarySpike node, since reset
   std::vector<int64_t> spike_elements;  // elements per timestep, per TernarySpike node
   std::vector<TensorRef> outputs;       // the graph outputs of the current timestep
@@ -60,7 +66,8 @@ void reset_state(Plan& plan);
 // Layer-major runs (SessionOptions::layer_major): one plan per timestep, all
 // made for the same input shape. share_state points `plan`'s neurons at the
 // state and spike counters of `owner` (timestep 0's plan), so that a neuron's
-// membrane carries from one timestep's plan to the next.
+// membrane carries from one timestep's plan to the next, and its nodes at
+// the owner's scratch (nodes run one at a time), freeing its own.
 void share_state(Plan& plan, Plan& owner);
 
 // Runs each node for every timestep (plans[t]) before the next node, so that
