@@ -24,7 +24,7 @@
 #include "bench/bench_common.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/event_tiling.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include "ops/attributes.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/conv_onednn.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 #include "ops/window.hpp"
@@ -149,5 +149,21 @@ void conv_reference(const ConvGeometry& g, const float* in, const float* wt, con
 }
 
 TSPIKE_DEFINE_OP_FACTORY(Conv)
+
+namespace {
+// W is [M, C/group, kH, kW]: output channel m sees input channel
+// (m / (M/group)) * (C/group) + c.
+std::string conv_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t /*data_rank*/,
+                               WeightLayout& layout) {
+  const int64_t group = Attributes(n, n.name()).get_int("group", 1);
+  if (w.size() < 3 || group < 1 || w[0] % group != 0)
+    return fmt::format("the weights of Conv {} do not have the shape [M, C/group, ...]", n.name());
+  layout = {0, 1, group, {}};
+  return {};
+}
+const LayerTraits conv_layer{&conv_weight_layout, /*folds_batchnorm=*/true, nullptr};
+}  // namespace
+
+const OpTraits traits_Conv{.scale = ScaleFlow::kIntoWeights, .layer = &conv_layer, .first_weight_input = 0};
 
 }  // namespace tspike::ops

@@ -9,8 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "base/thread_pool.hpp"
 #include "ops/event_tiling.hpp"
-#include "runtime/thread_pool.hpp"
 
 namespace tspike::ops {
 

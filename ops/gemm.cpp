@@ -31,6 +31,14 @@ class Gemm final : public Op {
 
   std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
 
+  // Each element of A reaches one row (or column, transA) of Y: N outputs.
+  bool fan_out(const std::vector<const ValueDesc*>& inputs, FanOut& fan) const override {
+    const Shape& b = inputs.at(1)->shape;
+    fan.per_element = b.size() == 2 ? b[trans_b_ ? 0 : 1] : 0;
+    fan.axes.clear();
+    return true;
+  }
+
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& a = require_input(*this, ctx, 0, "A", 2, 2);
     const ValueDesc& b = require_input(*this, ctx, 1, "B", 2, 2);
@@ -108,5 +116,22 @@ class Gemm final : public Op {
 }  // namespace
 
 TSPIKE_DEFINE_OP_FACTORY(Gemm)
+
+namespace {
+// B is [F, out], or [out, F] with transB; A must be [N, F] (transA = 0) for
+// its features to be B's.
+std::string gemm_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t /*data_rank*/,
+                               WeightLayout& layout) {
+  if (w.size() != 2) return fmt::format("operand B of Gemm {} is not 2-D", n.name());
+  const Attributes attrs(n, n.name());
+  const bool trans_b = attrs.get_int("transB", 0) != 0;
+  layout = {trans_b ? 0 : 1, trans_b ? 1 : 0, 1, {}};
+  if (attrs.get_int("transA", 0)) layout.data_problem = fmt::format("Gemm {} has transA = 1", n.name());
+  return {};
+}
+const LayerTraits gemm_layer{&gemm_weight_layout, /*folds_batchnorm=*/true, /*bias_scale_attribute=*/"beta"};
+}  // namespace
+
+const OpTraits traits_Gemm{.scale = ScaleFlow::kIntoWeights, .layer = &gemm_layer, .first_weight_input = 0};
 
 }  // namespace tspike::ops

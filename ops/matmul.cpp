@@ -3,6 +3,7 @@
 // a constant matrix and LoadOptions::engine is not dense; else the reference
 // kernel here.
 #include <fmt/format.h>
+#include <onnx/onnx_pb.h>
 
 #include <array>
 
@@ -31,6 +32,16 @@ class MatMul final : public Op {
   }
 
   std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
+
+  // Each element of Y reads K elements of A, and broadcasting spreads that
+  // evenly over A's elements.
+  bool fan_out(const std::vector<const ValueDesc*>& inputs, FanOut& fan) const override {
+    const Shape &a = inputs.at(0)->shape, &b = inputs.at(1)->shape;
+    const int64_t a_size = element_count(a);
+    fan.per_element = a_size > 0 ? element_count(output_shape(a, b)) * a.back() / a_size : 0;
+    fan.axes.clear();
+    return true;
+  }
 
   // Checked in prepare(); run() relies on it.
   MatMulGeometry geometry(const Shape& a, const Shape& b) const {
@@ -118,5 +129,19 @@ class MatMul final : public Op {
 }  // namespace
 
 TSPIKE_DEFINE_OP_FACTORY(MatMul)
+
+namespace {
+// [N, F] x [F, out]: the features of A are the rows of B.
+std::string matmul_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t data_rank,
+                                 WeightLayout& layout) {
+  if (w.size() != 2) return fmt::format("the right operand of MatMul {} is not 2-D", n.name());
+  layout = {1, 0, 1, {}};
+  if (data_rank != 2) layout.data_problem = fmt::format("MatMul {} is not a [N, F] x [F, out] product", n.name());
+  return {};
+}
+const LayerTraits matmul_layer{&matmul_weight_layout, /*folds_batchnorm=*/false, nullptr};
+}  // namespace
+
+const OpTraits traits_MatMul{.scale = ScaleFlow::kIntoWeights, .layer = &matmul_layer, .first_weight_input = 0};
 
 }  // namespace tspike::ops

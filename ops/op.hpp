@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "ops/cpu_features.hpp"
-#include "runtime/values.hpp"
+#include "ops/traits.hpp"
+#include "base/values.hpp"
 #include "tspike/model.hpp"
 
 namespace onnx {
@@ -106,9 +107,8 @@ class Op {
   // The kernel chosen at creation, for ModelInfo::layers ("reference",
   // "event/avx512", ...).
   virtual std::string kernel() const { return "reference"; }
-  // Conv: the fan-out of input 0 for input shapes prepare() accepted.
-  // False for ops whose fan-out follows from the shapes alone (Gemm, MatMul)
-  // and for every other op.
+  // A layer (OpTraits::layer): the fan-out of input 0 for input shapes
+  // prepare() accepted. False for every other op.
   virtual bool fan_out(const std::vector<const ValueDesc*>& /*inputs*/, FanOut& /*fan*/) const { return false; }
   // True when the op copied constant input `input` into its own layout at
   // creation and never reads the value's data again (prepare, run): the
@@ -141,13 +141,18 @@ struct OpBuildContext {
 
 using OpFactory = std::unique_ptr<Op> (*)(const OpBuildContext&);
 
-// The one list of ops: op_type -> factory (see ops/registry.cpp).
+// The one list of ops: op_type -> factory and traits (see ops/registry.cpp).
 struct OpEntry {
-  const char* domain;   // "" for ONNX, "tspike" for ours
+  const char* domain;  // "" for ONNX, "tspike" for ours
   const char* op_type;
   OpFactory create;
+  const OpTraits* traits;
 };
 const std::vector<OpEntry>& op_registry();
 const OpEntry* find_op(const std::string& domain, const std::string& op_type);
+// The traits of a registered op; null for an op tspike does not implement.
+const OpTraits* find_traits(const std::string& domain, const std::string& op_type);
+// Registers the ONNX OpSchema of each op of tspike's domain (once; thread-safe).
+void register_schemas();
 
 }  // namespace tspike::ops

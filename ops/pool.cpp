@@ -118,4 +118,10 @@ TSPIKE_DEFINE_OP_FACTORY(MaxPool)
 TSPIKE_DEFINE_OP_FACTORY(AveragePool)
 TSPIKE_DEFINE_OP_FACTORY(GlobalAveragePool)
 
+// The maximum of spikes is a spike (and commutes with a scale >= 0 only);
+// an average of spikes is a multiple of 1/k (and commutes with any scale).
+const OpTraits traits_MaxPool{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kThroughNonNegative};
+const OpTraits traits_AveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough};
+const OpTraits traits_GlobalAveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough};
+
 }  // namespace tspike::ops

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "ops/op.hpp"
-#include "runtime/values.hpp"
+#include "base/values.hpp"
 #include "tspike/model.hpp"
 
 namespace tspike::detail {
@@ -21,6 +21,7 @@ struct GraphValue {
 struct GraphNode {
   std::string name;
   std::string op_type;
+  const ops::OpTraits* traits = nullptr;  // the registry entry's
   std::vector<int> inputs;  // value indices, -1 for an absent optional input
   std::vector<int> outputs;
   std::unique_ptr<ops::Op> op;
@@ -39,3 +40,15 @@ struct Graph {
 std::string node_prefix(const std::string& name, const std::string& op_type);
 
 }  // namespace tspike::detail
+
+namespace tspike {
+
+struct Model::Impl {
+  detail::Graph graph;
+};
+
+namespace detail {
+inline const Graph& graph_of(const Model& model) { return model.impl().graph; }
+}  // namespace detail
+
+}  // namespace tspike

@@ -1,6 +1,6 @@
 #include "runtime/plan.hpp"
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "ops/neuron.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::detail {
 
@@ -131,7 +131,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
       pn.state_floats = ctx.state_floats;
       state_floats += ctx.state_floats;
     }
-    if (node.op_type == "TernarySpike") {
+    if (node.traits->neuron) {
       pn.spike_index = static_cast<int>(plan->spike_elements.size());
       plan->spike_elements.push_back(element_count(values[node.outputs[0]].desc.shape));
     }

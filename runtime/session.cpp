@@ -5,13 +5,13 @@
 #include <chrono>
 #include <cstring>
 
-#include "runtime/checked.hpp"
-#include "runtime/log.hpp"
+#include "base/checked.hpp"
+#include "base/log.hpp"
 #include "runtime/observe.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/profile.hpp"
+#include "base/thread_pool.hpp"
 #include "ops/event_tiling.hpp"
-#include "runtime/thread_pool.hpp"
 #include "tspike/error.hpp"
 
 namespace tspike {
@@ -33,14 +33,14 @@ struct Session::Impl {
   double time_ms = 0;
   bool ran_layer_major = false;
 
-  const detail::Graph& graph() const { return model->graph(); }
+  const detail::Graph& graph() const { return detail::graph_of(*model); }
 
-  // Whether the weights of the model's Conv, Gemm and MatMul layers (as
+  // Whether the weights of the model's synaptic layers (Conv, Gemm, MatMul as
   // loaded: their shapes, the data may be packed away) pass the L2 cache.
   bool weights_pass_l2() const {
     int64_t bytes = 0;
     for (const auto& node : graph().nodes)
-      if (node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul")
+      if (node.traits && node.traits->layer)
         for (size_t k = 1; k < node.inputs.size(); ++k)
           if (node.inputs[k] >= 0 && graph().values[node.inputs[k]].initializer)
             bytes += graph().values[node.inputs[k]].initializer->size() * 4;

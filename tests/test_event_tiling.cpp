@@ -11,7 +11,7 @@
 
 #include "ops/conv_event.hpp"
 #include "ops/event_tiling.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike {
 namespace {

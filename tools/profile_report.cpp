@@ -18,7 +18,7 @@ const char* synapse_name(SynapseKind k) {
 }
 
 std::string density_text(const NodeProfile& n) {
-  if (n.op_type != "TernarySpike") return "-";
+  if (!n.neuron) return "-";
   std::string s;
   for (size_t t = 0; t < n.density.size(); ++t) {
     if (t == 8) return s + " ...";  // the JSON and the report have them all
@@ -106,7 +106,7 @@ nlohmann::json profile_json(const Profile& p) {
     nlohmann::json node = {{"name", n.name},          {"op", n.op_type},
                            {"output_shape", n.output_shape}, {"folded", n.folded},
                            {"time_ms", n.time_ms},    {"total_time_ms", n.total_time_ms}};
-    if (n.op_type == "TernarySpike") {
+    if (n.neuron) {
       node["density"] = n.density;
       node["spikes"] = n.spikes;
     }
@@ -230,7 +230,7 @@ function row(table, cells, header) {
 function render() {
   const p = JSON.parse(document.getElementById("profile-data").textContent);
   const nodes = p.nodes.filter(n => !n.folded);
-  const spikes = nodes.filter(n => n.op === "TernarySpike");
+  const spikes = nodes.filter(n => n.density);
   const layers = nodes.filter(n => n.synapses);
   const mean = a => a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0;
   document.getElementById("summary").textContent =

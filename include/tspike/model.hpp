@@ -18,10 +18,6 @@
 
 namespace tspike {
 
-namespace detail {
-struct Graph;
-}
-
 enum class Encoding { kDirect, kSequence };
 enum class Readout { kMean, kSum, kLast };
 
@@ -132,16 +128,17 @@ class TSPIKE_API Model {
   const ModelInfo& info() const;
   const Limits& limits() const;
 
-  // Internal: the executable graph. Not part of the stable API.
-  const detail::Graph& graph() const { return *graph_; }
-
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
+  // The executable graph: internal, opaque to users of the library.
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
  private:
   Model();
-  std::unique_ptr<detail::Graph> graph_;
+  std::unique_ptr<Impl> impl_;
   friend struct ModelBuilder;
 };
 

@@ -52,6 +52,7 @@ struct NodeProfile {
   std::vector<double> time_ms;  // wall time per timestep (0 where it did not run)
   double total_time_ms = 0;
 
+  bool neuron = false;  // a TernarySpike node: the two fields below are its spikes
   // TernarySpike nodes: spike density per timestep (empty for other ops).
   std::vector<double> density;
   int64_t spikes = 0;  // nonzero spikes over all timesteps
