@@ -54,6 +54,9 @@ struct EventConvState final : NodeState {
   int64_t scratch_bytes = 0;
   AlignedBuffer<uint32_t> entries, plus, minus;  // [maps][...]
   AlignedBuffer<float> own_scratch;  // [threads][scratch_bytes / 4] when prepare() was given no scratch
+  // Rows split over the threads at batch 1 (split_rows): thread t takes
+  // output rows [row_split[t], row_split[t + 1]); row_cost per output row.
+  AlignedBuffer<int64_t> row_split, row_cost;
   std::unique_ptr<NodeState> dense;                             // oneDNN for the batch (auto engine), or null
   EventConvCounters counters;
 
@@ -69,6 +72,40 @@ struct EventConvState final : NodeState {
     return {lists, band_capacity, lists + band_entries, band_pixels, sums, sums + kEventPixBlock * shape.tw};
   }
 };
+
+// Output rows split over `threads` so that each thread gets about the same
+// work: an output row costs its pixels' gathers and stores plus the events
+// under its taps, counted from the map (one pass over its counts).
+void split_rows(EventConvState& st, const SpikeMap& map, int threads) {
+  const EventConvShape& s = st.shape;
+  int64_t* cost = st.row_cost.data();
+  for (int64_t iy = 0; iy < s.h; ++iy) {
+    int64_t events = 0;
+    for (int64_t slot = iy * s.w * s.groups; slot < (iy + 1) * s.w * s.groups; ++slot)
+      events += map.plus[slot] + map.minus[slot];
+    cost[iy] = events;
+  }
+  // An event reaches about kw * mg / sw outputs of each row under it; a
+  // pixel's fixed work is worth about a few events (measured order).
+  int64_t total = 0;
+  for (int64_t oy = 0; oy < s.oh; ++oy) {
+    int64_t events = 0;
+    for (int64_t ky = 0; ky < s.kh; ++ky) {
+      const int64_t iy = oy * s.sh - s.pad_top + ky * s.dh;
+      if (iy >= 0 && iy < s.h) events += cost[iy];
+    }
+    total += events * s.kw / s.sw + 4 * s.ow * s.groups;
+    cost[s.h + oy] = total;  // cumulative, after the input rows' counts
+  }
+  st.row_split[0] = 0;
+  int64_t oy = 0;
+  for (int t = 1; t < threads; ++t) {
+    const int64_t target = total * t / threads;
+    while (oy < s.oh && cost[s.h + oy] <= target) ++oy;
+    st.row_split[t] = oy;
+  }
+  st.row_split[threads] = s.oh;
+}
 
 }  // namespace
 
@@ -143,6 +180,8 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   state->threads = threads;
   state->maps = threads > 1 && g.n >= threads ? threads : 1;
   state->map_slots = round_up(g.h * g.w * group_, 16);
+  state->row_split = AlignedBuffer<int64_t>(threads + 1);
+  state->row_cost = AlignedBuffer<int64_t>(g.h + w.out_h);
   state->map_entries = round_up(g.h * g.w * group_ * cg_ + kEventListSlack, 16);
   state->entries = AlignedBuffer<uint32_t>(state->maps * state->map_entries);
   state->plus = AlignedBuffer<uint32_t>(state->maps * state->map_slots);
@@ -164,21 +203,22 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   state->scratch_bytes = round_up((state->band_floats + state->band_entries + state->band_index_size) * 4, 64);
   if (scratch_bytes) *scratch_bytes = state->scratch_bytes;
   else state->own_scratch = AlignedBuffer<float>(threads * state->scratch_bytes / 4);
-  if (dense_fallback_) {
-    // oneDNN reorders the weights into its own memory: these copies live
-    // only while it does.
-    std::vector<float> weights(static_cast<size_t>(m_ * cg_ * kh_ * kw_)), bias(static_cast<size_t>(m_));
-    for (int64_t oc = 0; oc < m_; ++oc) {
-      const int64_t grp = oc / mg_, j = oc % mg_;
-      bias[oc] = bias_[grp * mgp_ + j];
-      for (int64_t ic = 0; ic < cg_; ++ic)
-        for (int64_t ky = 0; ky < kh_; ++ky)
-          for (int64_t kx = 0; kx < kw_; ++kx)
-            weights[((oc * cg_ + ic) * kh_ + ky) * kw_ + kx] = weights_[packed(grp, ky, kx, ic, j)];
-    }
-    state->dense = make_onednn_conv(g, weights.data(), has_bias_ ? bias.data() : nullptr, threads);
-  }
   return state;
+}
+
+std::unique_ptr<NodeState> EventConv::make_dense(const ConvGeometry& g, int threads) const {
+  // oneDNN reorders the weights into its own memory: these copies live
+  // only while it does.
+  std::vector<float> weights(static_cast<size_t>(m_ * cg_ * kh_ * kw_)), bias(static_cast<size_t>(m_));
+  for (int64_t oc = 0; oc < m_; ++oc) {
+    const int64_t grp = oc / mg_, j = oc % mg_;
+    bias[oc] = bias_[grp * mgp_ + j];
+    for (int64_t ic = 0; ic < cg_; ++ic)
+      for (int64_t ky = 0; ky < kh_; ++ky)
+        for (int64_t kx = 0; kx < kw_; ++kx)
+          weights[((oc * cg_ + ic) * kh_ + ky) * kw_ + kx] = weights_[packed(grp, ky, kx, ic, j)];
+  }
+  return make_onednn_conv(g, weights.data(), has_bias_ ? bias.data() : nullptr, threads);
 }
 
 void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x, float* y) const {
@@ -198,11 +238,15 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
   };
 
   // Auto: the whole batch densely when this timestep's spikes are too many.
-  if (st.dense) {
+  // oneDNN's primitive (a copy of the weights, and a first run to set its
+  // kernels up) is made the first time that happens for this plan: a layer
+  // that never runs densely never pays for it.
+  if (dense_fallback_) {
     parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
       events += kernels_->count(x + n * in_size * t0 / threads, n * in_size * t1 / threads - n * in_size * t0 / threads);
     });
     if (events.load() > event_auto_crossover(isa()) * static_cast<double>(n * in_size)) {
+      if (!st.dense) st.dense = make_dense(st.geometry, st.threads);
       run_onednn_conv("event Conv, dense for this timestep", *st.dense, x, y, ctx);
       st.counters.dense_samples += n;
       return;
@@ -243,14 +287,15 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
       // own tiles (the same work, and half the rows for each core's cache);
       // otherwise output rows.
       const bool by_tiles = s.groups == 1 && s.tiles % threads == 0;
+      if (!by_tiles) split_rows(st, map, threads);
       parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
           if (by_tiles)
             kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, 0, s.oh,
                                  s.tiles * t / threads, s.tiles * (t + 1) / threads, st.band(ctx, t));
           else
-            kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, s.oh * t / threads,
-                                 s.oh * (t + 1) / threads, 0, s.tiles, st.band(ctx, t));
+            kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, st.row_split[t],
+                                 st.row_split[t + 1], 0, s.tiles, st.band(ctx, t));
       });
     }
   }

@@ -69,14 +69,15 @@ class EventConv {
                                          EventTiling tiling = {0, 0});
 
   // The state for geometry `g` and `threads` threads: spike maps (and, for
-  // the auto engine, oneDNN's primitive, given weights unpacked for the
-  // occasion). The working memory of run() (per thread) comes from the
+  // the auto engine, room for oneDNN's primitive, made by run() the first
+  // time a timestep runs densely). The working memory of run() (per thread) comes from the
   // RunContext's scratch, of *scratch_bytes per thread; with scratch_bytes
   // null the state holds its own (for callers without a plan).
   std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads, int64_t* scratch_bytes = nullptr) const;
 
   // One timestep: x and y NCHW of the prepared geometry. Allocates nothing
-  // (oneDNN, when auto picks it, may).
+  // (oneDNN, when auto picks it, may; and the first dense timestep of the
+  // plan makes oneDNN's primitive).
   void run(const RunContext& ctx, NodeState& state, const float* x, float* y) const;
 
   // "event/avx512", or "auto: event/avx512 up to 55% spikes, else oneDNN".
@@ -88,6 +89,8 @@ class EventConv {
 
  private:
   EventConv() = default;
+  // oneDNN's primitive for the auto engine's dense timesteps.
+  std::unique_ptr<NodeState> make_dense(const ConvGeometry& g, int threads) const;
   // conv_reference's loops over the packed weights, for g.n samples.
   void reference(const ConvGeometry& g, const float* x, float* y) const;
   const EventConvKernels* kernels_ = nullptr;

@@ -226,17 +226,38 @@ void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant) {
   }
 }
 
-void share_state(Plan& plan, Plan& owner) {
-  plan.scratch_storage = {};
-  plan.scratch = owner.scratch;
-  plan.scratch_stride = owner.scratch_stride;
-  for (PlannedNode& pn : plan.nodes) {
-    pn.ctx.scratch = owner.scratch;
-    pn.ctx.scratch_stride = owner.scratch_stride;
-    if (pn.folded) continue;
-    if (pn.state_floats) pn.ctx.state = owner.state.data() + pn.state_offset;
-    if (pn.spike_index >= 0) pn.ctx.nonzero_count = &owner.spike_counts[pn.spike_index];
+std::unique_ptr<Plan> timestep_plan(Plan& owner) {
+  auto plan = std::make_unique<Plan>();
+  plan->frame_shape = owner.frame_shape;
+  plan->values = owner.values;
+  plan->arena.assign(owner.arena.size(), 0.0f);
+  plan->scratch = owner.scratch;
+  plan->scratch_stride = owner.scratch_stride;
+  plan->spike_elements = owner.spike_elements;
+  // The same offset in this plan's arena; constants stay where they are.
+  const float* begin = owner.arena.data();
+  const float* end = begin + owner.arena.size();
+  auto rebase = [&](TensorRef ref) {
+    const float* p = static_cast<const float*>(ref.data);
+    if (p && p >= begin && p < end) ref.data = plan->arena.data() + (p - begin);
+    return ref;
+  };
+  plan->nodes.resize(owner.nodes.size());
+  for (size_t k = 0; k < owner.nodes.size(); ++k) {
+    const PlannedNode& from = owner.nodes[k];
+    PlannedNode& pn = plan->nodes[k];
+    pn.folded = from.folded;
+    pn.invariant = from.invariant;
+    pn.spike_index = from.spike_index;
+    pn.state_offset = from.state_offset;
+    pn.state_floats = from.state_floats;
+    pn.ctx = from.ctx;  // state, spike counter, node state, pool and scratch: the owner's
+    for (TensorRef& ref : pn.ctx.inputs) ref = rebase(ref);
+    for (TensorRef& ref : pn.ctx.outputs) ref = rebase(ref);
   }
+  for (const TensorRef& ref : owner.outputs) plan->outputs.push_back(rebase(ref));
+  plan->input = rebase(owner.input);
+  return plan;
 }
 
 void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct) {

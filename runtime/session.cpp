@@ -120,8 +120,7 @@ struct Session::Impl {
     try {
       detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
         while (static_cast<int>(later_plans.size()) < timesteps - 1) {
-          later_plans.push_back(detail::make_plan(graph(), plan->frame_shape, pool.get()));
-          detail::share_state(*later_plans.back(), *plan);
+          later_plans.push_back(detail::timestep_plan(*plan));
         }
         by_timestep.reserve(later_plans.size() + 1);
         detail::log(LogLevel::kInfo, "layer-major runs: {} plans for input {}", timesteps,
