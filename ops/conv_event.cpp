@@ -115,11 +115,15 @@ const EventConvCounters& event_conv_counters(const NodeState& state) {
 
 std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int64_t cg, int64_t kh, int64_t kw,
                                            int64_t group, const float* bias, Isa isa, bool dense_fallback,
-                                           EventTiling tiling) {
+                                           EventTiling tiling, bool half_weights) {
   if (m <= 0 || cg <= 0 || kh <= 0 || kw <= 0 || group <= 0 || m % group != 0) return nullptr;
   if (kh > (int64_t{1} << 20) || kw > (int64_t{1} << 20) || cg > (int64_t{1} << 30)) return nullptr;
   const int64_t mg = m / group, mgp = round_up(mg, kEventRowPad);
-  if (tiling.tile_width <= 0 || tiling.chunk_taps <= 0) tiling = event_tiling(kh * kw, cg, mg, isa);
+  // Half floats in 16 bits where the CPU converts them (F16C: the AVX2 and
+  // AVX-512 kernels); the portable kernels keep the rounded values as floats.
+  const bool store_half = half_weights && isa != Isa::kPortable;
+  if (tiling.tile_width <= 0 || tiling.chunk_taps <= 0)
+    tiling = event_tiling(kh * kw, cg, mg, isa, store_half ? 2 : 4);
   const int64_t tw = std::min(round_up(tiling.tile_width, kEventRowPad), std::min(mgp, event_register_block(isa)));
   // Entries are 32-bit offsets within one tile's weights.
   if (kh * kw * cg * tw + kEventRowPad > std::numeric_limits<uint32_t>::max()) return nullptr;
@@ -129,13 +133,29 @@ std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int6
   conv->mg_ = mg, conv->mgp_ = mgp, conv->tw_ = tw, conv->tiles_ = (mgp + tw - 1) / tw;
   conv->chunk_taps_ = std::min(tiling.chunk_taps, kh * kw);
   conv->dense_fallback_ = dense_fallback && onednn_available();
-  conv->weights_ = AlignedBuffer<float>(group * conv->tiles_ * kh * kw * cg * tw);
+  conv->half_ = half_weights, conv->store_half_ = store_half;
+  const int64_t count = group * conv->tiles_ * kh * kw * cg * tw;
+  if (store_half) conv->half_weights_ = AlignedBuffer<uint16_t>(count);
+  else conv->weights_ = AlignedBuffer<float>(count);
   for (int64_t oc = 0; oc < m; ++oc) {
     const int64_t g = oc / mg, j = oc % mg;
     for (int64_t ic = 0; ic < cg; ++ic)
       for (int64_t ky = 0; ky < kh; ++ky)
-        for (int64_t kx = 0; kx < kw; ++kx)
-          conv->weights_[conv->packed(g, ky, kx, ic, j)] = weights[((oc * cg + ic) * kh + ky) * kw + kx];
+        for (int64_t kx = 0; kx < kw; ++kx) {
+          const float w = weights[((oc * cg + ic) * kh + ky) * kw + kx];
+          const int64_t at = conv->packed(g, ky, kx, ic, j);
+          if (!half_weights) {
+            conv->weights_[at] = w;
+            continue;
+          }
+          const uint16_t h = float_to_half(w);
+          if ((h & 0x7c00u) == 0x7c00u)
+            throw Error(ErrorCode::kInvalidModel,
+                        fmt::format("weight {} of output channel {} does not fit in 16 bits (tspike.weights = fp16: "
+                                    "at most 65504 in magnitude)", w, oc));
+          if (store_half) conv->half_weights_[at] = h;
+          else conv->weights_[at] = half_to_float(h);
+        }
   }
   conv->bias_ = AlignedBuffer<float>(group * mgp);
   conv->has_bias_ = bias != nullptr;
@@ -161,7 +181,7 @@ void EventConv::reference(const ConvGeometry& g, const float* in, float* out) co
               for (int64_t kx = 0; kx < kw_; ++kx) {
                 const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
                 if (ix < 0 || ix >= wd) continue;
-                acc += in[((s * c + grp * cg_ + ic) * h + iy) * wd + ix] * weights_[packed(grp, ky, kx, ic, j)];
+                acc += in[((s * c + grp * cg_ + ic) * h + iy) * wd + ix] * weight(packed(grp, ky, kx, ic, j));
               }
             }
           out[((s * m_ + oc) * win.out_h + oy) * win.out_w + ox] = acc;
@@ -176,7 +196,7 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   state->shape = EventConvShape{g.c,          g.h,          g.w,         m_,         group_,    cg_,
                                 mg_,          mgp_,         kh_,         kw_,        w.stride_h, w.stride_w,
                                 w.dilation_h, w.dilation_w, w.pad_top,   w.pad_left, w.out_h,   w.out_w,
-                                tw_,          tiles_,       chunk_taps_};
+                                tw_,          tiles_,       chunk_taps_, store_half_};
   state->threads = threads;
   state->maps = threads > 1 && g.n >= threads ? threads : 1;
   state->map_slots = round_up(g.h * g.w * group_, 16);
@@ -216,7 +236,7 @@ std::unique_ptr<NodeState> EventConv::make_dense(const ConvGeometry& g, int thre
     for (int64_t ic = 0; ic < cg_; ++ic)
       for (int64_t ky = 0; ky < kh_; ++ky)
         for (int64_t kx = 0; kx < kw_; ++kx)
-          weights[((oc * cg_ + ic) * kh_ + ky) * kw_ + kx] = weights_[packed(grp, ky, kx, ic, j)];
+          weights[((oc * cg_ + ic) * kh_ + ky) * kw_ + kx] = weight(packed(grp, ky, kx, ic, j));
   }
   return make_onednn_conv(g, weights.data(), has_bias_ ? bias.data() : nullptr, threads);
 }
@@ -264,7 +284,7 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
             dense_sample(k);
             continue;
           }
-          kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh, 0, s.tiles,
+          kernels_->accumulate(s, packed_weights(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh, 0, s.tiles,
                                st.band(ctx, t));
           events += e;
         }
@@ -291,10 +311,10 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
       parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
           if (by_tiles)
-            kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, 0, s.oh,
+            kernels_->accumulate(s, packed_weights(), bias_.data(), map, y + k * out_size, 0, s.oh,
                                  s.tiles * t / threads, s.tiles * (t + 1) / threads, st.band(ctx, t));
           else
-            kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, st.row_split[t],
+            kernels_->accumulate(s, packed_weights(), bias_.data(), map, y + k * out_size, st.row_split[t],
                                  st.row_split[t + 1], 0, s.tiles, st.band(ctx, t));
       });
     }
@@ -305,7 +325,7 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
 }
 
 std::string EventConv::describe() const {
-  const std::string kernel = fmt::format("event/{}", isa_name(isa()));
+  const std::string kernel = fmt::format("event/{}{}", isa_name(isa()), half_ ? ", fp16 weights" : "");
   if (!dense_fallback_) return kernel;
   return fmt::format("auto: {} up to {:.0f}% spikes, else oneDNN", kernel, 100 * event_auto_crossover(isa()));
 }

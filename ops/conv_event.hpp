@@ -66,7 +66,7 @@ class EventConv {
   // caches. Any tiling gives the same outputs to the bit.
   static std::unique_ptr<EventConv> make(const float* weights, int64_t m, int64_t cg, int64_t kh, int64_t kw,
                                          int64_t group, const float* bias, Isa isa, bool dense_fallback,
-                                         EventTiling tiling = {0, 0});
+                                         EventTiling tiling = {0, 0}, bool half_weights = false);
 
   // The state for geometry `g` and `threads` threads: spike maps (and, for
   // the auto engine, room for oneDNN's primitive, made by run() the first
@@ -86,6 +86,7 @@ class EventConv {
   int64_t tile_width() const { return tw_; }
   int64_t tiles() const { return tiles_; }
   int64_t chunk_taps() const { return chunk_taps_; }
+  bool half_weights() const { return half_; }
 
  private:
   EventConv() = default;
@@ -101,7 +102,16 @@ class EventConv {
   }
   int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1, mg_ = 0, mgp_ = 0, tw_ = 16, tiles_ = 1, chunk_taps_ = 1;
   bool dense_fallback_ = false, has_bias_ = false;
+  // Weight k as a float.
+  float weight(int64_t k) const { return store_half_ ? half_to_float(half_weights_[k]) : weights_[k]; }
+  const void* packed_weights() const {
+    return store_half_ ? static_cast<const void*>(half_weights_.data()) : weights_.data();
+  }
+  // half_: the weights are rounded to half floats (tspike.weights = fp16);
+  // store_half_: and kept in 16 bits (in half_weights_, else in weights_).
+  bool half_ = false, store_half_ = false;
   AlignedBuffer<float> weights_;  // [group][tile][kh][kw][cg][tw]
+  AlignedBuffer<uint16_t> half_weights_;
   AlignedBuffer<float> bias_;     // [group][mgp], zeros without bias
 };
 

@@ -25,6 +25,7 @@ struct EventConvShape {
   int64_t kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow;
   int64_t tw, tiles;          // tile width (a multiple of kEventRowPad) and tiles per group
   int64_t chunk_taps;         // taps (of kh * kw) per pass over a band
+  bool half_weights;          // the weights are IEEE half floats (uint16_t), else float
 };
 
 struct EventBand;
@@ -57,9 +58,52 @@ struct EventConvKernels {
   // events (descending): the same steps whatever the tiles, chunks of taps,
   // bands and threads.
   // `band`: the calling thread's own.
-  void (*accumulate)(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map, float* y,
+  // `weights`: float, or uint16_t half floats (s.half_weights).
+  void (*accumulate)(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map, float* y,
                      int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band);
 };
+
+// IEEE half floats (binary16), for weights stored in 16 bits
+// (LoadOptions / the model's tspike.weights = fp16): the same values the
+// CPU's F16C conversion gives. float_to_half rounds to nearest, ties to
+// even; a magnitude beyond 65504 becomes infinity (the loader refuses it).
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);  // inf, nan
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else if (man == 0) {
+    bits = sign;
+  } else {  // subnormal: normalize
+    uint32_t e = 113, m = man;
+    while (!(m & 0x400u)) m <<= 1, --e;
+    bits = sign | (e << 23) | ((m & 0x3ffu) << 13);
+  }
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+inline uint16_t float_to_half(float f) {
+  uint32_t x;
+  __builtin_memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u, abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0));
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds beyond 65504
+  if (abs < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // below half the smallest subnormal
+    const uint32_t exp = abs >> 23, man = (abs & 0x7fffffu) | 0x800000u, shift = 126 - exp;  // 14..24
+    uint32_t h = man >> shift;
+    const uint32_t rest = man & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rest > half || (rest == half && (h & 1))) ++h;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = ((abs - 0x38000000u) >> 13);  // rebias the exponent, keep 10 bits
+  const uint32_t rest = abs & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;  // may carry into the exponent: still right
+  return static_cast<uint16_t>(sign | h);
+}
 
 // Output pixels per transposing store, the most of any instruction set.
 constexpr int64_t kEventPixBlock = 16;

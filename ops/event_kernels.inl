@@ -4,6 +4,7 @@
 // after it defines:
 //   struct V { using T; static constexpr int W;  // lanes
 //              static T zero(); static T load(const float*); static T add(T, T);
+//              static T load(const uint16_t*);  // W IEEE half floats, widened
 //              static T sub(T, T); static void store(float*, T); };
 //   constexpr int64_t kPixBlock;  // output pixels per transposing store, <= kEventPixBlock
 //   void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch,
@@ -38,17 +39,20 @@ struct Acc {
 #pragma GCC unroll 16
     for (int k = 0; k < NV; ++k) V::store(p + k * V::W, v[k]);
   }
-  // rows + list[i]: the weight rows of the events (offsets in floats).
-  void add(const float* rows, const uint32_t* list, uint32_t count) {
+  // rows + list[i]: the weight rows of the events (offsets in weights of
+  // type Wt: float, or uint16_t for half floats).
+  template <typename Wt>
+  void add(const Wt* rows, const uint32_t* list, uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
-      const float* r = rows + list[i];
+      const Wt* r = rows + list[i];
 #pragma GCC unroll 16
       for (int k = 0; k < NV; ++k) v[k] = V::add(v[k], V::load(r + k * V::W));
     }
   }
-  void sub(const float* rows, const uint32_t* list, uint32_t count) {
+  template <typename Wt>
+  void sub(const Wt* rows, const uint32_t* list, uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
-      const float* r = rows + list[i];
+      const Wt* r = rows + list[i];
 #pragma GCC unroll 16
       for (int k = 0; k < NV; ++k) v[k] = V::sub(v[k], V::load(r + k * V::W));
     }
@@ -70,8 +74,8 @@ inline void tap_range(int64_t o, int64_t stride, int64_t pad, int64_t dilation, 
 // [0, taps) of a chunk: dst = init + for each tap, the rows of its +1
 // events - the rows of its -1 events. `counts`: per tap, the +1 then the -1
 // events; `list`: their rows, in that order.
-template <int NV>
-void conv_taps(const float* rows, const float* init, const uint32_t* list, const uint32_t* counts, int64_t taps,
+template <typename Wt, int NV>
+void conv_taps(const Wt* rows, const float* init, const uint32_t* list, const uint32_t* counts, int64_t taps,
                float* dst) {
   Acc<NV> acc;
   acc.load(init);
@@ -84,11 +88,12 @@ void conv_taps(const float* rows, const float* init, const uint32_t* list, const
   acc.store(dst);
 }
 
-using ConvTapsFn = void (*)(const float*, const float*, const uint32_t*, const uint32_t*, int64_t, float*);
-// conv_taps<NV> for NV = 1..16 (0: unused).
-template <int... NV>
-constexpr ConvTapsFn conv_taps_for(int nv) {
-  ConvTapsFn table[] = {nullptr, conv_taps<NV>...};
+template <typename Wt>
+using ConvTapsFn = void (*)(const Wt*, const float*, const uint32_t*, const uint32_t*, int64_t, float*);
+// conv_taps<Wt, NV> for NV = 1..16 (0: unused).
+template <typename Wt, int... NV>
+constexpr ConvTapsFn<Wt> conv_taps_for(int nv) {
+  ConvTapsFn<Wt> table[] = {nullptr, conv_taps<Wt, NV>...};
   return table[nv];
 }
 
@@ -138,8 +143,9 @@ inline uint32_t gather_pixel(const EventConvShape& s, const SpikeMap& map, int64
 // of rows (a tile's rows of a chunk of taps) is reused by every pixel of
 // the band while it stays in cache. The sums go through the same steps in
 // the same order whatever the tiles, chunks, bands and threads.
-void conv_accumulate(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map, float* y,
-                     int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
+template <typename Wt>
+void conv_accumulate_rows(const EventConvShape& s, const Wt* weights, const float* bias, const SpikeMap& map, float* y,
+                          int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
   const int64_t ow = s.ow, tw = s.tw, mg = s.mg, mgp = s.mgp, plane = s.oh * ow, groups = s.groups;
   const int64_t taps = s.kh * s.kw, chunk = s.chunk_taps, stride = 1 + 2 * taps;
   const int64_t tiles = s.tiles, slab = taps * s.cg * tw, pixel_worst = taps * s.cg;
@@ -161,11 +167,11 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
         if (++ox == ow) ox = 0, ++oy;
       }
       for (int64_t t = tile0; t < tile1; ++t) {
-        const float* rows = weights + (gi * tiles + t) * slab;
+        const Wt* rows = weights + (gi * tiles + t) * slab;
         const float* b = bias + gi * mgp + t * tw;
         const int64_t width = min64(tw, mgp - t * tw), channels = min64(tw, mg - t * tw);
-        const ConvTapsFn walk =
-            conv_taps_for<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>(static_cast<int>(width / V::W));
+        const ConvTapsFn<Wt> walk =
+            conv_taps_for<Wt, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>(static_cast<int>(width / V::W));
         float* const y_tile = y + (gi * mg + t * tw) * plane;
         for (int64_t tap0 = 0; tap0 < taps; tap0 += chunk) {
           const int64_t n_taps = min64(chunk, taps - tap0);
@@ -190,6 +196,14 @@ void conv_accumulate(const EventConvShape& s, const float* weights, const float*
       }
     }
   }
+}
+
+void conv_accumulate(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map, float* y,
+                     int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
+  if (s.half_weights)
+    conv_accumulate_rows(s, static_cast<const uint16_t*>(weights), bias, map, y, oy0, oy1, tile0, tile1, band);
+  else
+    conv_accumulate_rows(s, static_cast<const float*>(weights), bias, map, y, oy0, oy1, tile0, tile1, band);
 }
 
 int64_t conv_compact(const EventConvShape& s, const float* x, const SpikeMap& map, int64_t y0, int64_t y1,

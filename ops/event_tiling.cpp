@@ -56,7 +56,8 @@ int64_t event_register_block(Isa isa) {
   return 64;  // 8 vectors of 8
 }
 
-EventTiling event_tiling(int64_t taps, int64_t cg, int64_t width, Isa isa, const CacheSizes& caches) {
+EventTiling event_tiling(int64_t taps, int64_t cg, int64_t width, Isa isa, int64_t weight_bytes,
+                         const CacheSizes& caches) {
   const int64_t padded = (width + 15) / 16 * 16;
   const int64_t block = event_register_block(isa);
   // The slab may take half of the L2: the band's event lists (a quarter)
@@ -70,7 +71,7 @@ EventTiling event_tiling(int64_t taps, int64_t cg, int64_t width, Isa isa, const
   // wait on the adds' latency.
   int64_t tiles = (padded + block - 1) / block;
   t.tile_width = ((padded + tiles - 1) / tiles + 15) / 16 * 16;
-  while (t.tile_width > 64 && cg * t.tile_width * 4 > budget) {
+  while (t.tile_width > 64 && cg * t.tile_width * weight_bytes > budget) {
     tiles *= 2;
     t.tile_width = ((padded + tiles - 1) / tiles + 15) / 16 * 16;
   }
@@ -78,7 +79,7 @@ EventTiling event_tiling(int64_t taps, int64_t cg, int64_t width, Isa isa, const
   // All taps at once while the tile's rows fit in three quarters of the L2
   // (a 3x3 layer of 128 channels, 590 KB): chunks there only add partial
   // sums (callgrind, docs/engines.md).
-  const int64_t per_tap = cg * t.tile_width * 4;
+  const int64_t per_tap = cg * t.tile_width * weight_bytes;
   if (taps * per_tap <= caches.l2 * 3 / 4) {
     t.chunk_taps = taps;
     return t;

@@ -34,7 +34,9 @@ const CacheSizes& cache_sizes();
 struct EventTiling {
   int64_t tile_width = 16, chunk_taps = 1;
 };
-EventTiling event_tiling(int64_t taps, int64_t cg, int64_t width, Isa isa, const CacheSizes& caches = cache_sizes());
+// `weight_bytes`: 4 (float) or 2 (half floats).
+EventTiling event_tiling(int64_t taps, int64_t cg, int64_t width, Isa isa, int64_t weight_bytes = 4,
+                         const CacheSizes& caches = cache_sizes());
 
 // The instruction set's register block: output channels walked per pass
 // over an event list (16 vector registers).

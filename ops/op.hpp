@@ -137,6 +137,9 @@ struct OpBuildContext {
   // (the CPU's best, capped by LoadOptions::max_isa and TSPIKE_ISA).
   Engine engine = Engine::kAuto;
   Isa isa = Isa::kPortable;
+  // The model's tspike.weights is fp16: event-driven layers keep their
+  // weights as half floats.
+  bool half_weights = false;
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const OpBuildContext&);

@@ -86,7 +86,7 @@ TEST(EventTiling, BlockingFollowsTheCacheBudget) {
   const ops::CacheSizes one_mb{32 * 1024, 1024 * 1024};
   using ops::Isa;
   auto tiling = [&](int64_t taps, int64_t cg, int64_t width, Isa isa) {
-    const ops::EventTiling t = ops::event_tiling(taps, cg, width, isa, one_mb);
+    const ops::EventTiling t = ops::event_tiling(taps, cg, width, isa, 4, one_mb);
     return std::make_pair(t.tile_width, t.chunk_taps);
   };
   EXPECT_EQ(tiling(9, 128, 128, Isa::kAvx512), std::make_pair(int64_t{128}, int64_t{9}));  // 590 KB: one slab

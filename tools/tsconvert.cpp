@@ -84,12 +84,15 @@ void print_verification(const Verification& v) {
 
 // Runs the original (not re-parameterized) and the converted model on a few
 // random inputs; ok when they agree to 1e-4 of the output scale.
+// `exact`: the converted model on the dense engine, which keeps its weights
+// in fp32 whatever tspike.weights says: checks the folding, not fp16's
+// rounding (which tseval --compare measures on data).
 Verification verify(const std::string& original_path, const std::string& converted_path,
-                    tspike::cli::Progress& progress) {
+                    tspike::cli::Progress& progress, bool exact = false) {
   LoadOptions raw;
   raw.reparameterize = false;
   auto original = Model::load(original_path, raw);
-  auto converted = Model::load(converted_path);
+  auto converted = Model::load(converted_path, LoadOptions{.engine = exact ? Engine::kDense : Engine::kAuto});
   Session a(original), b(converted);
   const Shape shape = verify_input_shape(original->info());
   std::mt19937 rng(20240601);
@@ -145,22 +148,29 @@ int main(int argc, char** argv) {
                "tsconvert"};
   std::string input_path, output_path;
   bool verify_outputs = false, strict = false, quiet = false, json = false;
+  std::string weights;
   app.add_option("input", input_path, "Trained model (.onnx)")->required();
   app.add_option("-o,--output", output_path, "Where to write the inference model")->required();
   app.add_flag("--verify", verify_outputs,
                "Run the original and the converted model on random inputs and compare");
   app.add_flag("--strict", strict, "Fail when an amplitude cannot be folded");
+  app.add_option("--weights", weights,
+                 "Event-driven layers' weights at run time: fp32 (exact, the default) or fp16 (half the bytes, "
+                 "rounded; metadata tspike.weights; --verify then checks the folding on the dense engine)")
+      ->check(CLI::IsMember({"fp32", "fp16"}));
   app.add_flag("-q,--quiet", quiet, "Print only errors and a failed verification");
   app.add_flag("--json", json, "Print the report (and the verification) as one JSON object");
   app.footer(
       "Examples:\n"
       "  tsconvert trained.onnx -o inference.onnx\n"
       "  tsconvert trained.onnx -o inference.onnx --verify --strict\n"
-      "  tsconvert trained.onnx -o inference.onnx --verify --json");
+      "  tsconvert trained.onnx -o inference.onnx --verify --json\n"
+      "  tsconvert inference.onnx -o inference_fp16.onnx --weights fp16");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     ConvertOptions options;
     options.strict = strict;
+    options.weights = weights;
     tspike::cli::Progress progress(!quiet && !json);
     progress.show(fmt::format("converting {}", input_path));
     const ConversionReport report = convert_file(input_path, output_path, options);
@@ -177,7 +187,7 @@ int main(int argc, char** argv) {
     }
     Verification v;
     if (verify_outputs) {
-      v = verify(input_path, output_path, progress);
+      v = verify(input_path, output_path, progress, /*exact=*/weights == "fp16");
       if (json)
         j["verify"] = {{"input_shape", v.input_shape},      {"inputs", v.inputs},
                        {"max_abs_difference", v.worst_abs}, {"max_rel_difference", v.worst_rel},
