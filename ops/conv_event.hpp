@@ -80,7 +80,7 @@ class EventConv {
   // plan makes oneDNN's primitive).
   void run(const RunContext& ctx, NodeState& state, const float* x, float* y) const;
 
-  // "event/avx512", or "auto: event/avx512 up to 55% spikes, else oneDNN".
+  // "event/avx512", or "auto: event/avx512 up to 45% spikes, else oneDNN".
   std::string describe() const;
   Isa isa() const { return kernels_->isa; }
   int64_t tile_width() const { return tw_; }
