@@ -141,7 +141,6 @@ struct ModelBuilder {
     const auto& graph = proto.graph();
     std::unordered_map<std::string, int> ids;
     std::vector<Origin> origins;  // per value
-    std::vector<std::pair<size_t, Origin>> layer_inputs;  // (node, what its data input holds)
     auto add_value = [&](const std::string& n, Origin origin) {
       ids[n] = static_cast<int>(g.values.size());
       g.values.push_back({n, nullptr, -1, {}});
@@ -223,7 +222,7 @@ struct ModelBuilder {
       for (int v : node.inputs)
         if (v >= 0) g.values[v].consumers.push_back(index);
       const Origin produced = output_origin(node, origins);
-      if (entry->traits->layer) layer_inputs.emplace_back(index, input_origin);
+      if (entry->traits->layer) info.layers.push_back(describe_layer(node, input_origin));
       for (const auto& out : np.output()) {
         if (out.empty()) { node.outputs.push_back(-1); continue; }
         if (ids.count(out))
@@ -243,7 +242,6 @@ struct ModelBuilder {
       g.outputs.push_back(it->second);
       info.outputs.push_back(value_info(out));
     }
-    for (const auto& [k, origin] : layer_inputs) info.layers.push_back(describe_layer(g.nodes[k], origin));
     return model;
   }
 };

@@ -30,9 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-from tspike_torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
-from tspike_torch.reference import Reference  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from tspike.torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
+from tspike.torch.reference import Reference  # noqa: E402
 
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]

@@ -52,10 +52,10 @@ import torch.nn.functional as F
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from tspike_torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
-from tspike_torch.reference import Reference  # noqa: E402
+from tspike.torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
+from tspike.torch.reference import Reference  # noqa: E402
 from train_fashion import (LABELS, MEAN, STD, T, FashionTSNet, evaluate,  # noqa: E402
                            load, preprocess, run_T)
 

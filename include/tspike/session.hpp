@@ -87,12 +87,15 @@ class TSPIKE_API Session {
   // The same, writing into `outputs` and reusing their storage: with the
   // same batch size as the call before, it allocates nothing.
   void run(const Tensor& input, std::vector<Tensor>& outputs);
+  // The same on borrowed data (no copy of the input into a Tensor).
+  void run(const TensorView& input, std::vector<Tensor>& outputs);
 
   // Streaming: zero the state, then feed one timestep at a time. step()
   // returns the un-reduced outputs of that timestep.
   void reset();
   std::vector<Tensor> step(const Tensor& frame);
   void step(const Tensor& frame, std::vector<Tensor>& outputs);
+  void step(const TensorView& frame, std::vector<Tensor>& outputs);
   // The readout (mean, sum or last) of the outputs of the steps since reset():
   // after T steps it equals what run() returns for the same frames.
   std::vector<Tensor> readout() const;
