@@ -155,6 +155,11 @@ ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& fi
       if (s == 0.f) throw invalid(file, "metadata tspike.image.std: a standard deviation of 0");
   }
   if (auto v = get("tspike.reparameterized")) md.reparameterized = (*v == "1");
+  if (auto v = get("tspike.weights")) {
+    if (*v != "fp32" && *v != "fp16")
+      throw invalid(file, "metadata tspike.weights: expected fp32 or fp16, got \"" + *v + "\"");
+    md.half_weights = *v == "fp16";
+  }
   return md;
 }
 

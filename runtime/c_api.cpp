@@ -73,6 +73,7 @@ tspike::SessionOptions session_options(const tspike_session_options* c) {
   if (TSPIKE_COVERS(c, tspike_session_options, threads)) o.threads = c->threads < 1 ? 1 : c->threads;
   if (TSPIKE_COVERS(c, tspike_session_options, allow_spinning)) o.allow_spinning = c->allow_spinning != 0;
   if (TSPIKE_COVERS(c, tspike_session_options, layer_major)) o.layer_major = c->layer_major != 0;
+  if (TSPIKE_COVERS(c, tspike_session_options, timestep_major)) o.timestep_major = c->timestep_major != 0;
   return o;
 }
 

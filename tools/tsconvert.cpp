@@ -68,22 +68,29 @@ int main(int argc, char** argv) {
                "tsconvert"};
   std::string input_path, output_path;
   bool verify_outputs = false, strict = false, quiet = false, json = false;
+  std::string weights;
   app.add_option("input", input_path, "Trained model (.onnx)")->required();
   app.add_option("-o,--output", output_path, "Where to write the inference model")->required();
   app.add_flag("--verify", verify_outputs,
                "Run the original and the converted model on random inputs and compare");
   app.add_flag("--strict", strict, "Fail when an amplitude cannot be folded");
+  app.add_option("--weights", weights,
+                 "Event-driven layers' weights at run time: fp32 (exact, the default) or fp16 (half the bytes, "
+                 "rounded; metadata tspike.weights; --verify then checks the folding on the dense engine)")
+      ->check(CLI::IsMember({"fp32", "fp16"}));
   app.add_flag("-q,--quiet", quiet, "Print only errors and a failed verification");
   app.add_flag("--json", json, "Print the report (and the verification) as one JSON object");
   app.footer(
       "Examples:\n"
       "  tsconvert trained.onnx -o inference.onnx\n"
       "  tsconvert trained.onnx -o inference.onnx --verify --strict\n"
-      "  tsconvert trained.onnx -o inference.onnx --verify --json");
+      "  tsconvert trained.onnx -o inference.onnx --verify --json\n"
+      "  tsconvert inference.onnx -o inference_fp16.onnx --weights fp16");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     ConvertOptions options;
     options.strict = strict;
+    options.weights = weights;
     tspike::cli::Progress progress(!quiet && !json);
     progress.show(fmt::format("converting {}", input_path));
     const ConversionReport report = convert_file(input_path, output_path, options);

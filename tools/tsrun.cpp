@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Run a TernarySpike model over T timesteps and classify an input.", "tsrun"};
   std::string model_path, input_path;
   int timesteps = 0, top = 5, threads = 1;
-  bool json = false, info_only = false, quiet = false, profile = false, layer_major = false;
+  bool json = false, info_only = false, quiet = false, profile = false, layer_major = false, timestep_major = false;
   std::string report_path;
   LoadOptions load_options;
   app.add_option("model", model_path, "Model file (.onnx)")->required();
@@ -107,8 +107,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
-  app.add_flag("--layer-major", layer_major,
-               "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the activations)");
+  auto* by_layer = app.add_flag("--layer-major", layer_major,
+                                "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the "
+                                "activations; default where the weights pass the L2 and the copies take <= 64 MiB)");
+  app.add_flag("--timestep-major", timestep_major, "Run timestep by timestep (same outputs)")->excludes(by_layer);
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
@@ -164,7 +166,8 @@ int main(int argc, char** argv) {
     Session session(model, SessionOptions{.timesteps = timesteps,
                                           .threads = threads,
                                           .profile = profile || !report_path.empty(),
-                                          .layer_major = layer_major});
+                                          .layer_major = layer_major,
+                                          .timestep_major = timestep_major});
     if (events.stream) {
       recording.input = std::move(input);
       return cli::stream_events(session, recording, {.json = json, .quiet = quiet, .top = top});

@@ -14,6 +14,10 @@ namespace tspike {
 struct ConvertOptions {
   bool strict = false;  // fail when an amplitude cannot be folded
   Limits limits;
+  // How the runtime stores the event-driven layers' weights: "fp32" (exact,
+  // the default) or "fp16" (half the bytes, rounded to half floats),
+  // written as the metadata tspike.weights; empty: leave the input's.
+  std::string weights;
 };
 
 // Converts `input_path` and writes the result to `output_path`. Returns what

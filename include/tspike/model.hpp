@@ -42,6 +42,10 @@ struct ModelMetadata {
   std::vector<float> image_mean{0.0f};
   std::vector<float> image_std{1.0f};
   bool reparameterized = false;
+  // tspike.weights = fp16 (tsconvert --weights fp16): the event-driven
+  // Convs keep their weights as IEEE half floats (docs/engines.md); fp32,
+  // the default, keeps them exact.
+  bool half_weights = false;
   std::map<std::string, std::string> raw;  // every metadata_props entry
 };
 

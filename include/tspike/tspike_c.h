@@ -123,6 +123,8 @@ typedef struct tspike_session_options {
   int threads;         /* worker threads used inside kernels; default 1 */
   int allow_spinning;  /* nonzero: idle workers poll about 1 ms before they sleep; default 1 */
   int layer_major;     /* nonzero: run layer by layer, each layer's T timesteps back to back; default 0 */
+  int timestep_major;  /* nonzero: run timestep by timestep; default 0 (both 0: layer by layer where it
+                          pays and fits, see SessionOptions) */
 } tspike_session_options;
 TSPIKE_API void tspike_session_options_init(tspike_session_options* options);
 /* tspike_session_create with options (NULL: the defaults). */
