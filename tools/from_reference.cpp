@@ -24,7 +24,7 @@ namespace {
 
 // Imports first, so that a missing PyTorch or package is one line naming
 // what to install, not a traceback.
-constexpr const char* kLauncher = R"(import sys
+constexpr const char* kLauncher = R"py(import sys
 try:
     import torch
 except ImportError as e:
@@ -33,8 +33,7 @@ try:
     from tspike.torch.reference_checkpoint import main
 except ImportError as e:
     sys.exit(f"error: {e}: the Python package tspike is not found (build it, or set TSPIKE_PYTHONPATH)")
-sys.exit(main(sys.argv[1:]))
-)";
+sys.exit(main(sys.argv[1:])))py";
 
 // Where the package tspike (with tspike/torch) is: $TSPIKE_PYTHONPATH, else
 // beside this program in the build tree (build/tools -> build/python) or

@@ -256,10 +256,28 @@ int main(int argc, char** argv) {
     }
 
     TempFile converted_file(output_path, "tmp");
+    // Errors name the files the user knows: the output, not its temporary
+    // name; the checkpoint, not the temporary export of it.
+    auto named = [&](const Error& e) {
+      std::string m = e.what();
+      auto swap = [&m](const std::string& from, const std::string& to) {
+        for (size_t at = 0; !from.empty() && (at = m.find(from, at)) != std::string::npos; at += to.size())
+          m.replace(at, from.size(), to);
+      };
+      swap(converted_file.path(), output_path);
+      if (exported) swap(exported->path(), input_path + " (exported as " + reference_arch + ")");
+      return Error(e.code(), m);
+    };
     progress.show(fmt::format("converting {}", trained_path));
-    const ConversionReport report = convert_file(trained_path, converted_file.path(), options);
+    ConversionReport report;
+    std::shared_ptr<const Model> converted;
+    try {
+      report = convert_file(trained_path, converted_file.path(), options);
+      converted = Model::load(converted_file.path());
+    } catch (const Error& e) {
+      throw named(e);
+    }
     progress.clear();
-    auto converted = Model::load(converted_file.path());
     if (json) {
       nlohmann::json r = report_json(report, converted->info());
       if (j.contains("reference")) r["reference"] = j["reference"];
@@ -272,8 +290,12 @@ int main(int argc, char** argv) {
     ConversionCheck v;
     if (verify_outputs) {
       verify_options.converted_name = output_path;
-      v = verify_conversion(trained_path, converted_file.path(), [&](const std::string& what) { progress.show(what); },
-                            verify_options);
+      try {
+        v = verify_conversion(trained_path, converted_file.path(),
+                              [&](const std::string& what) { progress.show(what); }, verify_options);
+      } catch (const Error& e) {
+        throw named(e);
+      }
       progress.clear();
       if (json) j["verify"] = verification_json(v);
       else if (!quiet || !v.ok) print_verification(v, !quiet);
