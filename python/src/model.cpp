@@ -39,15 +39,13 @@ py::list text_list(const std::vector<std::string>& v) {
 }
 
 ModelHandle load(py::handle source, const std::string& engine, const std::string& isa, bool reference_kernels,
-                 bool reparameterize, bool fuse_neurons, bool neuron_event_maps, const Limits* limits,
+                 bool reparameterize, const Limits* limits,
                  const std::string& name) {
   LoadOptions o;
   o.engine = parse_engine(engine);
   o.max_isa = parse_isa(isa);
   o.reference_kernels = reference_kernels;
   o.reparameterize = reparameterize;
-  o.fuse_neurons = fuse_neurons;
-  o.neuron_event_maps = neuron_event_maps;
   if (limits) o.limits = *limits;
   ModelHandle h;
   if (is_file_contents(source)) {
@@ -180,7 +178,6 @@ Immutable once loaded: share one Model between any number of Sessions on
 any threads. Load with ``tspike.Model.load(path_or_bytes, ...)``.)")
       .def_static("load", &load, py::arg("source"), py::kw_only(), py::arg("engine") = "auto",
                   py::arg("isa") = "best", py::arg("reference_kernels") = false, py::arg("reparameterize") = true,
-                  py::arg("fuse_neurons") = false, py::arg("neuron_event_maps") = false,
                   py::arg("limits") = py::none(), py::arg("name") = "",
                   R"(Load a model from a path (str or os.PathLike) or from the file's bytes.
 
@@ -195,8 +192,6 @@ isa: the most the optimized kernels may use of the CPU: "best",
     "avx512", "avx2" or "portable" (TSPIKE_ISA caps it too).
 reference_kernels: run every op with its plain reference kernel.
 reparameterize: apply the converter's passes to an unconverted file.
-fuse_neurons, neuron_event_maps: kernel options measured to bring nothing
-    on the shipped models (docs/engines.md); off by default.
 limits: a tspike.Limits; the defaults otherwise.
 name: what errors call the model when it is loaded from bytes.
 

@@ -167,10 +167,9 @@ py::dict profile_dict(const Profile& p) {
     node["op"] = text(n.op_type);
     node["output_shape"] = shape_tuple(n.output_shape);
     node["folded"] = n.folded;
-    node["fused_into"] = n.fused_into.empty() ? py::object(py::none()) : py::object(text(n.fused_into));
     node["time_ms"] = n.time_ms;
     node["total_time_ms"] = n.total_time_ms;
-    if (n.op_type == "TernarySpike") {
+    if (n.neuron) {
       node["density"] = n.density;
       node["spikes"] = n.spikes;
     }
@@ -193,7 +192,7 @@ void bind_session(py::module_& m) {
   py::class_<NodeOutputValue>(m, "NodeOutput", R"(One output of one node at one timestep (Session.observe).
 
 timestep: 0-based, since run() started or since reset() for step().
-node, op_type, value: the node's name, its op ("TernarySpike", ...) and
+node, op_type, value: the node's name, its op type (TernarySpike, Conv, ...) and
     the output value's name.
 data: a float32 array [N, ...] of this timestep, the caller's to keep
     (for a TernarySpike of a converted model: -1, 0, +1).)")
@@ -283,7 +282,7 @@ layer_major.)")
           R"(The per-node profile of the last run() or the steps since reset(), as a
 dict (the fields of `tsrun --profile --json`): totals (time_ms, ac, mac,
 dense_macs, energy_pj, dense_energy_pj, energy_ratio) and nodes, a list
-of {name, op, output_shape, folded, fused_into, time_ms per timestep,
+of {name, op, output_shape, folded, time_ms per timestep,
 total_time_ms, and density/spikes for TernarySpike, synapses/ops/ac/mac/
 dense_macs/energy_pj/dense_energy_pj for Conv, Gemm, MatMul}. Raises
 BadInputError without profile=True or before anything ran.)")

@@ -29,8 +29,8 @@ class Model:
     """A loaded, checked and converted tspike model; immutable, shareable across threads."""
     @staticmethod
     def load(source: Union[PathLike, FileContents], *, engine: str = "auto", isa: str = "best",
-             reference_kernels: bool = False, reparameterize: bool = True, fuse_neurons: bool = False,
-             neuron_event_maps: bool = False, limits: Optional[Limits] = None, name: str = "") -> Model: ...
+             reference_kernels: bool = False, reparameterize: bool = True,
+             limits: Optional[Limits] = None, name: str = "") -> Model: ...
     @property
     def info(self) -> Dict[str, Any]:
         """path, input, outputs, timesteps, encoding, readout, labels, image, reparameterized,
