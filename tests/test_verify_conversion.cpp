@@ -20,6 +20,8 @@
 namespace {
 
 using namespace tspike;
+using test::ModelBuilder;
+using test::random_weights;
 namespace fs = std::filesystem;
 
 void write(const std::string& path, const std::string& bytes) {
@@ -42,10 +44,11 @@ ModelBuilder chain(int depth, int64_t channels, bool on_threshold, uint32_t seed
   std::string x = "x";
   for (int l = 1; l <= depth; ++l) {
     const std::string n = std::to_string(l);
-    std::vector<float> w(size_t(channels * channels * 9));
+    std::vector<float> w(static_cast<size_t>(channels * channels * 9));
     for (float& v : w) v = on_threshold ? float(small(rng)) : 0.25f * normal(rng);
     b.initializer("W" + n, {channels, channels, 3, 3}, w);
-    std::vector<float> gamma(size_t(channels)), beta(size_t(channels)), mean(size_t(channels)), var(size_t(channels));
+    const auto count = static_cast<size_t>(channels);
+    std::vector<float> gamma(count), beta(count), mean(count), var(count);
     for (int64_t c = 0; c < channels; ++c) {
       gamma[size_t(c)] = on_threshold ? 0.1f : 0.5f + 0.5f * std::fabs(normal(rng));
       beta[size_t(c)] = on_threshold ? 0.0f : 0.2f * normal(rng);
@@ -120,30 +123,34 @@ TEST(VerifyConversion, ARandomNetworkWithoutNearThresholdMembranesIsEqualSpikeFo
   fs::remove_all(f.dir);
 }
 
-// The converted file with one weight of a layer changed.
-void break_weight(const std::string& path, const std::string& initializer_prefix) {
-  auto model = Model::load(path);  // checks it is a valid file first
-  (void)model;
+// Adds `delta` to every `stride`-th value of the float initializers of
+// `rank` whose name starts with `prefix`, in the model file at `path`.
+void change_weights(const std::string& path, const std::string& prefix, int rank, size_t stride, float delta) {
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   onnx::ModelProto proto;
   ASSERT_TRUE(proto.ParseFromString(bytes));
   bool changed = false;
   for (auto& t : *proto.mutable_graph()->mutable_initializer()) {
-    if (t.name().rfind(initializer_prefix, 0) != 0 || t.dims_size() != 4) continue;
-    std::vector<float> w(size_t(t.raw_data().size() / 4));
-    std::memcpy(w.data(), t.raw_data().data(), t.raw_data().size());
-    for (size_t k = 0; k < w.size(); k += 9) w[k] += 0.5f;
+    if (t.name().rfind(prefix, 0) != 0 || t.dims_size() != rank) continue;
+    std::vector<float> w(t.float_data().begin(), t.float_data().end());
+    if (!t.raw_data().empty()) {
+      w.resize(t.raw_data().size() / 4);
+      std::memcpy(w.data(), t.raw_data().data(), t.raw_data().size());
+    }
+    ASSERT_FALSE(w.empty()) << t.name();
+    for (size_t k = 0; k < w.size(); k += stride) w[k] += delta;
+    t.clear_float_data();
     t.set_raw_data(std::string(reinterpret_cast<const char*>(w.data()), w.size() * 4));
     changed = true;
   }
-  ASSERT_TRUE(changed) << "no initializer " << initializer_prefix;
+  ASSERT_TRUE(changed) << "no initializer " << prefix << " of rank " << rank;
   write(path, proto.SerializeAsString());
 }
 
 TEST(VerifyConversion, AChangedWeightFailsNamingTheLayerAfterIt) {
   const Files f = convert(chain(5, 4, false, 11), "verify_broken");
-  break_weight(f.converted, "W3");
+  change_weights(f.converted, "W3", 4, 9, 0.5f);
   const ConversionCheck v = verify_conversion(f.original, f.converted);
   EXPECT_FALSE(v.ok);
   EXPECT_NE(v.failure.find("node 'spike3'"), std::string::npos) << v.failure;
@@ -155,20 +162,7 @@ TEST(VerifyConversion, AChangedWeightFailsNamingTheLayerAfterIt) {
 
 TEST(VerifyConversion, AChangedClassifierFailsAtTheOutput) {
   const Files f = convert(chain(2, 4, false, 5), "verify_broken_fc");
-  {
-    std::ifstream in(f.converted, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    onnx::ModelProto proto;
-    ASSERT_TRUE(proto.ParseFromString(bytes));
-    for (auto& t : *proto.mutable_graph()->mutable_initializer())
-      if (t.dims_size() == 2) {  // the classifier's [C, 3]
-        std::vector<float> w(size_t(t.raw_data().size() / 4));
-        std::memcpy(w.data(), t.raw_data().data(), t.raw_data().size());
-        w[0] += 0.25f;
-        t.set_raw_data(std::string(reinterpret_cast<const char*>(w.data()), w.size() * 4));
-      }
-    write(f.converted, proto.SerializeAsString());
-  }
+  change_weights(f.converted, "", 2, 1000, 0.25f);  // the classifier's [C, 3]: its first weight
   const ConversionCheck v = verify_conversion(f.original, f.converted);
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.failure.rfind("output 'logits'", 0), 0u) << v.failure;

@@ -339,7 +339,7 @@ def main(argv=None):
     try:
         notes = export(args.arch, args.checkpoint, args.output, width=args.width, timesteps=args.timesteps,
                        image_size=args.image_size, labels=labels, image_mean=args.mean, image_std=args.std)
-    except (CheckpointError, ValueError) as e:
+    except (CheckpointError, ValueError, RuntimeError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if args.json:
