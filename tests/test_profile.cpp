@@ -195,12 +195,8 @@ TEST(Profile, OffByDefaultAndNamedWhenMissing) {
   plain.run(hand_input());
   EXPECT_THROW(plain.profile(), Error);
   Session profiled(model, SessionOptions{.profile = true});
-  try {
-    profiled.profile();
-    FAIL() << "profile() before any run";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kBadInput);
-  }
+  // profile() before any run.
+  test::expect_error([&] { profiled.profile(); }, ErrorCode::kBadInput, {});
 }
 
 // step() past the Session's T keeps recording (the buffers grow), and
