@@ -249,8 +249,7 @@ def load(arch, checkpoint, width=None):
             continue
         key = f"{PREFIX}{name}.fire_ratio"
         if key in state:
-            c = _channels(net, name)
-            a = _amplitude(key, state[key], c)
+            a = _amplitude(key, state[key], m.input_channels)
             m.amplitude = nn.Parameter(a.clone())
             amplitudes["per channel" if a.numel() > 1 else "per layer"] += 1
         else:
@@ -271,17 +270,6 @@ def load(arch, checkpoint, width=None):
         notes.append(f"{PREFIX}scale (rp=True) is not 1: folded into the classifier's weights")
     net.eval()
     return net, notes
-
-
-def _channels(net, neuron_name):
-    """The channel count of the neuron's input: that of the BatchNorm before it."""
-    bn = None
-    for name, m in net.named_modules():
-        if isinstance(m, nn.BatchNorm2d):
-            bn = m
-        if name == neuron_name:
-            return bn.num_features
-    raise KeyError(neuron_name)
 
 
 def fold_scale(net, scale, what="scale"):

@@ -76,9 +76,11 @@ def _neuron(channels, amplitude):
     if amplitude not in AMPLITUDES:
         raise ValueError(f"amplitude must be one of {AMPLITUDES}, got {amplitude!r}")
     # The reference's LIFAct: V_th 1 (threshold 0.5), decay 0.25, ternary.
-    return TernarySpike(threshold=0.5, decay=0.25, mode="ternary",
-                        channels=channels if amplitude == "channel" else None,
-                        trainable_amplitude=amplitude != "constant")
+    neuron = TernarySpike(threshold=0.5, decay=0.25, mode="ternary",
+                          channels=channels if amplitude == "channel" else None,
+                          trainable_amplitude=amplitude != "constant")
+    neuron.input_channels = channels   # for a checkpoint's per-channel fire_ratio
+    return neuron
 
 
 class StepOps:
