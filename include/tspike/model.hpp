@@ -72,6 +72,7 @@ struct Limits {
   int64_t max_nodes = 100000;
   int max_timesteps = 10000;
   int64_t max_image_pixels = int64_t{1} << 26;
+  int64_t max_events = int64_t{1} << 26;  // events in one recording (16 bytes each in memory)
 };
 
 // How the Conv / Gemm / MatMul layers fed directly by spikes run
