@@ -29,6 +29,8 @@ class ThreadPool;
 
 namespace tspike::ops {
 
+struct NeuronParams;  // ops/neuron.hpp
+
 // What prepare() sees of one input, and fills in for one output.
 struct ValueDesc {
   DType dtype = DType::kFloat32;
@@ -115,6 +117,9 @@ class Op {
   // loader may then drop the data of an initializer that no one else reads,
   // keeping its dtype and shape.
   virtual bool packed_input(size_t /*input*/) const { return false; }
+  // A neuron (OpTraits::neuron): its threshold, decay, mode and amplitude
+  // (for comparing models spike by spike, runtime/verify_conversion.cpp).
+  virtual const NeuronParams* neuron_params() const { return nullptr; }
 };
 
 // Everything an op factory may look at.

@@ -195,6 +195,53 @@ TEST(ConvertBatchNorm, NotFoldedWhenConvOutputHasAnotherConsumer) {
   expect_floats(net.input_values("conv", 1), {2});
 }
 
+// PyTorch's exporter stores equal parameters once (zero biases, unit
+// variances) and feeds later readers through Identity nodes; those
+// BatchNorms fold all the same.
+TEST(ConvertBatchNorm, FoldsParametersFedThroughIdentity) {
+  Net net({-1, 2, 3, 3});
+  net.init("W1", {2, 2, 1, 1}, {1, 2, 3, 4});
+  net.init("W2", {2, 2, 1, 1}, {1, 0, 0, 1});
+  net.init("gamma", {2}, {2, 0.5f});
+  net.init("zeros", {2}, {0, 0});
+  net.init("ones", {2}, {1, 1});
+  net.node("Identity", "merged_zeros", {"zeros"}, "zeros_again");
+  net.node("Identity", "merged_ones", {"ones"}, "ones_again");
+  net.node("Conv", "conv1", {"x", "W1"}, "c1");
+  set_attr(net.node("BatchNormalization", "bn1", {"c1", "gamma", "zeros", "zeros", "ones"}, "h1"), "epsilon", 0.0f);
+  net.node("Conv", "conv2", {"h1", "W2"}, "c2");
+  set_attr(net.node("BatchNormalization", "bn2", {"c2", "ones", "zeros_again", "zeros_again", "ones_again"}, "y"),
+           "epsilon", 0.0f);
+  net.output("y");
+  const auto report = net.convert();
+  EXPECT_EQ(net.count_op("BatchNormalization"), 0);
+  EXPECT_EQ(net.count_op("Identity"), 0);
+  EXPECT_TRUE(report.unfolded.empty());
+  EXPECT_TRUE(has_line(report.folded, "BatchNormalization bn2 folded into Conv conv2"));
+  EXPECT_TRUE(has_line(report.folded, "2 Identity node(s) of initializers bypassed"));
+  expect_floats(net.input_values("conv1", 1), {2, 4, 1.5f, 2});
+}
+
+TEST(ConvertBatchNorm, TheReportSaysWhyABatchNormStays) {
+  Net net({-1, 1, 2, 2});
+  net.init("W", {1, 1, 1, 1}, {2});
+  for (const char* p : {"gamma", "beta", "mean", "var"}) net.init(p, {1}, {1});
+  net.node("Conv", "conv", {"x", "W"}, "c");
+  net.node("BatchNormalization", "bn_shared", {"c", "gamma", "beta", "mean", "var"}, "y");
+  net.node("Relu", "relu", {"c"}, "z");
+  net.node("Add", "add", {"x", "x"}, "s");
+  net.node("BatchNormalization", "bn_after_add", {"s", "gamma", "beta", "mean", "var"}, "w");
+  for (const char* o : {"y", "z", "w"}) net.output(o);
+  const auto report = net.convert();
+  ASSERT_EQ(report.unfolded.size(), 2u);
+  EXPECT_EQ(report.unfolded[0].first, "bn_shared");
+  EXPECT_NE(report.unfolded[0].second.find("the output of Conv conv is also read elsewhere"), std::string::npos)
+      << report.unfolded[0].second;
+  EXPECT_EQ(report.unfolded[1].first, "bn_after_add");
+  EXPECT_NE(report.unfolded[1].second.find("it follows Add add, which has no weights"), std::string::npos)
+      << report.unfolded[1].second;
+}
+
 TEST(ConvertAmplitude, ConvWithGroups) {
   Net net({-1, 4, 2, 2});
   net.init("a", {1, 4, 1, 1}, {0.5f, 2, -1, 3});

@@ -63,6 +63,8 @@ struct ConversionReport {
   std::vector<std::string> folded;  // one line per fold, human readable
   // TernarySpike nodes (or edges) that keep a multiplicative amplitude, and why.
   std::vector<std::pair<std::string, std::string>> kept_amplitudes;
+  // BatchNormalization nodes (per-channel affine maps) left unfolded, and why.
+  std::vector<std::pair<std::string, std::string>> unfolded;
   bool already_reparameterized = false;
 };
 
