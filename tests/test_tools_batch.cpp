@@ -44,7 +44,7 @@ std::string slurp(const std::string& path) {
 std::string sample_folder(const std::string& tag) {
   const std::string dir = test::temp_dir(tag);
   for (const char* s : kSamples) fs::copy_file(test::source_path(std::string("models/samples/") + s), dir + "/" + s);
-  std::ofstream(dir + "/fashion_1b_broken.png") << "not an image";
+  std::ofstream(dir + "/fashion_0b_broken.png") << "not an image";
   std::ofstream(dir + "/notes.txt") << "not an input";  // not an image: not listed
   return dir;
 }
@@ -83,14 +83,14 @@ TEST(TsrunBatch, FolderGivesOneJsonLinePerFileInOrderAndGoesPastABadFile) {
     const auto lines = lines_of(r.out);
     ASSERT_EQ(lines.size(), 5u) << r.out;
     // Sorted by name: the broken file comes second.
-    const std::vector<std::string> order = {kSamples[0], "fashion_1b_broken.png", kSamples[1], kSamples[2],
+    const std::vector<std::string> order = {kSamples[0], "fashion_0b_broken.png", kSamples[1], kSamples[2],
                                             kSamples[3]};
     for (size_t k = 0; k < lines.size(); ++k) {
       const auto j = nlohmann::json::parse(lines[k]);
       EXPECT_EQ(j["file"], dir + "/" + order[k]);
       if (k == 1) {
         ASSERT_TRUE(j.contains("error")) << lines[k];
-        EXPECT_NE(j["error"].get<std::string>().find("fashion_1b_broken.png"), std::string::npos) << j["error"];
+        EXPECT_NE(j["error"].get<std::string>().find("fashion_0b_broken.png"), std::string::npos) << j["error"];
         continue;
       }
       // In a batch, each image gives what it gives alone: no state crosses
@@ -317,7 +317,8 @@ TEST(ProfileTool, ReportShowsInputPredictionAndKernels) {
   const auto layers = html.find("id=\"layers\"");
   ASSERT_NE(layers, std::string::npos);
   int rows = 0;
-  for (const auto& l : nlohmann::json::parse(info.out)["layers"]) {
+  const auto model_info = nlohmann::json::parse(info.out);
+  for (const auto& l : model_info["layers"]) {
     const std::string row = "<td>" + escaped(l["node"].get<std::string>()) + "</td><td>" +
                             escaped(l["op"].get<std::string>()) + "</td><td>" +
                             escaped(l["kernel"].get<std::string>()) + "</td>";
