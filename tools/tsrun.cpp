@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
                  fmt::format("Samples per run with several inputs (default {})", cli::default_batch_size()))
       ->check(CLI::Range(1, 100000));
   app.add_option("-t,--timesteps", timesteps, "Timesteps T (default: the model's tspike.timesteps)")
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(1, Limits{}.max_timesteps));
   app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
   auto* by_layer = app.add_flag("--layer-major", layer_major,
