@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsrun with many inputs (files, a folder, a glob), tseval on a folder of
 // images in class subfolders, tools that leave no output behind when they
 // fail, and what the HTML report says about the run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsrun with many inputs: several --input files, a folder, or a glob
 // pattern, run in batches, one result per file in input order.
 #pragma once

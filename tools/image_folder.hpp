@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tseval --dataset DIR for a folder of images laid out one subfolder per
 // class (the ImageFolder convention of torchvision: DIR/CLASS/IMAGE).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every file a tool writes goes through a temporary file beside its target
 // and is renamed onto it only once complete: a failure (a bad input, a full
 // disk, a file size limit) leaves no output behind, and an older file of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The classes a model's output ranks highest, and their names: what tsrun
 // prints for one input or for many.
 #pragma once
