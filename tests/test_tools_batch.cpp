@@ -126,6 +126,21 @@ TEST(TsrunBatch, FilesAndQuotedGlobKeepTheirOrderAsText) {
   EXPECT_NE(r.err.find("no file matches"), std::string::npos) << r.err;
 }
 
+// Progress on stderr only when it is a terminal (util-linux's script gives
+// the tool one) and the list is longer than a batch.
+TEST(TsrunBatch, ProgressOnlyOnATerminal) {
+  const std::string dir = sample_folder("batch_progress");
+  const std::string command = tool("tsrun") + " " + fashion_model() + " --input " + dir + " --batch 1";
+  auto piped = test::run_command(command);
+  EXPECT_EQ(piped.err.find('\r'), std::string::npos) << piped.err;
+  EXPECT_EQ(piped.err.find("files\n"), std::string::npos) << "no progress line: " << piped.err;
+  auto terminal = test::run_command("script -qec '" + command + " >/dev/null' /dev/null");
+  ASSERT_NE(terminal.exit_code, 127) << "util-linux's script (Debian package bsdutils) runs the tool on a terminal";
+  EXPECT_NE(terminal.out.find("\r\033[K3/5 files"), std::string::npos) << terminal.out;
+  auto one_batch = test::run_command("script -qec '" + command + " --batch 8 >/dev/null' /dev/null");
+  EXPECT_EQ(one_batch.out.find("/5 files"), std::string::npos) << "a short list shows none: " << one_batch.out;
+}
+
 // Files of several samples each (.npy [N, ...]) and a missing file: each
 // file's line has its own samples, whatever was batched with it.
 TEST(TsrunBatch, MultiSampleFilesSplitBackPerFile) {
@@ -286,6 +301,14 @@ TEST(ToolOutputs, TsconvertLeavesNothingWhenAWriteFails) {
                                  " -o " + dir + "/m.onnx");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(dir + "/m.onnx"), std::string::npos) << r.err;
+  expect_only(dir, {});
+
+  // An op tspike does not run: the error names the input, where the op is.
+  const std::string input = test::source_path("tests/broken/unsupported_op.onnx");
+  r = test::run_command(tool("tsconvert") + " " + input + " -o " + dir + "/u.onnx");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("error: " + input + ": node "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("u.onnx"), std::string::npos) << r.err;
   expect_only(dir, {});
 }
 

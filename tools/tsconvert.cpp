@@ -226,13 +226,17 @@ int main(int argc, char** argv) {
     TempFile converted_file(output_path, "tmp");
     // Errors name the files the user knows: the output, not its temporary
     // name; the checkpoint, not the temporary export of it.
-    auto named = [&](const Error& e) {
+    // Loading the converted model refuses what the input holds (an op
+    // tspike does not run): that error is about the input.
+    auto named = [&](const Error& e, bool about_input = false) {
       std::string m = e.what();
       auto swap = [&m](const std::string& from, const std::string& to) {
         for (size_t at = 0; !from.empty() && (at = m.find(from, at)) != std::string::npos; at += to.size())
           m.replace(at, from.size(), to);
       };
-      swap(converted_file.path(), output_path);
+      swap(converted_file.path(), about_input ? (exported ? input_path + " (exported as " + reference_arch + ")"
+                                                           : trained_path)
+                                              : output_path);
       if (exported) swap(exported->path(), input_path + " (exported as " + reference_arch + ")");
       return Error(e.code(), m);
     };
@@ -241,9 +245,13 @@ int main(int argc, char** argv) {
     std::shared_ptr<const Model> converted;
     try {
       report = convert_file(trained_path, converted_file.path(), options);
-      converted = Model::load(converted_file.path());
     } catch (const Error& e) {
       throw named(e);
+    }
+    try {
+      converted = Model::load(converted_file.path());
+    } catch (const Error& e) {
+      throw named(e, true);
     }
     progress.clear();
     if (json) {
