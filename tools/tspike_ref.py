@@ -286,7 +286,7 @@ def op_identity(node, a, x):
     return x
 
 
-def op_pad(node, a, x, pads=None, value=None, axes=None):
+def op_pad(node, a, x, pads=None, value=None):
     """Pad, constant mode; pads and value as inputs (opset >= 11) or attributes."""
     mode = a.get("mode", "constant")
     if mode != "constant":
@@ -294,12 +294,9 @@ def op_pad(node, a, x, pads=None, value=None, axes=None):
     pads = [int(p) for p in (a.get("pads", []) if pads is None else np.asarray(pads).reshape(-1))]
     v = float(a.get("value", 0.0)) if value is None else float(np.asarray(value).reshape(-1)[0])
     r = x.ndim
-    ax = list(range(r)) if axes is None else [int(i) % r for i in np.asarray(axes).reshape(-1)]
-    if len(pads) != 2 * len(ax):
-        raise RefError(f"Pad: {len(pads)} pads for {len(ax)} axes")
-    begin, end = [0] * r, [0] * r
-    for k, d in enumerate(ax):
-        begin[d], end[d] = pads[k], pads[k + len(ax)]
+    if len(pads) != 2 * r:
+        raise RefError(f"Pad: {len(pads)} pads for rank {r}")
+    begin, end = pads[:r], pads[r:]
     # negative pads crop first, then the positive ones pad
     sl = tuple(slice(max(-b, 0), x.shape[d] - max(-e, 0)) for d, (b, e) in enumerate(zip(begin, end)))
     y = x[sl]

@@ -1,7 +1,7 @@
 // Pad (ops/pad.cpp): the constant-mode reference kernel by hand (pads and
-// value as inputs, as attributes before opset 11, axes, negative pads that
-// crop); other modes refused naming the node; the converter's folding of a
-// zero Pad into the Conv / AveragePool / MaxPool after it, with outputs
+// value as inputs, as attributes before opset 11, negative pads that crop);
+// other modes refused naming the node; the converter's folding of a zero
+// Pad into the Conv / AveragePool / MaxPool after it, with outputs
 // unchanged; a network as PyTorch exports AvgPool2d(padding=1); ONNX's
 // cases of Pad.
 #include <gtest/gtest.h>
@@ -54,18 +54,6 @@ TEST(Ops, PadAttributesBeforeOpset11) {
   o.reparameterize = false;
   Session s(b.load(o), {.timesteps = 1});
   expect_tensor(s.run(Tensor({1, 2}, {5, 6}))[0], {1, 4}, {-1, 5, 6, -1});
-}
-
-TEST(Ops, PadAxesInput) {
-  // Opset 18: axes = [-1] pads only the last axis: x [1,2] -> [1,3].
-  ModelBuilder b({-1, 2}, "x", 18);
-  b.initializer_i64("pads", {2}, {0, 1}).initializer_i64("axes", {1}, {-1}).initializer("v", {}, {7});
-  b.node("Pad", "pad", {"x", "pads", "v", "axes"}, {"y"});
-  b.output("y").metadata("tspike.timesteps", "1");
-  LoadOptions o;
-  o.reparameterize = false;
-  Session s(b.load(o), {.timesteps = 1});
-  expect_tensor(s.run(Tensor({1, 2}, {5, 6}))[0], {1, 3}, {5, 6, 7});
 }
 
 // ---- Errors name the node ----
