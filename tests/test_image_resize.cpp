@@ -97,9 +97,8 @@ TEST(ImageResize, ReportsWhatWasDone) {
       << cropped.notes[1];
 }
 
-TEST(ImageResize, AnImageThatFitsGetsNoNote) {
-  // Decoded at its own size and channels (the fixture's source has alpha, so
-  // use a model input that only drops nothing: compare a resized output).
+TEST(ImageResize, AnImageOfTheInputSizeIsNotResized) {
+  // 41x23 RGBA into [1, 3, 23, 41]: only the alpha channel goes.
   ImagePreprocessing done;
   const ModelInfo m = image_model({1, 3, 23, 41}, ImageResize::kBilinearAntialias, false);
   load_image(test::source_path(kSource), m, {}, &done);

@@ -160,8 +160,6 @@ int main(int argc, char** argv) {
     }
     if (input_path.empty() == events.path.empty())
       throw Error(ErrorCode::kBadInput, "give one input: --input FILE or --events FILE (or --info)");
-    if (const std::string note = cli::not_spiking_note(info); !note.empty() && !quiet)
-      fmt::print(stderr, "tsrun: note: {}\n", note);
     const std::string ext = std::filesystem::path(input_path).extension().string();
     cli::EventInput recording;
     if (!events.path.empty()) recording = cli::load_event_input(events, *model);
@@ -170,9 +168,6 @@ int main(int argc, char** argv) {
     Tensor input = !events.path.empty() ? std::move(recording.input)
                    : ext == ".npy"      ? load_npy(input_path, model->limits())
                                         : load_image(input_path, info, model->limits(), &preprocessing);
-    if (!preprocessing.notes.empty() && !quiet)
-      fmt::print(stderr, "tsrun: note: image '{}' ({}x{}): {}\n", input_path, preprocessing.width,
-                 preprocessing.height, fmt::join(preprocessing.notes, "; "));
 
     Session session(model, SessionOptions{.timesteps = timesteps,
                                           .threads = threads,
@@ -196,6 +191,12 @@ int main(int argc, char** argv) {
       if (!out.flush()) throw Error(ErrorCode::kIO, fmt::format("cannot write the report {}", report_path));
     }
     const auto ranked = top_classes(outputs.at(0), top);
+    // Notes after the run, so that a failure stays one line on stderr.
+    if (const std::string note = cli::not_spiking_note(info); !note.empty() && !quiet)
+      fmt::print(stderr, "tsrun: note: {}\n", note);
+    if (!preprocessing.notes.empty() && !quiet)
+      fmt::print(stderr, "tsrun: note: image '{}' ({}x{}): {}\n", input_path, preprocessing.width,
+                 preprocessing.height, fmt::join(preprocessing.notes, "; "));
 
     if (json) {
       nlohmann::json j;
