@@ -1,5 +1,6 @@
-# cmake --install: the public headers, libtspike, the tools, a CMake package
-# (find_package(tspike) -> tspike::tspike) and a pkg-config file (tspike.pc).
+# cmake --install: the public headers, libtspike, the tools and their man
+# pages, the licenses, a CMake package (find_package(tspike) ->
+# tspike::tspike) and a pkg-config file (tspike.pc).
 include(CMakePackageConfigHelpers)
 
 install(TARGETS tspike EXPORT tspikeTargets
@@ -11,12 +12,24 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/tspike DESTINATION ${CMAKE_INSTALL
 install(FILES ${CMAKE_BINARY_DIR}/include/tspike/version.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tspike)
 
 # The tools find the library next to them: bin/../lib.
-foreach(tool tsrun tsconvert tseval)
+foreach(tool tsrun tsconvert tseval tsbench)
   if(TARGET ${tool})
     set_target_properties(${tool} PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
     install(TARGETS ${tool} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()
 endforeach()
+
+# tsbench's runners for --torch and --ort (its default --bench-dir when
+# installed); `npm ci` there adds ONNX Runtime.
+install(FILES ${CMAKE_SOURCE_DIR}/tools/bench/torch_eager.py ${CMAKE_SOURCE_DIR}/tools/bench/bench_nets.py
+  ${CMAKE_SOURCE_DIR}/tools/bench/ort_bench.mjs
+  ${CMAKE_SOURCE_DIR}/tools/bench/package.json ${CMAKE_SOURCE_DIR}/tools/bench/package-lock.json
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/tspike/bench)
+
+# The license, the licenses of what the binaries include, the changelog.
+install(FILES ${CMAKE_SOURCE_DIR}/LICENSE ${CMAKE_SOURCE_DIR}/CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/licenses/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/licenses)
+include(cmake/man.cmake)
 
 set(TSPIKE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tspike)
 install(EXPORT tspikeTargets NAMESPACE tspike:: DESTINATION ${TSPIKE_CMAKE_DIR})

@@ -12,7 +12,7 @@
 #include "tspike/input.hpp"
 #include "tspike/log.hpp"
 #include "tspike/session.hpp"
-#include "tspike/version.h"
+#include "tspike/version.hpp"
 #include "runtime/c_api_handles.hpp"
 
 namespace {
@@ -90,7 +90,7 @@ const tspike::Tensor* output(const tspike_session* s, size_t index) {
 
 extern "C" {
 
-const char* tspike_version(void) { return TSPIKE_VERSION_STRING; }
+const char* tspike_version(void) { return tspike::version(); }
 
 tspike_code tspike_status_code(const tspike_status* status) { return status ? status->code : TSPIKE_OK; }
 const char* tspike_status_message(const tspike_status* status) { return status ? status->message.c_str() : ""; }

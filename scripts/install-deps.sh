@@ -6,9 +6,9 @@ set -euo pipefail
 # support) looks for OpenCL; Debian only recommends it. valgrind: the
 # callgrind_density tests. chromium: the report_chromium test. python3-dev and
 # pybind11-dev: the Python module (python/); python3-pytest and
-# python3-distributed (Dask): its tests.
+# python3-distributed (Dask): its tests. help2man: the tools' man pages.
 packages=(
-  cmake g++ make pkg-config valgrind
+  cmake g++ make pkg-config valgrind help2man
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev libfmt-dev libgtest-dev libstb-dev libturbojpeg0-dev libcli11-dev nlohmann-json3-dev
   libonnx-testdata zlib1g-dev dataset-fashion-mnist libbenchmark-dev

@@ -16,7 +16,32 @@ image="$src/models/samples/fashion_0_ankle_boot.png"
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/tspike/tspike.hpp"
 test -x "$tmp/prefix/bin/tsrun"
-"$tmp/prefix/bin/tsrun" --version
+
+# One version everywhere: the tools, pkg-config, the CMake package.
+version="$("$tmp/prefix/bin/tsrun" --version)"
+version="${version#tsrun }"
+for tool in tsconvert tseval tsbench; do
+  [ "$("$tmp/prefix/bin/$tool" --version)" = "$tool $version" ] || { echo "FAILED: $tool --version" >&2; exit 1; }
+done
+PKG_CONFIG_PATH="$(dirname "$(find "$tmp/prefix" -name tspike.pc)")" pkg-config --modversion tspike |
+  grep -qx "$version" || { echo "FAILED: tspike.pc's version is not $version" >&2; exit 1; }
+grep -q "PACKAGE_VERSION \"$version\"" "$(find "$tmp/prefix" -name tspikeConfigVersion.cmake)" ||
+  { echo "FAILED: the CMake package's version is not $version" >&2; exit 1; }
+echo "ok: version $version everywhere"
+
+# The license, the bundled code's licenses, the man pages (help2man).
+doc="$tmp/prefix/share/doc/tspike"
+for f in LICENSE CHANGELOG.md licenses/stb.txt licenses/CLI11.txt; do
+  test -s "$doc/$f" || { echo "FAILED: $doc/$f not installed" >&2; exit 1; }
+done
+for tool in tsrun tsconvert tseval tsbench; do
+  page="$tmp/prefix/share/man/man1/$tool.1"
+  test -s "$page" || { echo "FAILED: no man page $page (Debian: help2man)" >&2; exit 1; }
+  grep -qF -- '\-\-version' "$page" || { echo "FAILED: $page does not list the options" >&2; exit 1; }
+done
+grep -qF -- '\-\-timesteps' "$tmp/prefix/share/man/man1/tsrun.1"
+echo "ok: licenses and man pages installed"
+test -s "$tmp/prefix/share/tspike/bench/torch_eager.py"
 
 check() {
   local got

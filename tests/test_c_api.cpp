@@ -8,9 +8,12 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "ops/conv_onednn.hpp"
 #include "tests/test_util.hpp"
 #include "tspike/tspike_c.h"
+#include "tspike/version.hpp"
 
 namespace {
 
@@ -268,7 +271,11 @@ TEST(CApi, CodeNamesAndVersion) {
   EXPECT_STREQ(tspike_code_name(TSPIKE_OK), "ok");
   EXPECT_STREQ(tspike_code_name(TSPIKE_ERR_IO), "io");
   EXPECT_STREQ(tspike_code_name(static_cast<tspike_code>(1234)), "unknown");
-  EXPECT_GT(std::string(tspike_version()).size(), 0u);
+  // One version everywhere: the library (C and C++) and the headers.
+  EXPECT_STREQ(tspike_version(), tspike::version());
+  EXPECT_STREQ(tspike::version(), TSPIKE_VERSION_STRING);
+  EXPECT_EQ(std::string(TSPIKE_VERSION_STRING),
+            fmt::format("{}.{}.{}", TSPIKE_VERSION_MAJOR, TSPIKE_VERSION_MINOR, TSPIKE_VERSION_PATCH));
 }
 
 }  // namespace

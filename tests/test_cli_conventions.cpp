@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.hpp"
@@ -14,7 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string tool(const std::string& name) { return test::tools_dir() + "/" + name; }
+std::string tool(const std::string& name) {
+  return test::tools_dir() + (name == "tsbench" ? "/tsbench/" : "/") + name;
+}
 std::string source(const std::string& path) { return test::source_path(path); }
 
 // Runs `command` with a terminal as stdin, stdout and stderr (util-linux
@@ -29,7 +32,7 @@ bool has_script() { return test::run_command("script -qec true /dev/null").exit_
 constexpr const char* kProgressMark = "\r\033[K";
 
 TEST(CliConventions, HelpHasExamplesAndVersionNamesTheTool) {
-  for (const char* name : {"tsrun", "tsconvert", "tseval"}) {
+  for (const char* name : {"tsrun", "tsconvert", "tseval", "tsbench"}) {
     auto help = test::run_command(tool(name) + " --help");
     EXPECT_EQ(help.exit_code, 0) << name;
     EXPECT_NE(help.out.find("Examples:"), std::string::npos) << name << help.out;
@@ -38,7 +41,25 @@ TEST(CliConventions, HelpHasExamplesAndVersionNamesTheTool) {
       EXPECT_NE(help.out.find(flag), std::string::npos) << name << " has no " << flag;
     auto version = test::run_command(tool(name) + " --version");
     EXPECT_EQ(version.exit_code, 0) << name;
-    EXPECT_EQ(version.out.rfind(std::string(name) + " ", 0), 0u) << version.out;
+    // The library's version, the one CMake's project() sets.
+    EXPECT_EQ(version.out, std::string(name) + " " + tspike::version() + "\n");
+  }
+}
+
+// The tools take as many timesteps as the library does, and say so in --help.
+TEST(CliConventions, TimestepsRangeIsTheLibrarysLimit) {
+  const int max_t = Limits{}.max_timesteps;
+  const std::string model = source("models/fashion_tsnet.onnx");
+  const std::string image = source("models/samples/fashion_0_ankle_boot.png");
+  for (const char* name : {"tsrun", "tseval"}) {
+    auto help = test::run_command(tool(name) + " --help");
+    EXPECT_NE(help.out.find(fmt::format("[1 - {}]", max_t)), std::string::npos) << name << help.out;
+  }
+  for (int t : {0, max_t + 1}) {
+    auto r = test::run_command(tool("tsrun") + " " + model + " --input " + image + " --quiet --timesteps " +
+                               std::to_string(t));
+    EXPECT_EQ(r.exit_code, 2) << t << r.err;
+    EXPECT_NE(r.err.find(std::to_string(max_t)), std::string::npos) << r.err;
   }
 }
 

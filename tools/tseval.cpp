@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   app.add_option("-n,--limit", limit, "Evaluate only the first N images")->check(CLI::Range(int64_t{1}, INT64_MAX));
   app.add_option("-b,--batch", batch, "Images per Session::run")->check(CLI::Range(1, 100000));
   app.add_option("-t,--timesteps", timesteps, "Timesteps T (default: the model's tspike.timesteps)")
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(1, Limits{}.max_timesteps));
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
   app.add_option("--predictions", predictions_path, "Write the predicted class indices as float32 .npy");
   app.add_option("--compare", compare_path,

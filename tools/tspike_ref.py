@@ -474,15 +474,22 @@ def run_model(model, input, timesteps=None):
         raise RefError(f"graph must have exactly one non-initializer input, has {data_inputs}")
     in_name = data_inputs[0]
     x = np.asarray(input, dtype=np.float32)
+    # As the runtime (Session::run): the batch dimension may be left out.
+    in_info = next(i for i in g.input if i.name == in_name)
+    rank = len(in_info.type.tensor_type.shape.dim)
 
     encoding = meta["tspike.encoding"]
     readout = meta["tspike.readout"]
     if encoding == "direct":
+        if rank and x.ndim == rank - 1:
+            x = x[np.newaxis]
         T = int(timesteps) if timesteps is not None else int(meta["tspike.timesteps"])
         frames = lambda t: x
     elif encoding == "sequence":
+        if rank and x.ndim == rank:
+            x = x[:, np.newaxis]
         if x.ndim < 2:
-            raise RefError("sequence encoding needs an input [T, N, ...]")
+            raise RefError("sequence encoding needs an input [T, N, ...] or [T, ...]")
         T = x.shape[0]
         if timesteps is not None and int(timesteps) != T:
             raise RefError(f"sequence input has T={T}, caller asked for {timesteps}")

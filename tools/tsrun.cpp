@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   app.add_option("model", model_path, "Model file (.onnx)")->required();
   app.add_option("-i,--input", input_path, "Image (PNG, JPEG, BMP, PGM/PPM) or float32 .npy tensor");
   app.add_option("-t,--timesteps", timesteps, "Timesteps T (default: the model's tspike.timesteps)")
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(1, Limits{}.max_timesteps));
   app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
   auto* by_layer = app.add_flag("--layer-major", layer_major,

@@ -12,3 +12,4 @@
 #include "tspike/profile.hpp"
 #include "tspike/session.hpp"
 #include "tspike/tensor.hpp"
+#include "tspike/version.hpp"

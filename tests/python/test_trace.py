@@ -203,5 +203,25 @@ class TraceTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(ref_dir)), sorted(os.listdir(out_dir)))
 
 
+class UnbatchedInput(unittest.TestCase):
+    def test_the_batch_dimension_may_be_left_out_as_in_tsrun(self):
+        """[1, 28, 28] for a [N, 1, 28, 28] model: tsrun takes it as one
+        sample, and so does the reference, with the same outputs."""
+        model = os.path.join(ROOT, "models", "fashion_tsnet.onnx")
+        x = np.random.default_rng(3).random((1, 1, 28, 28), dtype=np.float32)
+        batched = tspike_ref.run_model(model, x)
+        unbatched = tspike_ref.run_model(model, x[0])
+        for (name_b, b), (name_u, u) in zip(batched["outputs"], unbatched["outputs"]):
+            self.assertEqual(name_b, name_u)
+            np.testing.assert_array_equal(b, u)
+        tmp = tempfile.mkdtemp(prefix="tspike_unbatched_")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "x.npy")
+        np.save(path, x[0])
+        printed = json.loads(tsrun(model, "--input", path, "--json"))
+        logits = np.array(printed["outputs"][0]["data"], dtype=np.float32)
+        np.testing.assert_allclose(unbatched["outputs"][0][1].reshape(-1), logits, rtol=0, atol=1e-4)
+
+
 if __name__ == "__main__":
     unittest.main()

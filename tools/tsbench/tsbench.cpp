@@ -37,7 +37,7 @@ namespace {
 struct Options {
   std::string model;
   int threads = 1, batch = 1, timesteps = 0, iters = 10, warmup = 2, settle_ms = 50;
-  bool json = false, torch = false, ort = false, layer_major = false, timestep_major = false;
+  bool json = false, quiet = false, torch = false, ort = false, layer_major = false, timestep_major = false;
   std::string input, python = "/usr/bin/python3", node = "node", bench_dir = TSPIKE_BENCH_DIR;
 };
 
@@ -370,7 +370,8 @@ int run(const Options& o) {
     fmt::print("{}\n", out.dump());
     return cli::kExitOk;
   }
-  fmt::print("{}  batch {}  T {}  threads {}  {} interleaved iterations (load average {} -> {})\n",
+  if (!o.quiet)
+    fmt::print("{}  batch {}  T {}  threads {}  {} interleaved iterations (load average {} -> {})\n",
              model_name, o.batch, out["timesteps"].get<int>(), o.threads, o.iters, load_avg_before,
              load_average());
   fmt::print("{:<15} {:>10} {:>19} {:>9} {:>13} {:>10} {:>11}\n", "", "median ms", "p10-p90 ms",
@@ -382,6 +383,7 @@ int run(const Options& o) {
                j["event_speedup"].get<double>(), j["memory_mb"].get<double>(),
                j["max_rel_diff_to_event"].get<double>());
   }
+  if (o.quiet) return cli::kExitOk;
   fmt::print("weights {:.1f} MB (model file); tspike memory: live heap of model + session after warm-up, "
              "process peak RSS {:.1f} MB over the start with both models loaded; "
              "subprocesses: peak RSS minus RSS after importing the runtime\n",
@@ -404,17 +406,33 @@ int run(const Options& o) {
 }
 
 }  // namespace
+
+// An installed tsbench (bin/) finds the runner scripts in share/tspike/bench;
+// a build tree's, in the source tree.
+std::string default_bench_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path().parent_path() / "share" / "tspike" / "bench";
+    if (fs::exists(installed / "torch_eager.py", ec)) return installed.string();
+  }
+  return TSPIKE_BENCH_DIR;
+}
+
 }  // namespace tspike::bench
 
 int main(int argc, char** argv) {
   tspike::bench::Options o;
-  CLI::App app{"tsbench: tspike event vs dense engines, PyTorch eager and ONNX Runtime, side by side"};
+  o.bench_dir = tspike::bench::default_bench_dir();
+  CLI::App app{"Benchmark a tspike model: the event and dense engines, and optionally PyTorch eager and ONNX "
+               "Runtime, side by side in one interleaved run",
+               "tsbench"};
   app.add_option("model", o.model, "tspike model (NAME.tspike.onnx from tools/bench/make_bench_models.py)")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--threads", o.threads, "threads for every column")->check(CLI::Range(1, 256));
   app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 4096));
-  app.add_option("--timesteps", o.timesteps, "T (0: the model's)")->check(CLI::Range(0, 10000));
+  app.add_option("--timesteps", o.timesteps, "T (0: the model's)")->check(CLI::Range(0, tspike::Limits{}.max_timesteps));
   app.add_option("--iters", o.iters, "timed runs per column")->check(CLI::Range(1, 100000));
   app.add_option("--warmup", o.warmup, "untimed runs per column")->check(CLI::Range(0, 100000));
   app.add_option("--settle-ms", o.settle_ms,
@@ -433,5 +451,14 @@ int main(int argc, char** argv) {
   app.add_option("--node", o.node, "Node.js");
   app.add_option("--bench-dir", o.bench_dir, "where torch_eager.py, ort_bench.mjs and node_modules are");
   app.add_flag("--json", o.json, "one JSON object");
+  app.add_flag("-q,--quiet", o.quiet, "print only the table of columns");
+  app.footer(
+      "Examples:\n"
+      "  tsbench resnet19.tspike.onnx --threads 2 --batch 16\n"
+      "  tsbench resnet19.tspike.onnx --torch --ort --json\n"
+      "  tsbench model.onnx --input samples.npy --timesteps 8 --quiet\n"
+      "\n"
+      "Runner scripts for --torch and --ort: --bench-dir, else share/tspike/bench beside an installed\n"
+      "tsbench, else the source tree's tools/bench.");
   return tspike::cli::run_tool(app, argc, argv, [&] { return tspike::bench::run(o); });
 }

@@ -91,7 +91,10 @@ def test_limits_survive_pickling():
 
 
 def test_version():
+    """The package reports the library's version, as the tools do."""
+    from conftest import run_tool
     assert tspike.__version__.count(".") == 2
+    assert run_tool("tsrun", "--version").strip() == f"tsrun {tspike.__version__}"
 
 
 def test_the_runtime_names_say_how_to_build_when_the_module_is_missing(tmp_path):
