@@ -20,6 +20,15 @@ std::string_view to_string(ErrorCode code) {
 
 const char* to_string(Encoding e) { return e == Encoding::kDirect ? "direct" : "sequence"; }
 
+const char* to_string(ImageResize r) {
+  switch (r) {
+    case ImageResize::kBilinear: return "bilinear";
+    case ImageResize::kBilinearAntialias: return "bilinear_antialias";
+    case ImageResize::kNearest: return "nearest";
+  }
+  return "?";
+}
+
 const char* to_string(Readout r) {
   return r == Readout::kMean ? "mean" : r == Readout::kSum ? "sum" : "last";
 }

@@ -154,6 +154,21 @@ ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& fi
     for (float s : md.image_std)
       if (s == 0.f) throw invalid(file, "metadata tspike.image.std: a standard deviation of 0");
   }
+  if (auto v = get("tspike.image.resize")) {
+    std::string method = *v;
+    const std::string crop = "_crop";
+    if (method.size() > crop.size() && method.compare(method.size() - crop.size(), crop.size(), crop) == 0) {
+      md.image_center_crop = true;
+      method.resize(method.size() - crop.size());
+    }
+    if (method == "bilinear") md.image_resize = ImageResize::kBilinear;
+    else if (method == "bilinear_antialias") md.image_resize = ImageResize::kBilinearAntialias;
+    else if (method == "nearest") md.image_resize = ImageResize::kNearest;
+    else
+      throw invalid(file, fmt::format("metadata tspike.image.resize = \"{}\": expected bilinear, bilinear_antialias "
+                                      "or nearest, optionally with _crop",
+                                      *v));
+  }
   if (auto v = get("tspike.reparameterized")) md.reparameterized = (*v == "1");
   if (auto v = get("tspike.weights")) {
     if (*v != "fp32" && *v != "fp16")

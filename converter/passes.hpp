@@ -41,6 +41,7 @@ struct PassContext {
 
 // The passes, in the order reparameterize() runs them.
 void fold_views(PassContext& ctx);      // Constant -> initializer, view chains -> Flatten
+void fold_pads(PassContext& ctx);       // a constant Pad into the pads of the Conv / pool after it
 void fold_batchnorm(PassContext& ctx);  // spec 3.1
 void fold_amplitudes(PassContext& ctx); // spec 3.2
 

@@ -211,6 +211,7 @@ ConversionReport reparameterize(onnx::ModelProto& model, const std::string& name
   collect_shapes(ctx);
 
   fold_views(ctx);
+  fold_pads(ctx);
   remove_dead(ctx.graph);
   fold_batchnorm(ctx);
   fold_amplitudes(ctx);

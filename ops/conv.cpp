@@ -167,8 +167,14 @@ std::string conv_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t
   return {};
 }
 const LayerTraits conv_layer{&conv_weight_layout, /*folds_batchnorm=*/true, nullptr};
+
+// A convolution pads with zeros: a zero padding before it adds to its pads.
+bool conv_absorb_padding(onnx::NodeProto& node, const std::vector<int64_t>& pads, float value) {
+  return value == 0.0f && add_to_pads_attribute(node, pads);
+}
 }  // namespace
 
-const OpTraits traits_Conv{.scale = ScaleFlow::kIntoWeights, .layer = &conv_layer, .first_weight_input = 0};
+const OpTraits traits_Conv{.scale = ScaleFlow::kIntoWeights, .layer = &conv_layer, .first_weight_input = 0,
+                           .absorb_padding = &conv_absorb_padding};
 
 }  // namespace tspike::ops

@@ -120,8 +120,42 @@ TSPIKE_DEFINE_OP_FACTORY(GlobalAveragePool)
 
 // The maximum of spikes is a spike (and commutes with a scale >= 0 only);
 // an average of spikes is a multiple of 1/k (and commutes with any scale).
-const OpTraits traits_MaxPool{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kThroughNonNegative};
-const OpTraits traits_AveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough};
+namespace {
+// MaxPool's own padding never wins a maximum: only a -inf padding is the same.
+bool maxpool_absorb_padding(onnx::NodeProto& node, const std::vector<int64_t>& pads, float value) {
+  return value == -std::numeric_limits<float>::infinity() && add_to_pads_attribute(node, pads);
+}
+// A zero padding is what AveragePool's own padding is with
+// count_include_pad = 1 (torch exports AvgPool2d(padding=p) as a Pad and an
+// unpadded AveragePool). Its own pads, if any, must already count.
+bool averagepool_absorb_padding(onnx::NodeProto& node, const std::vector<int64_t>& pads, float value) {
+  if (value != 0.0f) return false;
+  bool own_pads = false, counts_pads = false;
+  onnx::AttributeProto* count = nullptr;
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.name() == "pads")
+      for (int64_t p : a.ints()) own_pads |= p != 0;
+    if (a.name() == "count_include_pad") {
+      count = &a;
+      counts_pads = a.i() != 0;
+    }
+  }
+  if (own_pads && !counts_pads) return false;
+  if (!add_to_pads_attribute(node, pads)) return false;
+  if (!count) {
+    count = node.add_attribute();
+    count->set_name("count_include_pad");
+    count->set_type(onnx::AttributeProto::INT);
+  }
+  count->set_i(1);
+  return true;
+}
+}  // namespace
+
+const OpTraits traits_MaxPool{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kThroughNonNegative,
+                              .absorb_padding = &maxpool_absorb_padding};
+const OpTraits traits_AveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough,
+                                  .absorb_padding = &averagepool_absorb_padding};
 const OpTraits traits_GlobalAveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough};
 
 }  // namespace tspike::ops

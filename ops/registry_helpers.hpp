@@ -19,7 +19,8 @@ namespace tspike::ops {
   X(onnx, Conv) X(onnx, Gemm) X(onnx, MatMul) X(onnx, Add) X(onnx, Sub) X(onnx, Mul) X(onnx, Div)     \
   X(onnx, BatchNormalization) X(onnx, Relu) X(onnx, MaxPool) X(onnx, AveragePool)                     \
   X(onnx, GlobalAveragePool) X(onnx, Flatten) X(onnx, Reshape) X(onnx, Identity) X(onnx, Concat)      \
-  X(onnx, Shape) X(onnx, Gather) X(onnx, Unsqueeze) X(onnx, Squeeze) X(onnx, Cast) X(onnx, Constant)
+  X(onnx, Shape) X(onnx, Gather) X(onnx, Unsqueeze) X(onnx, Squeeze) X(onnx, Cast) X(onnx, Constant)  \
+  X(onnx, Pad)
 #define TSPIKE_DECLARE_OP(domain, Class)                           \
   std::unique_ptr<Op> create_##Class(const OpBuildContext& b); \
   extern const OpTraits traits_##Class;

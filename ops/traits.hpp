@@ -133,6 +133,19 @@ struct OpTraits {
   // The format's rules for the node beyond ONNX's checker; throws Error
   // naming the node (the checker adds the file).
   void (*check)(const onnx::NodeProto& node, const NodeFacts& facts) = nullptr;
+  // Pad: the constant padding `node` applies, from its attributes and the
+  // values of its inputs (null where not a constant): `pads` as ONNX lays
+  // them out (every axis's begin, then every axis's end) for data of rank
+  // `rank`, and the fill value. False when the node is not a constant-mode
+  // padding with known pads.
+  bool (*constant_padding)(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs, int opset,
+                           int64_t rank, std::vector<int64_t>& pads, float& value) = nullptr;
+  // Conv and the pools: takes a constant padding of its 4-D data input
+  // ([top, left, bottom, right], each >= 0, filled with `value`) into its own
+  // pads attribute, so that the Pad before it can go (the converter's
+  // fold_pads). Edits the node and returns true only when its output is then
+  // exactly what it was.
+  bool (*absorb_padding)(onnx::NodeProto& node, const std::vector<int64_t>& pads, float value) = nullptr;
 };
 
 }  // namespace tspike::ops

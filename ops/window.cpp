@@ -9,6 +9,25 @@ namespace tspike::ops {
 
 constexpr int64_t kMaxWindowValue = int64_t{1} << 24;
 
+bool add_to_pads_attribute(onnx::NodeProto& node, const std::vector<int64_t>& pads) {
+  onnx::AttributeProto* own = nullptr;
+  for (auto& a : *node.mutable_attribute()) {
+    if (a.name() == "auto_pad" && a.s() != "NOTSET") return false;
+    if (a.name() == "ceil_mode" && a.i() != 0) return false;
+    if (a.name() == "pads") own = &a;
+  }
+  if (pads.size() != 4) return false;
+  if (own && own->ints_size() != 4) return false;
+  if (!own) {
+    own = node.add_attribute();
+    own->set_name("pads");
+    own->set_type(onnx::AttributeProto::INTS);
+    for (int k = 0; k < 4; ++k) own->add_ints(0);
+  }
+  for (int k = 0; k < 4; ++k) own->set_ints(k, own->ints(k) + pads[k]);
+  return true;
+}
+
 WindowAttrs parse_window(const OpBuildContext& b, bool is_conv) {
   Attributes attrs(b.node, b.name);
   WindowAttrs w;

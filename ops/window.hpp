@@ -26,6 +26,11 @@ struct Window2D {
   int64_t out_h, out_w;
 };
 
+// Adds `pads` ([top, left, bottom, right]) to the node's pads attribute;
+// false (and the node untouched) when auto_pad is set or ceil_mode is on
+// (the ceil rule depends on where the input ends, which padding moves).
+bool add_to_pads_attribute(onnx::NodeProto& node, const std::vector<int64_t>& pads);
+
 WindowAttrs parse_window(const OpBuildContext& b, bool is_conv);
 
 // Resolves the window for an NCHW input; kernel from the attributes or

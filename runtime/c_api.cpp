@@ -74,6 +74,7 @@ tspike::SessionOptions session_options(const tspike_session_options* c) {
   if (TSPIKE_COVERS(c, tspike_session_options, allow_spinning)) o.allow_spinning = c->allow_spinning != 0;
   if (TSPIKE_COVERS(c, tspike_session_options, layer_major)) o.layer_major = c->layer_major != 0;
   if (TSPIKE_COVERS(c, tspike_session_options, timestep_major)) o.timestep_major = c->timestep_major != 0;
+  if (TSPIKE_COVERS(c, tspike_session_options, profile)) o.profile = c->profile != 0;
   return o;
 }
 
@@ -181,7 +182,7 @@ tspike_session* tspike_session_create(const tspike_model* model, int timesteps, 
   if (!model) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_create: model is NULL"), nullptr;
   tspike_session* s = nullptr;
   guarded(status, [&] {
-    s = new tspike_session{tspike::Session(model->model, {timesteps, threads < 1 ? 1 : threads}), {}, {}};
+    s = new tspike_session{tspike::Session(model->model, {timesteps, threads < 1 ? 1 : threads}), {}, {}, {}, false};
   });
   return s;
 }
@@ -206,7 +207,7 @@ tspike_session* tspike_session_create_with(const tspike_model* model, const tspi
     return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, e.what()), nullptr;
   }
   tspike_session* s = nullptr;
-  guarded(status, [&] { s = new tspike_session{tspike::Session(model->model, o), {}, {}}; });
+  guarded(status, [&] { s = new tspike_session{tspike::Session(model->model, o), {}, {}, {}, false}; });
   return s;
 }
 

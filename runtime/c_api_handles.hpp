@@ -24,6 +24,8 @@ struct tspike_session {
   tspike::Session session;
   std::vector<tspike::Tensor> outputs;
   tspike::RunStats stats;  // refreshed after each run / step / reset
+  tspike::Profile profile;  // taken by tspike_session_read_profile
+  bool profile_read = false;
 };
 
 namespace tspike::capi {

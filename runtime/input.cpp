@@ -1,6 +1,8 @@
 // load_image: an image file -> the model's input tensor [1, C, H, W], as the
-// format (spec section 2) says: channel conversion, bilinear resize, scale,
-// normalize. The .npy functions are in npy.cpp.
+// format (spec section 2) says: channel conversion, resize (and crop) by
+// tspike.image.resize, scale, normalize. The .npy functions are in npy.cpp.
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +16,7 @@
 
 #include "base/checked.hpp"
 #include "runtime/image_decode.hpp"
+#include "runtime/image_resize.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 
@@ -24,11 +27,7 @@ struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-// An image as float planes: data[c * h * w + y * w + x], values 0..255.
-struct Planes {
-  int channels = 0, height = 0, width = 0;
-  std::vector<float> data;
-};
+using detail::Planes;  // values 0..255
 
 struct ImageShape {
   int channels, height, width;
@@ -90,7 +89,7 @@ bool png_header_size(const unsigned char* b, std::size_t size, int64_t& width, i
 // Decodes the bytes of an image file, refusing oversized images before the
 // decoder allocates anything.
 Planes decode(const unsigned char* bytes, std::size_t size, const std::string& path, int want_channels,
-              const Limits& limits) {
+              const Limits& limits, int& file_channels) {
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw Error(ErrorCode::kResourceLimit, "image '" + path + "' is too large to decode (" + std::to_string(size) +
                                                " bytes)");
@@ -153,6 +152,7 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
     throw cannot("inconsistent header");
 
   // n: 1 gray, 2 gray + alpha, 3 RGB, 4 RGBA. Alpha is dropped.
+  file_channels = n;
   Planes out{want_channels, h, w, std::vector<float>(std::size_t(want_channels) * w * h)};
   const std::size_t plane = std::size_t(w) * h;
   const unsigned char* p = image.pixels.get();
@@ -167,52 +167,30 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
   return out;
 }
 
-// Source position and weights of one output coordinate along one axis.
-struct Tap {
-  int i0, i1;
-  float w1;  // weight of i1; i0 gets 1 - w1
-};
-
-// Bilinear sampling positions as in OpenCV INTER_LINEAR and PyTorch's
-// F.interpolate(mode='bilinear', align_corners=False, antialias=False):
-// half-pixel centers, src = (dst + 0.5) * in / out - 0.5, clamped to the edge.
-// Downsampling therefore reads only the two nearest pixels (no antialias).
-std::vector<Tap> taps(int in, int out) {
-  std::vector<Tap> t(out);
-  const double scale = double(in) / out;
-  for (int d = 0; d < out; ++d) {
-    double src = (d + 0.5) * scale - 0.5;
-    if (src < 0) src = 0;
-    int i0 = int(src);
-    if (i0 >= in - 1) {
-      t[d] = {in - 1, in - 1, 0.0f};
-    } else {
-      t[d] = {i0, i0 + 1, float(src - i0)};
-    }
-  }
-  return t;
-}
-
-Planes resize_bilinear(const Planes& src, int height, int width) {
-  if (src.height == height && src.width == width) return src;
-  const std::vector<Tap> ty = taps(src.height, height), tx = taps(src.width, width);
-  Planes out{src.channels, height, width, std::vector<float>(std::size_t(src.channels) * height * width)};
-  for (int c = 0; c < src.channels; ++c) {
-    const float* s = src.data.data() + std::size_t(c) * src.height * src.width;
-    float* d = out.data.data() + std::size_t(c) * height * width;
-    for (int y = 0; y < height; ++y) {
-      const float* r0 = s + std::size_t(ty[y].i0) * src.width;
-      const float* r1 = s + std::size_t(ty[y].i1) * src.width;
-      const float wy = ty[y].w1;
-      for (int x = 0; x < width; ++x) {
-        const Tap& t = tx[x];
-        const float top = r0[t.i0] + (r0[t.i1] - r0[t.i0]) * t.w1;
-        const float bottom = r1[t.i0] + (r1[t.i1] - r1[t.i0]) * t.w1;
-        d[std::size_t(y) * width + x] = top + (bottom - top) * wy;
-      }
-    }
-  }
-  return out;
+// What was done to fit the image to the model's input, for the caller to
+// tell its user (an image that already fits gets no note).
+void describe(ImagePreprocessing& done, int file_channels, const Planes& decoded, int channels, int height, int width,
+              int resized_height, int resized_width, const ModelMetadata& md) {
+  done.width = decoded.width;
+  done.height = decoded.height;
+  done.channels = file_channels;
+  const bool color = file_channels >= 3, alpha = file_channels == 2 || file_channels == 4;
+  if (color && channels == 1) done.notes.push_back("RGB converted to gray (0.299 R + 0.587 G + 0.114 B)");
+  if (!color && channels == 3) done.notes.push_back("gray repeated into 3 channels (RGB)");
+  if (alpha) done.notes.push_back("alpha channel dropped");
+  if (decoded.height == height && decoded.width == width) return;
+  const std::string method = to_string(md.image_resize);
+  const double from = double(decoded.width) / decoded.height, to = double(width) / height;
+  const bool aspect_changed = std::abs(from - to) > 0.01 * to && !md.image_center_crop;
+  if (md.image_center_crop)
+    done.notes.push_back(fmt::format("resized from {}x{} to {}x{} ({}), then centre-cropped to {}x{}", decoded.width,
+                                     decoded.height, resized_width, resized_height, method, width, height));
+  else
+    done.notes.push_back(fmt::format("resized from {}x{} to {}x{} ({}){}", decoded.width, decoded.height, width,
+                                     height, method,
+                                     aspect_changed ? fmt::format(": the aspect ratio changed from {:.3g} to {:.3g}",
+                                                                  from, to)
+                                                    : ""));
 }
 
 }  // namespace
@@ -220,11 +198,20 @@ Planes resize_bilinear(const Planes& src, int height, int width) {
 namespace {
 
 Tensor image_to_input(const unsigned char* bytes, std::size_t size, const std::string& path,
-                      const ModelInfo& model, const Limits& limits) {
+                      const ModelInfo& model, const Limits& limits, ImagePreprocessing* done) {
   const ImageShape shape = image_shape_of(model, path, limits);
-  Planes img = resize_bilinear(decode(bytes, size, path, shape.channels, limits), shape.height, shape.width);
-
   const ModelMetadata& md = model.metadata;
+  int file_channels = 0;
+  const Planes decoded = decode(bytes, size, path, shape.channels, limits, file_channels);
+  int resized_height = shape.height, resized_width = shape.width;
+  if (md.image_center_crop)
+    detail::cover_size(decoded.height, decoded.width, shape.height, shape.width, resized_height, resized_width);
+  Planes img = detail::resize_planes(decoded, resized_height, resized_width, md.image_resize);
+  if (md.image_center_crop) img = detail::crop_center(img, shape.height, shape.width);
+  if (done)
+    describe(*done, file_channels, decoded, shape.channels, shape.height, shape.width, resized_height, resized_width,
+             md);
+
   const std::size_t plane = std::size_t(shape.height) * shape.width;
   for (int c = 0; c < shape.channels; ++c) {
     const float mean = md.image_mean.size() == 1 ? md.image_mean[0] : md.image_mean[c];
@@ -238,6 +225,10 @@ Tensor image_to_input(const unsigned char* bytes, std::size_t size, const std::s
 }  // namespace
 
 Tensor load_image(const std::string& path, const ModelInfo& model, const Limits& limits) {
+  return load_image(path, model, limits, nullptr);
+}
+
+Tensor load_image(const std::string& path, const ModelInfo& model, const Limits& limits, ImagePreprocessing* done) {
   return detail::error_boundary("image '" + path + "'", ErrorCode::kParse, [&] {
     (void)image_shape_of(model, path, limits);  // the model's errors before the file's
     std::error_code ec;
@@ -254,18 +245,23 @@ Tensor load_image(const std::string& path, const ModelInfo& model, const Limits&
     std::vector<unsigned char> bytes(size);
     if (size > 0 && std::fread(bytes.data(), 1, size, file.get()) != size)
       throw Error(ErrorCode::kIO, "cannot read image '" + path + "': read failed");
-    return image_to_input(bytes.data(), bytes.size(), path, model, limits);
+    return image_to_input(bytes.data(), bytes.size(), path, model, limits, done);
   });
 }
 
 Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name, const ModelInfo& model,
                               const Limits& limits) {
+  return load_image_from_memory(data, size, name, model, limits, nullptr);
+}
+
+Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name, const ModelInfo& model,
+                              const Limits& limits, ImagePreprocessing* done) {
   return detail::error_boundary("image '" + name + "'", ErrorCode::kParse, [&] {
     if (size > limits.max_file_bytes)
       throw Error(ErrorCode::kResourceLimit, "image '" + name + "' is " + std::to_string(size) +
                                                  " bytes, more than the limit of " +
                                                  std::to_string(limits.max_file_bytes));
-    return image_to_input(static_cast<const unsigned char*>(data), size, name, model, limits);
+    return image_to_input(static_cast<const unsigned char*>(data), size, name, model, limits, done);
   });
 }
 

@@ -69,6 +69,14 @@ g++ -std=c++17 -O1 "$tmp/classify/classify.cpp" -o "$tmp/classify-pc" \
   $(pkg-config --cflags --libs tspike) -Wl,-rpath,"$libdir"
 check "$tmp/classify-pc" "$model" "$image"
 
+# 2b. The C streaming example (examples/stream_c), C89, the same way; its
+#     last line is the label.
+gcc -std=c89 -pedantic -Wall -Werror "$src/examples/stream_c/stream.c" -o "$tmp/stream" \
+  $(pkg-config --cflags --libs tspike) -Wl,-rpath,"$libdir"
+got="$("$tmp/stream" "$model" "$image" | tail -n 1)"
+[ "$got" = "Ankle boot" ] || { echo "FAILED: examples/stream_c printed '$got'" >&2; exit 1; }
+echo "ok: stream (C) -> $got"
+
 # 3. The installed tools run from the prefix (rpath $ORIGIN/../lib).
 got="$("$tmp/prefix/bin/tsrun" "$model" --input "$image" --quiet)"
 [ "$got" = "Ankle boot" ] || { echo "FAILED: installed tsrun printed '$got'" >&2; exit 1; }

@@ -1,6 +1,8 @@
 /* The C API from C (compiled as C89 with -pedantic): load, run an image and
  * a float buffer, read outputs and firing rates, streaming, an error, the log
- * callback. Exit 0 on success; prints what failed otherwise. */
+ * callback; an image preprocessed into the caller's buffer and streamed
+ * timestep by timestep, its readout equal to a run; the model's image
+ * preprocessing and labels; the profile. Exit 0 on success; prints what failed otherwise. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +142,86 @@ int main(void) {
     CHECK(argmax(tspike_session_output_data(session, 0), 10) == 9);
     tspike_session_free(session);
   }
+
+  /* Streaming an image the library preprocessed into our buffer: step by
+     step, then the readout equals a whole run; the profile of the steps. */
+  {
+    tspike_session_options options;
+    tspike_node_profile node;
+    tspike_profile_totals totals;
+    float* image;
+    float run_out[10];
+    long frame[4];
+    size_t size, k, neurons = 0;
+    model = tspike_model_load(model_path, &status);
+    CHECK(model != NULL && status == NULL);
+    size = tspike_model_image_size(model);
+    CHECK(size == 28 * 28);
+    CHECK(tspike_model_image_scale(model) > 0.0039f && tspike_model_image_scale(model) < 0.004f);
+    CHECK(tspike_model_image_mean(model, 0) > 0.285f && tspike_model_image_mean(model, 0) < 0.287f);
+    CHECK(tspike_model_image_std(model, 0) > 0.352f && tspike_model_image_std(model, 0) < 0.354f);
+    CHECK(tspike_model_image_std(model, 1) == 0.0f); /* one channel only */
+    CHECK(strcmp(tspike_model_image_resize(model), "bilinear") == 0);
+    CHECK(strcmp(tspike_model_label(model, 9), "Ankle boot") == 0);
+    image = (float*)malloc(size * sizeof(float));
+    CHECK(tspike_model_load_image(model, image_path, image, size - 1, &status) == TSPIKE_ERR_BAD_INPUT);
+    tspike_status_free(status);
+    CHECK(tspike_model_load_image(model, "/nonexistent.png", image, size, &status) == TSPIKE_ERR_IO);
+    tspike_status_free(status);
+    CHECK(tspike_model_load_image(model, image_path, image, size, &status) == TSPIKE_OK);
+    tspike_session_options_init(&options);
+    options.timesteps = 4;
+    options.profile = 1;
+    session = tspike_session_create_with(model, &options, &status);
+    CHECK(session != NULL && status == NULL);
+    tspike_model_free(model);
+    CHECK(tspike_session_readout(session, &status) == TSPIKE_ERR_BAD_INPUT); /* no step yet */
+    tspike_status_free(status);
+    CHECK(tspike_session_run_image(session, image_path, NULL) == TSPIKE_OK);
+    memcpy(run_out, tspike_session_output_data(session, 0), sizeof(run_out));
+    frame[0] = 1;
+    frame[1] = 1;
+    frame[2] = 28;
+    frame[3] = 28;
+    CHECK(tspike_session_reset(session, NULL) == TSPIKE_OK);
+    for (t = 0; t < 4; ++t) {
+      CHECK(tspike_session_step(session, image, frame, 4, NULL) == TSPIKE_OK);
+      CHECK(tspike_session_output_size(session, 0) == 10); /* this timestep's logits */
+    }
+    CHECK(tspike_session_readout(session, &status) == TSPIKE_OK && status == NULL);
+    CHECK(tspike_session_output_size(session, 0) == 10);
+    for (k = 0; k < 10; ++k) {
+      const float d = tspike_session_output_data(session, 0)[k] - run_out[k];
+      CHECK(d < 1e-5f && d > -1e-5f);
+    }
+    CHECK(argmax(tspike_session_output_data(session, 0), 10) == 9);
+
+    CHECK(tspike_session_profile_node_count(session) == 0); /* not read yet */
+    CHECK(tspike_session_read_profile(session, &status) == TSPIKE_OK && status == NULL);
+    CHECK(tspike_session_profile_node_count(session) > 0);
+    for (k = 0; k < tspike_session_profile_node_count(session); ++k) {
+      tspike_node_profile_init(&node);
+      CHECK(tspike_session_profile_node(session, k, &node, NULL) == TSPIKE_OK);
+      CHECK(node.name != NULL && node.op_type != NULL && node.time_ms >= 0.0);
+      if (strcmp(node.op_type, "TernarySpike") == 0) {
+        CHECK(node.spike_density > 0.0 && node.spike_density <= 1.0);
+        ++neurons;
+      }
+    }
+    CHECK(neurons == tspike_session_spike_node_count(session));
+    node.struct_size = 0;
+    CHECK(tspike_session_profile_node(session, 0, &node, NULL) == TSPIKE_ERR_INVALID_ARGUMENT);
+    tspike_profile_totals_init(&totals);
+    CHECK(tspike_session_profile_totals(session, &totals, NULL) == TSPIKE_OK);
+    CHECK(totals.timesteps == 4 && totals.batch == 1);
+    /* This model's layers are fed by pooled spikes: they count MACs. */
+    CHECK(totals.mac > 0.0 && totals.dense_macs > 0.0 && totals.energy_pj > 0.0);
+    CHECK(totals.energy_pj > 0.999 * (0.9 * totals.ac + 4.6 * totals.mac) &&
+          totals.energy_pj < 1.001 * (0.9 * totals.ac + 4.6 * totals.mac));
+    free(image);
+    tspike_session_free(session);
+  }
+
   if (failures) fprintf(stderr, "%d checks failed\n", failures);
   else printf("c_api_test: all checks passed\n");
   return failures ? 1 : 0;

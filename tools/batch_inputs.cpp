@@ -2,6 +2,7 @@
 #include "tools/batch_inputs.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <glob.h>
 
 #include <algorithm>
@@ -59,11 +60,14 @@ struct Item {
   Tensor input;
   std::string error;              // empty: it ran
   std::vector<Tensor> outputs;    // this file's samples of every output
+  bool image = false;
+  ImagePreprocessing preprocessing;  // what was done to an image to fit the model
 };
 
-Tensor load_input(const std::string& path, const Model& model) {
-  if (fs::path(path).extension() == ".npy") return load_npy(path, model.limits());
-  return load_image(path, model.info(), model.limits());
+void load_input(Item& item, const Model& model) {
+  item.image = fs::path(item.path).extension() != ".npy";
+  item.input = item.image ? load_image(item.path, model.info(), model.limits(), &item.preprocessing)
+                          : load_npy(item.path, model.limits());
 }
 
 bool same_sample_shape(const Tensor& a, const Tensor& b) {
@@ -134,6 +138,13 @@ nlohmann::ordered_json json_of(const Item& item, const ModelInfo& info, int top)
       list.push_back({{"index", r.index}, {"label", label_of(info, r.index)}, {"probability", r.probability}});
     j["top"].push_back(std::move(list));
   }
+  if (item.image)  // as tsrun's JSON for one image
+    j["preprocessing"] = {{"width", item.preprocessing.width},
+                          {"height", item.preprocessing.height},
+                          {"channels", item.preprocessing.channels},
+                          {"resize", to_string(info.metadata.image_resize)},
+                          {"center_crop", info.metadata.image_center_crop},
+                          {"notes", item.preprocessing.notes}};
   return j;
 }
 
@@ -201,9 +212,10 @@ int run_batch(Session& session, const std::vector<std::string>& files, const Bat
     std::vector<Item> items;
     int64_t samples = 0;
     while (next < files.size() && samples < batch) {
-      Item item{files[next++], {}, {}, {}};
+      Item item;
+      item.path = files[next++];
       try {
-        item.input = load_input(item.path, model);
+        load_input(item, model);
         if (item.input.shape.empty() || item.input.shape[0] < 1)
           throw Error(ErrorCode::kBadInput,
                       fmt::format("{}: shape {} has no batch axis", item.path, shape_to_string(item.input.shape)));
@@ -244,6 +256,10 @@ int run_batch(Session& session, const std::vector<std::string>& files, const Bat
     progress.clear();
     for (const Item& item : items) {
       failed += !item.error.empty();
+      // What was done to an image, as for one input (in the JSON with --json).
+      if (!options.quiet && !options.json && item.error.empty() && !item.preprocessing.notes.empty())
+        fmt::print(stderr, "tsrun: note: image '{}' ({}x{}): {}\n", item.path, item.preprocessing.width,
+                   item.preprocessing.height, fmt::join(item.preprocessing.notes, "; "));
       if (options.json) fmt::print("{}\n", json_of(item, info, options.top).dump());
       else fmt::print("{}\n", line_of(item, info, options.quiet));
     }

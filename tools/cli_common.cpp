@@ -86,4 +86,9 @@ void add_limit_options(CLI::App& app, Limits& limits) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
 }
 
+std::string not_spiking_note(const ModelInfo& info) {
+  if (!info.spike_nodes.empty()) return "";
+  return "the model has no TernarySpike node: it runs, but it is not a spiking network (every layer multiplies)";
+}
+
 }  // namespace tspike::cli

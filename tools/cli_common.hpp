@@ -10,6 +10,10 @@
 
 namespace tspike::cli {
 
+// "" for a model with TernarySpike nodes; else one line saying that it runs
+// but is not a spiking network.
+std::string not_spiking_note(const ModelInfo& info);
+
 // Exit codes of every tool.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;  // a model, input or I/O error

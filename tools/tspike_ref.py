@@ -286,6 +286,23 @@ def op_identity(node, a, x):
     return x
 
 
+def op_pad(node, a, x, pads=None, value=None):
+    """Pad, constant mode; pads and value as inputs (opset >= 11) or attributes."""
+    mode = a.get("mode", "constant")
+    if mode != "constant":
+        raise RefError(f"Pad: mode {mode} is not supported (only constant)")
+    pads = [int(p) for p in (a.get("pads", []) if pads is None else np.asarray(pads).reshape(-1))]
+    v = float(a.get("value", 0.0)) if value is None else float(np.asarray(value).reshape(-1)[0])
+    r = x.ndim
+    if len(pads) != 2 * r:
+        raise RefError(f"Pad: {len(pads)} pads for rank {r}")
+    begin, end = pads[:r], pads[r:]
+    # negative pads crop first, then the positive ones pad
+    sl = tuple(slice(max(-b, 0), x.shape[d] - max(-e, 0)) for d, (b, e) in enumerate(zip(begin, end)))
+    y = x[sl]
+    return np.pad(y, [(max(b, 0), max(e, 0)) for b, e in zip(begin, end)], constant_values=v).astype(x.dtype)
+
+
 def op_concat(node, a, *xs):
     return np.concatenate(xs, axis=int(a["axis"]))
 
@@ -353,7 +370,7 @@ OPS = {
     "Flatten": op_flatten, "Reshape": op_reshape, "Identity": op_identity,
     "Concat": op_concat, "Shape": op_shape, "Gather": op_gather,
     "Unsqueeze": op_unsqueeze, "Squeeze": op_squeeze, "Cast": op_cast,
-    "Constant": op_constant,
+    "Constant": op_constant, "Pad": op_pad,
 }
 
 

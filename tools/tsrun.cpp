@@ -1,6 +1,7 @@
 // tsrun: run a TernarySpike model on an image or a .npy tensor and print the
 // top classes, the time per inference and the firing rates.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -34,6 +35,8 @@ nlohmann::json info_json(const ModelInfo& info) {
   j["encoding"] = to_string(info.metadata.encoding);
   j["readout"] = to_string(info.metadata.readout);
   j["op_counts"] = info.op_counts;
+  j["spiking"] = !info.spike_nodes.empty();
+  if (const std::string note = cli::not_spiking_note(info); !note.empty()) j["notes"].push_back(note);
   for (const auto& l : info.layers)
     j["layers"].push_back({{"node", l.node}, {"op", l.op_type}, {"multiplication_free", l.multiplication_free},
                            {"why", l.why}, {"kernel", l.kernel}});
@@ -57,6 +60,7 @@ void print_info(const ModelInfo& info) {
   for (const auto& l : info.layers)
     fmt::print("  {:<24} {:<7} {:<25} {}\n  {:<24} kernel: {}\n", l.node, l.op_type,
                l.multiplication_free ? "multiplication-free" : "multiplicative", l.why, "", l.kernel);
+  if (const std::string note = cli::not_spiking_note(info); !note.empty()) fmt::print("note: {}\n", note);
   if (info.conversion.already_reparameterized) fmt::print("re-parameterized: yes (by tsconvert)\n");
   else fmt::print("re-parameterized at load: {} folds\n", info.conversion.folded.size());
   for (const auto& [node, why] : info.conversion.kept_amplitudes)
@@ -151,9 +155,11 @@ int main(int argc, char** argv) {
     const std::string ext = std::filesystem::path(input_path).extension().string();
     cli::EventInput recording;
     if (!events.path.empty()) recording = cli::load_event_input(events, *model);
+    ImagePreprocessing preprocessing;
+    const bool image = events.path.empty() && ext != ".npy";
     Tensor input = !events.path.empty() ? std::move(recording.input)
                    : ext == ".npy"      ? load_npy(input_path, model->limits())
-                                        : load_image(input_path, info, model->limits());
+                                        : load_image(input_path, info, model->limits(), &preprocessing);
 
     Session session(model, SessionOptions{.timesteps = timesteps,
                                           .threads = threads,
@@ -179,6 +185,12 @@ int main(int argc, char** argv) {
                                    sample.front().probability});
       cli::write_file(report_path, cli::profile_html(run_profile, info, run));
     }
+    // Notes after the run, so that a failure stays one line on stderr.
+    if (const std::string note = cli::not_spiking_note(info); !note.empty() && !quiet)
+      fmt::print(stderr, "tsrun: note: {}\n", note);
+    if (!preprocessing.notes.empty() && !quiet)
+      fmt::print(stderr, "tsrun: note: image '{}' ({}x{}): {}\n", input_path, preprocessing.width,
+                 preprocessing.height, fmt::join(preprocessing.notes, "; "));
 
     if (json) {
       nlohmann::json j;
@@ -199,6 +211,13 @@ int main(int argc, char** argv) {
       j["firing_rates"] = nlohmann::json::object();
       for (const auto& [node, rate] : stats.firing_rates) j["firing_rates"][node] = rate;
       j["time_ms"] = stats.time_ms;
+      if (image)
+        j["preprocessing"] = {{"width", preprocessing.width},
+                              {"height", preprocessing.height},
+                              {"channels", preprocessing.channels},
+                              {"resize", to_string(info.metadata.image_resize)},
+                              {"center_crop", info.metadata.image_center_crop},
+                              {"notes", preprocessing.notes}};
       if (profile) j["profile"] = cli::profile_json(run_profile);
       fmt::print("{}\n", j.dump(2));
       return 0;

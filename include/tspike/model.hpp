@@ -20,9 +20,14 @@ namespace tspike {
 
 enum class Encoding { kDirect, kSequence };
 enum class Readout { kMean, kSum, kLast };
+// How an image is resized to the input's H x W (tspike.image.resize,
+// docs/format.md): half-pixel bilinear without antialiasing (the default),
+// PIL's / torchvision's antialiased bilinear, or PIL's nearest.
+enum class ImageResize { kBilinear, kBilinearAntialias, kNearest };
 
 TSPIKE_API const char* to_string(Encoding e);
 TSPIKE_API const char* to_string(Readout r);
+TSPIKE_API const char* to_string(ImageResize r);
 
 // A graph input or output. Dimensions unknown in the file (the batch size,
 // normally) are -1 here, with their symbolic name in dim_names when given.
@@ -41,6 +46,10 @@ struct ModelMetadata {
   float image_scale = 1.0f / 255.0f;
   std::vector<float> image_mean{0.0f};
   std::vector<float> image_std{1.0f};
+  ImageResize image_resize = ImageResize::kBilinear;
+  // Resize to cover H x W keeping the aspect ratio, then crop the centre
+  // (torchvision's Resize(S) + CenterCrop(S)), instead of stretching.
+  bool image_center_crop = false;
   bool reparameterized = false;
   // tspike.weights = fp16 (tsconvert --weights fp16): the event-driven
   // Convs keep their weights as IEEE half floats (docs/engines.md); fp32,

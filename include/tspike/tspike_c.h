@@ -125,6 +125,7 @@ typedef struct tspike_session_options {
   int layer_major;     /* nonzero: run layer by layer, each layer's T timesteps back to back; default 0 */
   int timestep_major;  /* nonzero: run timestep by timestep; default 0 (both 0: layer by layer where it
                           pays and fits, see SessionOptions) */
+  int profile;         /* nonzero: record a per-node profile (tspike_session_read_profile); default 0 */
 } tspike_session_options;
 TSPIKE_API void tspike_session_options_init(tspike_session_options* options);
 /* tspike_session_create with options (NULL: the defaults). */
@@ -147,6 +148,10 @@ TSPIKE_API tspike_code tspike_session_reset(tspike_session* session, tspike_stat
 TSPIKE_API tspike_code tspike_session_step(tspike_session* session, const float* data, const long* shape,
                                            size_t rank, tspike_status** status);
 TSPIKE_API int tspike_session_timesteps(const tspike_session* session);
+/* The model's readout (mean, sum or last) of the outputs of the steps since
+ * reset, kept for the output accessors as after tspike_session_run: what a
+ * whole run over those frames gives. TSPIKE_ERR_BAD_INPUT before any step. */
+TSPIKE_API tspike_code tspike_session_readout(tspike_session* session, tspike_status** status);
 
 /* Outputs of the last run or step (0 outputs before the first). */
 TSPIKE_API size_t tspike_session_output_count(const tspike_session* session);
@@ -174,6 +179,63 @@ typedef int (*tspike_observe_fn)(void* user_data, int timestep, const char* node
  * TSPIKE_ERR_BAD_INPUT. The next run plans memory again (once). */
 TSPIKE_API tspike_code tspike_session_observe(tspike_session* session, const char* const* nodes, size_t count,
                                               tspike_observe_fn fn, void* user_data, tspike_status** status);
+
+/* ---- Images: the model's preprocessing (tspike.image.*, docs/format.md) ---- */
+/* pixel (0..255) * scale, then (x - mean[c]) / std[c]; a model with one
+ * mean or std value uses it for every channel. mean/std of a channel past
+ * the input's channels: 0. */
+TSPIKE_API float tspike_model_image_scale(const tspike_model* model);
+TSPIKE_API float tspike_model_image_mean(const tspike_model* model, size_t channel);
+TSPIKE_API float tspike_model_image_std(const tspike_model* model, size_t channel);
+/* "bilinear", "bilinear_antialias" or "nearest", with "_crop" when the image
+ * is resized to cover the input and its centre cropped. */
+TSPIKE_API const char* tspike_model_image_resize(const tspike_model* model);
+/* C x H x W: the floats of one image as the model's input; 0 when the input
+ * is not an image input [N, C, H, W] (C 1 or 3, H and W known). */
+TSPIKE_API size_t tspike_model_image_size(const tspike_model* model);
+/* Decodes an image file (PNG, JPEG, BMP, PGM/PPM) and applies the model's
+ * preprocessing into `buffer`, which holds `capacity` floats (at least
+ * tspike_model_image_size): [1, C, H, W] row-major, ready for
+ * tspike_session_run or tspike_session_step with shape {1, C, H, W}. */
+TSPIKE_API tspike_code tspike_model_load_image(const tspike_model* model, const char* path, float* buffer,
+                                               size_t capacity, tspike_status** status);
+/* The same from the bytes of an image file. */
+TSPIKE_API tspike_code tspike_model_load_image_from_memory(const tspike_model* model, const void* data, size_t size,
+                                                           float* buffer, size_t capacity, tspike_status** status);
+
+/* ---- Profile (docs/profiling.md) ---- */
+/* Takes the profile of the last run, or of the steps since reset, from a
+ * session created with options.profile nonzero, for the accessors below
+ * (which read this copy until the next call). TSPIKE_ERR_BAD_INPUT when
+ * the session does not profile or nothing has run. */
+TSPIKE_API tspike_code tspike_session_read_profile(tspike_session* session, tspike_status** status);
+/* Counts are doubles (exact below 2^53), for C89. Fill struct_size (or use
+ * the _init functions) so that a later library can add fields. */
+typedef struct tspike_node_profile {
+  size_t struct_size;        /* sizeof(tspike_node_profile) */
+  const char* name;          /* valid until the next tspike_session_read_profile */
+  const char* op_type;
+  double time_ms;            /* over all timesteps */
+  double spike_density;      /* TernarySpike: nonzero spikes / (elements x N), mean over timesteps; else -1 */
+  double ac, mac;            /* synaptic operations of a Conv / Gemm / MatMul (AC fed by spikes, else MAC) */
+  double energy_pj;          /* ac * 0.9 + mac * 4.6 */
+} tspike_node_profile;
+typedef struct tspike_profile_totals {
+  size_t struct_size;      /* sizeof(tspike_profile_totals) */
+  int timesteps;
+  long batch;
+  double time_ms;
+  double ac, mac, dense_macs;
+  double energy_pj;        /* the SNN run */
+  double dense_energy_pj;  /* the same network as a dense ANN, one pass */
+} tspike_profile_totals;
+TSPIKE_API void tspike_node_profile_init(tspike_node_profile* node);
+TSPIKE_API void tspike_profile_totals_init(tspike_profile_totals* totals);
+TSPIKE_API size_t tspike_session_profile_node_count(const tspike_session* session);
+TSPIKE_API tspike_code tspike_session_profile_node(const tspike_session* session, size_t index,
+                                                   tspike_node_profile* node, tspike_status** status);
+TSPIKE_API tspike_code tspike_session_profile_totals(const tspike_session* session, tspike_profile_totals* totals,
+                                                     tspike_status** status);
 
 /* ---- Event cameras (docs/events.md) ---- */
 /* One event. Fixed layout (not versioned): timestamps in microseconds as a
