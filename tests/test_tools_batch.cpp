@@ -96,7 +96,9 @@ TEST(TsrunBatch, FolderGivesOneJsonLinePerFileInOrderAndGoesPastABadFile) {
       }
       // In a batch, each image gives what it gives alone: no state crosses
       // from one sample to another.
-      expect_same_outputs(j, alone(fashion_model(), dir + "/" + order[k]), order[k]);
+      const auto single = alone(fashion_model(), dir + "/" + order[k]);
+      expect_same_outputs(j, single, order[k]);
+      EXPECT_EQ(j["preprocessing"], single["preprocessing"]) << "what was done to the image, as for one";
     }
   }
 }
