@@ -124,7 +124,33 @@ nlohmann::json profile_json(const Profile& p) {
   return j;
 }
 
-std::string profile_html(const Profile& p, const ModelInfo& info) {
+namespace {
+
+// The input, the predictions and each layer's kernel, as HTML tables.
+std::string run_tables(const ReportRun& run, const ModelInfo& info) {
+  std::string html = "<h2>Run</h2>\n<table id=\"run\">\n";
+  auto row = [&html](const std::string& name, const std::string& value) {
+    html += "<tr><th>" + html_escape(name) + "</th><td>" + html_escape(value) + "</td></tr>\n";
+  };
+  row("input", run.input.empty() ? "(not given)" : run.input);
+  row("input shape", shape_to_string(run.input_shape));
+  for (size_t s = 0; s < run.predictions.size(); ++s) {
+    const auto& p = run.predictions[s];
+    row(run.predictions.size() > 1 ? fmt::format("prediction, sample {}", s) : "prediction",
+        fmt::format("{} (class {}, p = {:.4f})", p.label, p.index, p.probability));
+  }
+  html += "</table>\n<h2>Layers and their kernels</h2>\n<table id=\"layers\">\n"
+          "<tr><th>node</th><th>op</th><th>kernel</th><th>arithmetic</th></tr>\n";
+  for (const auto& l : info.layers)
+    html += "<tr><td>" + html_escape(l.node) + "</td><td>" + html_escape(l.op_type) + "</td><td>" +
+            html_escape(l.kernel) + "</td><td>" + (l.multiplication_free ? "multiplication-free" : "multiplicative") +
+            "</td></tr>\n";
+  return html + "</table>\n";
+}
+
+}  // namespace
+
+std::string profile_html(const Profile& p, const ModelInfo& info, const ReportRun& run) {
   nlohmann::json data = profile_json(p);
   data["model"] = info.path;
   std::string page = R"(<!DOCTYPE html>
@@ -142,6 +168,7 @@ svg text { font: 11px sans-serif; fill: #222; }
 <body data-rendered="no">
 <h1>tspike profile: )" + html_escape(info.path) + R"(</h1>
 <p class="note" id="summary"></p>
+)" + run_tables(run, info) + R"(<h2>Totals</h2>
 <table id="totals"></table>
 <h2>Spike density per layer (mean over timesteps)</h2><div id="density"></div>
 <h2>Spike density per layer and timestep</h2><div id="density-time"></div>

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "tools/output_file.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 
@@ -34,8 +35,12 @@ Shape with_time(int timesteps, const Shape& shape) {
   return s;
 }
 
-void save(const std::filesystem::path& path, int timesteps, const Series& series) {
-  save_npy(path.string(), Tensor(with_time(timesteps, series.shape), series.data));
+// Written to a temporary file beside `path`; committed with the others once
+// the whole trace is written.
+void save(std::vector<std::unique_ptr<TempFile>>& files, const std::filesystem::path& path, int timesteps,
+          const Series& series) {
+  files.push_back(std::make_unique<TempFile>(path.string(), "tmp"));
+  write_npy(*files.back(), Tensor(with_time(timesteps, series.shape), series.data));
 }
 
 }  // namespace
@@ -118,11 +123,22 @@ std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std:
 
   namespace fs = std::filesystem;
   std::error_code ec;
+  // A folder made here goes again when the trace fails (it is then empty).
+  struct FolderMadeHere {
+    std::string path;
+    bool keep = false;
+    ~FolderMadeHere() {
+      std::error_code ignored;
+      if (!path.empty() && !keep) fs::remove(path, ignored);
+    }
+  } made;
+  if (!fs::exists(dir, ec)) made.path = dir;
   fs::create_directories(dir, ec);
   if (ec || !fs::is_directory(dir))
     throw Error(ErrorCode::kIO, fmt::format("--trace: cannot create the folder '{}'{}", dir,
                                             ec ? ": " + ec.message() : std::string()));
   std::set<std::string> used{"trace"};
+  std::vector<std::unique_ptr<TempFile>> files;
   nlohmann::json j;
   j["timesteps"] = timesteps;
   j["encoding"] = to_string(info.metadata.encoding);
@@ -132,7 +148,7 @@ std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std:
     if (s.data.size() != static_cast<size_t>(element_count(s.shape)) * timesteps)
       throw Error(ErrorCode::kBadInput, fmt::format("--trace: node '{}' was not seen at every timestep", s.name));
     const std::string file = file_stem(s.name, used) + ".npy";
-    save(fs::path(dir) / file, timesteps, s);
+    save(files, fs::path(dir) / file, timesteps, s);
     int64_t nonzero = 0;
     bool unit = true;  // every value -1, 0 or +1: the amplitude is 1 (folded by tsconvert)
     for (float v : s.data) {
@@ -148,13 +164,15 @@ std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std:
   j["outputs"] = nlohmann::json::array();
   for (const Series& s : outputs) {
     const std::string file = file_stem("output_" + s.name, used) + ".npy";
-    save(fs::path(dir) / file, timesteps, s);
+    save(files, fs::path(dir) / file, timesteps, s);
     j["outputs"].push_back({{"name", s.name}, {"file", file}, {"shape", with_time(timesteps, s.shape)}});
   }
   const fs::path json_path = fs::path(dir) / "trace.json";
-  std::ofstream out(json_path, std::ios::binary);
-  out << j.dump(2) << "\n";
-  if (!out.flush()) throw Error(ErrorCode::kIO, fmt::format("--trace: cannot write {}", json_path.string()));
+  files.push_back(std::make_unique<TempFile>(json_path.string(), "tmp"));
+  write_text(*files.back(), j.dump(2) + "\n");
+  // Everything is written: only now does any of it take its name (trace.json last).
+  for (auto& f : files) f->commit();
+  made.keep = true;
   return result;
 }
 

@@ -7,22 +7,20 @@
 // The output is written to a temporary file beside it and renamed once the
 // conversion (and --verify) succeeded: a failure leaves no output behind.
 #include <fmt/format.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tools/cli_common.hpp"
 #include "tools/from_reference.hpp"
+#include "tools/output_file.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {
 
 using namespace tspike;
+using tspike::cli::TempFile;
 namespace fs = std::filesystem;
 
 void print_report(const ConversionReport& report, const ModelInfo& converted) {
@@ -133,43 +131,6 @@ nlohmann::json verification_json(const ConversionCheck& v) {
           {"ok", v.ok}};
 }
 
-// A file beside `target` that no one else uses, removed when this goes
-// unless kept.
-class TempFile {
- public:
-  TempFile(const std::string& target, const char* tag) {
-    std::string pattern = target + "." + tag + "-XXXXXX";
-    const int fd = mkstemp(pattern.data());
-    if (fd < 0)
-      throw Error(ErrorCode::kIO, fmt::format("{}: cannot create a file beside it: {}", target, std::strerror(errno)));
-    // mkstemp makes it 0600; the output gets what a new file would get.
-    const mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    close(fd);
-    path_ = pattern;
-  }
-  ~TempFile() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove(path_, ec);
-    }
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  const std::string& path() const { return path_; }
-  // Renames it to `target`; it is then no longer removed.
-  void commit(const std::string& target) {
-    std::error_code ec;
-    fs::rename(path_, target, ec);
-    if (ec) throw Error(ErrorCode::kIO, fmt::format("{}: cannot write it: {}", target, ec.message()));
-    path_.clear();
-  }
-
- private:
-  std::string path_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -265,13 +226,17 @@ int main(int argc, char** argv) {
     TempFile converted_file(output_path, "tmp");
     // Errors name the files the user knows: the output, not its temporary
     // name; the checkpoint, not the temporary export of it.
-    auto named = [&](const Error& e) {
+    // Loading the converted model refuses what the input holds (an op
+    // tspike does not run): that error is about the input.
+    auto named = [&](const Error& e, bool about_input = false) {
       std::string m = e.what();
       auto swap = [&m](const std::string& from, const std::string& to) {
         for (size_t at = 0; !from.empty() && (at = m.find(from, at)) != std::string::npos; at += to.size())
           m.replace(at, from.size(), to);
       };
-      swap(converted_file.path(), output_path);
+      swap(converted_file.path(), about_input ? (exported ? input_path + " (exported as " + reference_arch + ")"
+                                                           : trained_path)
+                                              : output_path);
       if (exported) swap(exported->path(), input_path + " (exported as " + reference_arch + ")");
       return Error(e.code(), m);
     };
@@ -280,9 +245,13 @@ int main(int argc, char** argv) {
     std::shared_ptr<const Model> converted;
     try {
       report = convert_file(trained_path, converted_file.path(), options);
-      converted = Model::load(converted_file.path());
     } catch (const Error& e) {
       throw named(e);
+    }
+    try {
+      converted = Model::load(converted_file.path());
+    } catch (const Error& e) {
+      throw named(e, true);
     }
     progress.clear();
     if (json) {

@@ -1,5 +1,6 @@
 // tseval: run a TernarySpike model over a labeled IDX test set (MNIST,
-// Fashion-MNIST) and print its accuracy, the time per image and the firing
+// Fashion-MNIST) or a folder of images, one subfolder per class, and print
+// its accuracy, the time per image and the firing
 // rate of every spike layer; optionally compare with PyTorch's predictions.
 #include <fmt/format.h>
 
@@ -11,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/cli_common.hpp"
+#include "tools/image_folder.hpp"
+#include "tools/output_file.hpp"
 #include "tspike/dataset.hpp"
 #include "tspike/tspike.hpp"
 
@@ -53,7 +56,7 @@ struct Comparison {
   int64_t identical = 0, reference_correct = 0;
 };
 
-Comparison compare(const std::string& path, const std::vector<float>& predictions, const LabeledImages& set) {
+Comparison compare(const std::string& path, const std::vector<float>& predictions, const std::vector<int64_t>& labels) {
   Tensor golden = load_npy(path);
   const int64_t n = int64_t(predictions.size());
   if (int64_t(golden.data.size()) < n)
@@ -62,7 +65,7 @@ Comparison compare(const std::string& path, const std::vector<float>& prediction
   Comparison c;
   for (int64_t i = 0; i < n; ++i) {
     c.identical += golden.data[i] == predictions[i];
-    c.reference_correct += golden.data[i] == float(set.labels[i]);
+    c.reference_correct += golden.data[i] == float(labels[i]);
   }
   return c;
 }
@@ -75,7 +78,9 @@ std::string default_dataset() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Evaluate a TernarySpike model on a labeled IDX test set (MNIST, Fashion-MNIST).", "tseval"};
+  CLI::App app{"Evaluate a TernarySpike model on a labeled IDX test set (MNIST, Fashion-MNIST) or a folder of "
+               "images, one subfolder per class.",
+               "tseval"};
   std::string model_path, dataset = default_dataset(), predictions_path, compare_path;
   int64_t limit = 0;
   int batch = 256, timesteps = 0, threads = 1;
@@ -83,7 +88,9 @@ int main(int argc, char** argv) {
   app.add_option("model", model_path, "Model file (.onnx)")->required();
   app.add_option("-d,--dataset", dataset,
                  fmt::format("Folder with t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, or .gz "
-                             "(default: {}, from Debian's dataset-fashion-mnist, if installed)",
+                             "(default: {}, from Debian's dataset-fashion-mnist, if installed); or a folder "
+                             "of images in one subfolder per class, named after the model's labels (else "
+                             "the subfolders in sorted order are classes 0, 1, ...)",
                              kFashionMnistDir));
   app.add_option("-n,--limit", limit, "Evaluate only the first N images")->check(CLI::Range(int64_t{1}, INT64_MAX));
   app.add_option("-b,--batch", batch, "Images per Session::run")->check(CLI::Range(1, 100000));
@@ -99,7 +106,8 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  tseval models/fashion_tsnet.onnx\n"
       "  tseval models/fashion_tsnet.onnx --compare models/golden/fashion_tsnet.test_predictions.npy\n"
-      "  tseval model.onnx --dataset ~/mnist --limit 1000 --batch 100 --threads 2 --json");
+      "  tseval model.onnx --dataset ~/mnist --limit 1000 --batch 100 --threads 2 --json\n"
+      "  tseval models/fashion_tsnet.onnx --dataset photos/    (photos/Sneaker/*.png, photos/Bag/*.png, ...)");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     if (dataset.empty())
@@ -108,11 +116,27 @@ int main(int argc, char** argv) {
                                               kFashionMnistDir));
     auto model = Model::load(model_path);
     const ModelInfo& info = model->info();
-    const LabeledImages set = load_idx_dir(dataset, "t10k", model->limits());
+    // An IDX data set, or images in class subfolders.
+    const bool folder = tspike::cli::is_image_folder(dataset);
+    LabeledImages set;
+    tspike::cli::ImageFolderSet image_folder;
+    std::vector<int64_t> labels;
+    if (folder) {
+      image_folder = tspike::cli::scan_image_folder(dataset, info);
+      labels = image_folder.labels;
+      set.count = int64_t(labels.size());
+    } else {
+      set = load_idx_dir(dataset, "t10k", model->limits());
+      labels.assign(set.labels.begin(), set.labels.end());
+    }
+    auto to_input = [&](int64_t first, int64_t n, Tensor& input) {
+      if (folder) tspike::cli::image_folder_input(image_folder, first, n, *model, input);
+      else images_to_input(set, first, n, info, input);
+    };
     const int64_t images = limit ? std::min(limit, set.count) : set.count;
     if (images == 0) throw Error(ErrorCode::kBadInput, "data set '" + dataset + "' has no images");
     // Checks the model's input against the images before the long run.
-    images_to_input(set, 0, 1, info);
+    if (!folder) images_to_input(set, 0, 1, info);
 
     Session session(model, SessionOptions{timesteps, threads});
     tspike::cli::Progress progress(!quiet && !json);
@@ -123,13 +147,13 @@ int main(int argc, char** argv) {
     std::vector<Tensor> outputs;
     for (int64_t first = 0; first < images; first += batch) {
       const int64_t n = std::min<int64_t>(batch, images - first);
-      images_to_input(set, first, n, info, input);
+      to_input(first, n, input);
       session.run(input, outputs);
       const RunStats stats = session.stats();
       predict(outputs.at(0), n, t.predictions);
       for (int64_t i = first; i < first + n; ++i) {
-        const bool right = t.predictions[i] == float(set.labels[i]);
-        const size_t label = set.labels[i];
+        const bool right = t.predictions[i] == float(labels[i]);
+        const size_t label = size_t(labels[i]);
         if (label >= t.class_images.size()) {
           t.class_images.resize(label + 1, 0);
           t.class_correct.resize(label + 1, 0);
@@ -152,15 +176,22 @@ int main(int argc, char** argv) {
     const double accuracy = double(t.correct) / t.images;
     const double ms_per_image = t.run_ms / t.images;
 
-    if (!predictions_path.empty()) save_npy(predictions_path, Tensor({t.images}, t.predictions));
+    if (!predictions_path.empty()) tspike::cli::write_npy_file(predictions_path, Tensor({t.images}, t.predictions));
     Comparison c;
-    if (!compare_path.empty()) c = compare(compare_path, t.predictions, set);
+    if (!compare_path.empty()) c = compare(compare_path, t.predictions, labels);
     const double identical = double(c.identical) / t.images, reference = double(c.reference_correct) / t.images;
 
     if (json) {
       nlohmann::json j;
       j["model"] = model_path;
       j["dataset"] = dataset;
+      j["dataset_layout"] = folder ? "image folder" : "idx";
+      if (folder) {
+        j["class_folders"] = nlohmann::json::array();
+        for (size_t k = 0; k < image_folder.classes.size(); ++k)
+          j["class_folders"].push_back({{"folder", image_folder.classes[k]}, {"index", image_folder.class_index[k]}});
+        j["classes_matched_by"] = image_folder.matched_by_name ? "label" : "sorted order";
+      }
       j["images"] = t.images;
       j["correct"] = t.correct;
       j["accuracy"] = accuracy;
@@ -192,7 +223,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     fmt::print("model: {}\n", model_path);
-    fmt::print("data set: {} ({} of {} images, {}x{})\n", dataset, t.images, set.count, set.height, set.width);
+    if (folder)
+      fmt::print("data set: {} ({} of {} images in {} class folders, matched to classes by {})\n", dataset, t.images,
+                 set.count, image_folder.classes.size(), image_folder.matched_by_name ? "label" : "sorted order");
+    else
+      fmt::print("data set: {} ({} of {} images, {}x{})\n", dataset, t.images, set.count, set.height, set.width);
     fmt::print("accuracy: {:.2f}% ({} / {})\n", 100 * accuracy, t.correct, t.images);
     fmt::print("timesteps: {}  batch: {}  threads: {}  time: {:.3f} ms per image ({:.1f} s in total)\n",
                session.timesteps(), batch, threads, ms_per_image, total_s);

@@ -10,7 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "tools/batch_inputs.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/output_file.hpp"
+#include "tools/ranking.hpp"
 #include "tools/trace.hpp"
 #include "tools/tsrun_events.hpp"
 #include "tools/profile_report.hpp"
@@ -20,38 +23,8 @@ namespace {
 
 using namespace tspike;
 
-struct Ranked {
-  int64_t index;
-  double probability;
-};
-
-// Top-k of the softmax of each sample of the first output ([N, ...]).
-std::vector<std::vector<Ranked>> top_classes(const Tensor& out, int k) {
-  std::vector<std::vector<Ranked>> result;
-  const int64_t n = out.shape.empty() ? 1 : out.shape[0];
-  const int64_t classes = n == 0 ? 0 : static_cast<int64_t>(out.data.size()) / n;
-  for (int64_t s = 0; s < n; ++s) {
-    const float* logits = out.data.data() + s * classes;
-    double top = -INFINITY, sum = 0;
-    for (int64_t c = 0; c < classes; ++c) top = std::max(top, double(logits[c]));
-    std::vector<Ranked> ranked;
-    for (int64_t c = 0; c < classes; ++c) {
-      ranked.push_back({c, std::exp(double(logits[c]) - top)});
-      sum += ranked.back().probability;
-    }
-    for (auto& r : ranked) r.probability /= sum;
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const Ranked& a, const Ranked& b) { return a.probability > b.probability; });
-    ranked.resize(std::min<size_t>(ranked.size(), static_cast<size_t>(k)));
-    result.push_back(std::move(ranked));
-  }
-  return result;
-}
-
-std::string label_of(const ModelInfo& info, int64_t index) {
-  return index < static_cast<int64_t>(info.metadata.labels.size()) ? info.metadata.labels[index]
-                                                                    : fmt::format("class {}", index);
-}
+using cli::label_of;
+using cli::top_classes;
 
 nlohmann::json info_json(const ModelInfo& info) {
   nlohmann::json j;
@@ -100,13 +73,19 @@ nlohmann::json number_or_null(float v) { return std::isfinite(v) ? nlohmann::jso
 
 int main(int argc, char** argv) {
   CLI::App app{"Run a TernarySpike model over T timesteps and classify an input.", "tsrun"};
-  std::string model_path, input_path;
-  int timesteps = 0, top = 5, threads = 1;
+  std::string model_path;
+  std::vector<std::string> inputs;
+  int timesteps = 0, top = 5, threads = 1, batch = 0;
   bool json = false, info_only = false, quiet = false, profile = false, layer_major = false, timestep_major = false;
   std::string report_path;
   LoadOptions load_options;
   app.add_option("model", model_path, "Model file (.onnx)")->required();
-  app.add_option("-i,--input", input_path, "Image (PNG, JPEG, BMP, PGM/PPM) or float32 .npy tensor");
+  app.add_option("-i,--input", inputs,
+                 "Image (PNG, JPEG, BMP, PGM/PPM) or float32 .npy tensor; several files, a folder (its images "
+                 "sorted by name) or a quoted glob run in batches, one line per file");
+  app.add_option("-b,--batch", batch,
+                 fmt::format("Samples per run with several inputs (default {})", cli::default_batch_size()))
+      ->check(CLI::Range(1, 100000));
   app.add_option("-t,--timesteps", timesteps, "Timesteps T (default: the model's tspike.timesteps)")
       ->check(CLI::Range(1, Limits{}.max_timesteps));
   app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
@@ -115,7 +94,7 @@ int main(int argc, char** argv) {
                                 "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the "
                                 "activations; default where the weights pass the L2 and the copies take <= 64 MiB)");
   app.add_flag("--timestep-major", timestep_major, "Run timestep by timestep (same outputs)")->excludes(by_layer);
-  app.add_flag("--json", json, "Print one JSON object");
+  app.add_flag("--json", json, "Print one JSON object (several inputs: one per file, JSON Lines)");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
   std::string trace_dir;
@@ -139,6 +118,8 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
       "  tsrun model.onnx --input x.npy --timesteps 8 --json\n"
+      "  tsrun models/fashion_tsnet.onnx --input models/samples/ --json    (one JSON line per image)\n"
+      "  tsrun model.onnx --input 'photos/*.png' --batch 64\n"
       "  tsrun model.onnx --input x.npy --engine dense --isa avx2\n"
       "  tsrun model.onnx --input x.npy --trace trace/    (spike maps for comparing with PyTorch)\n"
       "  tsrun model.onnx --input x.npy --profile --report profile.html\n"
@@ -158,6 +139,17 @@ int main(int argc, char** argv) {
       else print_info(info);
       return 0;
     }
+    if (cli::is_batch_request(inputs)) {
+      if (!events.path.empty() || !trace_dir.empty() || profile || !report_path.empty())
+        throw Error(ErrorCode::kBadInput, "--events, --trace, --profile and --report take one input");
+      Session session(model, SessionOptions{.timesteps = timesteps,
+                                            .threads = threads,
+                                            .layer_major = layer_major,
+                                            .timestep_major = timestep_major});
+      return cli::run_batch(session, cli::expand_inputs(inputs),
+                            {.batch = batch, .top = top, .json = json, .quiet = quiet});
+    }
+    const std::string input_path = inputs.empty() ? "" : inputs.front();
     if (input_path.empty() == events.path.empty())
       throw Error(ErrorCode::kBadInput, "give one input: --input FILE or --events FILE (or --info)");
     const std::string ext = std::filesystem::path(input_path).extension().string();
@@ -185,12 +177,14 @@ int main(int argc, char** argv) {
     const RunStats stats = session.stats();
     Profile run_profile;
     if (profile || !report_path.empty()) run_profile = session.profile();
-    if (!report_path.empty()) {
-      std::ofstream out(report_path, std::ios::binary);
-      out << cli::profile_html(run_profile, info);
-      if (!out.flush()) throw Error(ErrorCode::kIO, fmt::format("cannot write the report {}", report_path));
-    }
     const auto ranked = top_classes(outputs.at(0), top);
+    if (!report_path.empty()) {
+      cli::ReportRun run{events.path.empty() ? input_path : events.path, input.shape, {}};
+      for (const auto& sample : ranked)
+        run.predictions.push_back({sample.front().index, label_of(info, sample.front().index),
+                                   sample.front().probability});
+      cli::write_file(report_path, cli::profile_html(run_profile, info, run));
+    }
     // Notes after the run, so that a failure stays one line on stderr.
     if (const std::string note = cli::not_spiking_note(info); !note.empty() && !quiet)
       fmt::print(stderr, "tsrun: note: {}\n", note);

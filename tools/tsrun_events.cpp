@@ -1,6 +1,8 @@
 // tsrun --events / --stream (tools/tsrun_events.hpp).
 #include "tools/tsrun_events.hpp"
 
+#include "tools/output_file.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -68,7 +70,7 @@ EventInput load_event_input(const EventOptions& options, const Model& model) {
   in.events = read_events(options.path, format, model.limits()).events;
   in.slices = event_slices(in.events, event_binning(model.info()), model.limits());
   in.input = events_to_input(in.events, model.info(), model.limits());
-  if (!options.save_frames.empty()) save_npy(options.save_frames, in.input);
+  if (!options.save_frames.empty()) write_npy_file(options.save_frames, in.input);
   return in;
 }
 
