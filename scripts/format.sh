@@ -8,6 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null || { echo "clang-format not found (Debian: clang-format)" >&2; exit 1; }
 mapfile -t files < <(git ls-files '*.cpp' '*.hpp' '*.inl' '*.c' '*.h' | grep -v '^tests/data/')
+case "$*" in
+  ""|--check) ;;
+  *) echo "usage: scripts/format.sh [--check]" >&2; exit 2 ;;
+esac
 if [ "${1:-}" = "--check" ]; then
   clang-format --dry-run -Werror "${files[@]}"
 else

@@ -52,7 +52,11 @@ def add_tag(path, text):
 
 
 def main():
-    check = "--check" in sys.argv[1:]
+    args = sys.argv[1:]
+    if args not in ([], ["--check"]):
+        print(__doc__, file=sys.stderr if args not in (["-h"], ["--help"]) else sys.stdout)
+        return 0 if args in (["-h"], ["--help"]) else 2
+    check = args == ["--check"]
     missing = []
     for path in sources():
         full = os.path.join(ROOT, path)
