@@ -8,8 +8,11 @@
 //                     spike map of the event Conv it feeds.
 //   layermajor        SessionOptions::layer_major: each layer runs its T
 //                     timesteps back to back.
+//   pools             LoadOptions::fold_pool_max_window: off never folds an
+//                     average pool of spikes into the next layer, on folds
+//                     every one (any window; the model must be unconverted).
 //
-//   build/bench/bench_fusion [--compare fusion|maps|layermajor] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
+//   build/bench/bench_fusion [--compare fusion|maps|layermajor|pools] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
 //
 // The table at the end gives medians and the ratio time off / time on.
 #include <benchmark/benchmark.h>
@@ -30,8 +33,9 @@ std::string compare = "fusion";  // --compare
 
 void run(benchmark::State& state, const Case& c, bool on, int threads) {
   // The defaults, but for the option compared.
-  const tspike::LoadOptions options{.fuse_neurons = on && compare == "fusion",
-                                    .neuron_event_maps = on && compare == "maps"};
+  tspike::LoadOptions options{.fuse_neurons = on && compare == "fusion",
+                              .neuron_event_maps = on && compare == "maps"};
+  if (compare == "pools") options.fold_pool_max_window = on ? int64_t{1} << 40 : 0;
   auto model = tspike::Model::load(c.model, options);
   tspike::Session session(model, tspike::SessionOptions{.threads = threads, .layer_major = on && compare == "layermajor"});
   std::vector<tspike::Tensor> outputs;
@@ -40,6 +44,9 @@ void run(benchmark::State& state, const Case& c, bool on, int threads) {
   int fused = 0;
   for (const auto& layer : model->info().layers) fused += layer.kernel.find("fused") != std::string::npos;
   state.counters["fused layers"] = fused;
+  int free = 0;
+  for (const auto& layer : model->info().layers) free += layer.multiplication_free;
+  state.counters["add-only layers"] = free;
   state.counters["firing rate"] = session.stats().mean_firing_rate;
 }
 
@@ -52,8 +59,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[k];
     if (a == "--compare" && k + 1 < argc) {
       compare = argv[++k];
-      if (compare != "fusion" && compare != "maps" && compare != "layermajor") {
-        fmt::print(stderr, "bench_fusion: --compare {}: expected fusion, maps or layermajor\n", compare);
+      if (compare != "fusion" && compare != "maps" && compare != "layermajor" && compare != "pools") {
+        fmt::print(stderr, "bench_fusion: --compare {}: expected fusion, maps, layermajor or pools\n", compare);
         return 1;
       }
     } else {
@@ -83,6 +90,7 @@ int main(int argc, char** argv) {
   fmt::print("\nmedians, {} thread(s); {} off and on; ratio = time off / time on (wall | CPU)\n", threads,
              compare == "maps"         ? "LoadOptions::neuron_event_maps"
              : compare == "layermajor" ? "SessionOptions::layer_major"
+             : compare == "pools"      ? "LoadOptions::fold_pool_max_window (0 | all)"
                                        : "LoadOptions::fuse_neurons");
   for (const Case& c : cases) {
     const auto a = reporter.median.find(c.name + "/off"), b = reporter.median.find(c.name + "/on");

@@ -71,11 +71,15 @@ Origin trace_origin(const detail::Graph& g, int value) {
 
 LayerInfo describe_layer(const detail::Graph& g, const detail::GraphNode& node) {
   LayerInfo layer{node.name, node.op_type, false, "", node.op->kernel()};
+  if (auto it = g.info.metadata.pool_folds.find(node.name); it != g.info.metadata.pool_folds.end())
+    layer.folded_pool = it->second;
   const Origin o = trace_origin(g, node.inputs.empty() ? -1 : node.inputs[0]);
   switch (o.kind) {
     case Origin::kSpikes:
       layer.multiplication_free = true;
       layer.why = fmt::format("consumes {{-1, 0, +1}} spikes of '{}': adds and subtracts only", o.source);
+      if (layer.folded_pool > 1)
+        layer.why += fmt::format(" (an average pool of {} inputs folded into its weights)", layer.folded_pool);
       break;
     case Origin::kAveragedSpikes:
       layer.why = fmt::format("consumes spikes of '{}' averaged by a pool: multiples of 1/k "
@@ -141,6 +145,7 @@ struct ModelBuilder {
     if (options.reparameterize && !metadata.reparameterized) {
       ConvertOptions convert_options;
       convert_options.limits = limits;
+      convert_options.fold_pool_max_window = options.fold_pool_max_window;
       report = convert::reparameterize(proto, name, convert_options);
       convert::check_model(proto, name, limits);
       metadata = convert::read_metadata(proto, name);
@@ -261,6 +266,11 @@ struct ModelBuilder {
     for (const auto& node : g.nodes)
       if (node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul")
         info.layers.push_back(describe_layer(g, node));
+    for (const auto& [node, window] : info.metadata.pool_folds)
+      if (std::none_of(info.layers.begin(), info.layers.end(), [&](const LayerInfo& l) { return l.node == node; }))
+        throw Error(ErrorCode::kInvalidModel,
+                    fmt::format("{}: metadata tspike.pool_folds names '{}', which is no Conv, Gemm or MatMul node",
+                                name, node));
     return model;
   }
 };

@@ -22,6 +22,10 @@ void print_report(const ConversionReport& report, const ModelInfo& converted) {
     fmt::print("folded ({}):\n", report.folded.size());
     for (const auto& line : report.folded) fmt::print("  {}\n", line);
   }
+  if (!report.kept_pools.empty()) {
+    fmt::print("average pools of spikes kept ({}), the layer after them multiplies:\n", report.kept_pools.size());
+    for (const auto& [edge, why] : report.kept_pools) fmt::print("  {}: {}\n", edge, why);
+  }
   if (!report.kept_amplitudes.empty()) {
     fmt::print("amplitudes kept ({}), the runtime multiplies a * s there:\n",
                report.kept_amplitudes.size());
@@ -51,12 +55,17 @@ nlohmann::json report_json(const ConversionReport& report, const ModelInfo& conv
   j["folded"] = report.folded;
   j["kept_amplitudes"] = nlohmann::json::array();
   for (const auto& [node, why] : report.kept_amplitudes) j["kept_amplitudes"].push_back({{"node", node}, {"why", why}});
+  j["kept_pools"] = nlohmann::json::array();
+  for (const auto& [edge, why] : report.kept_pools) j["kept_pools"].push_back({{"edge", edge}, {"why", why}});
   j["layers"] = nlohmann::json::array();
   int free = 0;
   for (const auto& l : converted.layers) {
     free += l.multiplication_free;
-    j["layers"].push_back(
-        {{"node", l.node}, {"op", l.op_type}, {"multiplication_free", l.multiplication_free}, {"why", l.why}});
+    j["layers"].push_back({{"node", l.node},
+                           {"op", l.op_type},
+                           {"multiplication_free", l.multiplication_free},
+                           {"folded_pool", l.folded_pool},
+                           {"why", l.why}});
   }
   j["multiplication_free_layers"] = free;
   return j;
@@ -150,17 +159,25 @@ int main(int argc, char** argv) {
   app.add_flag("--verify", verify_outputs,
                "Run the original and the converted model on random inputs and compare");
   app.add_flag("--strict", strict, "Fail when an amplitude cannot be folded");
+  int64_t fold_pools = kDefaultFoldPoolMaxWindow;
+  app.add_option("--fold-pools", fold_pools,
+                 "Fold an average pool of spikes of at most this many inputs into the layer it feeds "
+                 "(0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("-q,--quiet", quiet, "Print only errors and a failed verification");
   app.add_flag("--json", json, "Print the report (and the verification) as one JSON object");
   app.footer(
       "Examples:\n"
       "  tsconvert trained.onnx -o inference.onnx\n"
       "  tsconvert trained.onnx -o inference.onnx --verify --strict\n"
+      "  tsconvert trained.onnx -o inference.onnx --fold-pools 0    # keep every average pool\n"
       "  tsconvert trained.onnx -o inference.onnx --verify --json");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     ConvertOptions options;
     options.strict = strict;
+    options.fold_pool_max_window = fold_pools;
     tspike::cli::Progress progress(!quiet && !json);
     progress.show(fmt::format("converting {}", input_path));
     const ConversionReport report = convert_file(input_path, output_path, options);
