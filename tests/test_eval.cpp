@@ -1,6 +1,7 @@
 // Evaluation on a labeled test set: the IDX reader on small hand-written
 // files, every bundled model on the whole Fashion-MNIST test set against
 // PyTorch's predictions, and the tseval tool.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -277,6 +278,70 @@ TEST(Tseval, JsonReportsAccuracyTimeAndFiringRates) {
   int correct = 0;
   for (int k = 0; k < 100; ++k) correct += pred.data[k] == set.labels[k];
   EXPECT_EQ(j["correct"], correct);
+}
+
+TEST(Tseval, EnergyPerImageIsTheProfileOfThatImage) {
+  const std::string dir = dataset_dir();
+  if (!fs::is_directory(dir)) return;
+  const std::string model = test::source_path("models/fashion_tsnet.onnx");
+  // Test image 0 is models/samples/fashion_0_ankle_boot.png (same input, checked above).
+  auto e = test::run_command(tseval() + " " + model + " --dataset " + dir + " --limit 1 --json");
+  auto p = test::run_command(test::tools_dir() + "/tsrun " + model + " --input " +
+                             test::source_path("models/samples/fashion_0_ankle_boot.png") + " --profile --json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto energy = nlohmann::json::parse(e.out)["energy"];
+  const auto profile = nlohmann::json::parse(p.out)["profile"];
+  EXPECT_EQ(energy["ac_per_image"].get<double>(), profile["ac"].get<double>());
+  EXPECT_EQ(energy["mac_per_image"].get<double>(), profile["mac"].get<double>());
+  EXPECT_EQ(energy["dense_ann_mac_per_image"].get<double>(), profile["dense_macs"].get<double>());
+  EXPECT_NEAR(energy["nj_per_image"].get<double>(), profile["energy_pj"].get<double>() / 1000, 1e-6);
+  EXPECT_NEAR(energy["ratio_dense_ann_to_snn"].get<double>(), profile["energy_ratio"].get<double>(), 1e-9);
+}
+
+TEST(Tseval, SeveralModelsMakeOneTable) {
+  const std::string dir = dataset_dir();
+  if (!fs::is_directory(dir)) return;
+  const std::string a = test::source_path("models/fashion_tsnet.onnx");
+  const std::string b = test::source_path("models/fashion_tsnet_binary.onnx");
+  const std::string golden = test::source_path("models/golden");
+  const std::string args = " --dataset " + dir + " --limit 40 --batch 20 --golden " + golden;
+  auto j = test::run_command(tseval() + " " + a + " " + b + args + " --json");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  const auto models = nlohmann::json::parse(j.out)["models"];
+  ASSERT_EQ(models.size(), 2u);
+  for (const auto& m : models) {
+    SCOPED_TRACE(m["model"].get<std::string>());
+    EXPECT_EQ(m["images"], 40);
+    EXPECT_EQ(m["firing_rates"].size(), 2u);
+    // --golden found <name>.test_predictions.npy for each.
+    EXPECT_GE(m["compare"]["identical"].get<int>(), 39);
+    const auto& en = m["energy"];
+    EXPECT_GT(en["nj_per_image"].get<double>(), 0.0);
+    EXPECT_NEAR(en["ratio_dense_ann_to_snn"].get<double>(),
+                en["dense_ann_nj_per_image"].get<double>() / en["nj_per_image"].get<double>(), 1e-9);
+  }
+  // The same numbers as one model at a time.
+  auto one = test::run_command(tseval() + " " + b + args + " --json");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto single = nlohmann::json::parse(one.out);
+  EXPECT_EQ(single["correct"], models[1]["correct"]);
+  EXPECT_EQ(single["energy"], models[1]["energy"]);
+
+  auto text = test::run_command(tseval() + " " + a + " " + b + args);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("ANN/SNN"), std::string::npos) << text.out;
+  for (const auto& m : models) {
+    const std::string row = m["model"].get<std::string>();
+    const auto at = text.out.find(row);
+    ASSERT_NE(at, std::string::npos) << text.out;
+    const std::string line = text.out.substr(at, text.out.find('\n', at) - at);
+    EXPECT_NE(line.find(fmt::format("{:.2f}%", 100 * m["accuracy"].get<double>())), std::string::npos) << line;
+    EXPECT_NE(line.find(fmt::format("{:.2f}", m["energy"]["ratio_dense_ann_to_snn"].get<double>())),
+              std::string::npos) << line;
+  }
+  // One --compare file cannot serve several models.
+  EXPECT_EQ(test::run_command(tseval() + " " + a + " " + b + " --compare x.npy").exit_code, 2);
 }
 
 TEST(Tseval, ErrorsAndUsage) {
