@@ -62,5 +62,32 @@ TEST(BundledModel, ImagePreprocessingMatchesTraining) {
   for (size_t k = 0; k < image.data.size(); ++k) ASSERT_NEAR(image.data[k], golden.data[k], 1e-5f) << k;
 }
 
+// What the demo model is for: a sparse network whose every layer after the
+// first adds and subtracts only, and costs less than the same network as a
+// dense ANN by the 45 nm estimate (models/README.md has the test-set figures).
+TEST(BundledModel, IsSparseAndAddOnlyAfterTheFirstLayer) {
+  auto model = Model::load(models("fashion_tsnet.onnx"));
+  const auto& layers = model->info().layers;
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_FALSE(layers[0].multiplication_free) << layers[0].why;  // sees the image
+  for (size_t k = 1; k < layers.size(); ++k) {
+    EXPECT_TRUE(layers[k].multiplication_free) << layers[k].node << ": " << layers[k].why;
+    EXPECT_EQ(layers[k].folded_pool, 4) << layers[k].node;  // its 2x2 AveragePool folded in
+    EXPECT_EQ(layers[k].kernel.rfind("event", 0), 0u) << layers[k].node << ": " << layers[k].kernel;
+  }
+  Session session(model, SessionOptions{.profile = true});
+  session.run(load_npy(models("golden/fashion_tsnet.input.npy")));
+  const Profile p = session.profile();
+  for (const auto& node : p.nodes)
+    if (node.op_type == "TernarySpike") {
+      const double rate = double(node.spikes) / (double(p.timesteps) * double(element_count(node.output_shape)));
+      EXPECT_LE(rate, 0.2) << node.name;  // the 8 golden images; over the test set <= 15%
+    } else if (node.synapses != SynapseKind::kNone && node.name != layers[0].node) {
+      EXPECT_EQ(node.synapses, SynapseKind::kAccumulate) << node.name;
+      EXPECT_EQ(node.mac, 0) << node.name;
+    }
+  EXPECT_GE(p.energy_ratio(), 2.0) << "SNN " << p.energy_pj << " pJ, dense ANN " << p.dense_energy_pj << " pJ";
+}
+
 }  // namespace
 }  // namespace tspike

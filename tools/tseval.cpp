@@ -241,7 +241,9 @@ void print_one(const Evaluation& e, const std::string& dataset, const LabeledIma
 
 // One row per model: the columns of the model zoo table.
 void print_table(const std::vector<Evaluation>& evals) {
-  fmt::print("{:<36} {:>6} {:>9} {:>11} {:>3} {:>8} {:>9} {:>9} {:>8}  {}\n", "model", "images", "accuracy",
+  size_t width = 5;
+  for (const auto& e : evals) width = std::max(width, e.model_path.size());
+  fmt::print("{:<{}} {:>6} {:>9} {:>11} {:>3} {:>8} {:>9} {:>9} {:>8}  {}\n", "model", width, "images", "accuracy",
              "same as ref", "T", "firing", "SNN nJ", "ANN nJ", "ANN/SNN", "firing rate per spike layer");
   for (const auto& e : evals) {
     std::string rates;
@@ -249,7 +251,7 @@ void print_table(const std::vector<Evaluation>& evals) {
       rates += fmt::format("{}{} {:.1f}%", k ? ", " : "", e.t.rate_sums[k].first, 100 * e.rate(k));
     const std::string same =
         e.compare_path.empty() ? "-" : fmt::format("{}/{}", e.c.identical, e.t.images);
-    fmt::print("{:<36} {:>6} {:>8.2f}% {:>11} {:>3} {:>7.1f}% {:>9.1f} {:>9.1f} {:>8.2f}  {}\n", e.model_path,
+    fmt::print("{:<{}} {:>6} {:>8.2f}% {:>11} {:>3} {:>7.1f}% {:>9.1f} {:>9.1f} {:>8.2f}  {}\n", e.model_path, width,
                e.t.images, 100 * e.accuracy(), same, e.timesteps, 100 * e.mean_rate(), e.energy_nj_per_image(),
                e.dense_energy_nj_per_image(), e.energy_ratio(), rates);
   }
