@@ -185,14 +185,14 @@ def dyadic_input(x, bits=6):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride, amp, avgdown=False):
+    def __init__(self, cin, cout, stride, neuron, avgdown=False):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
-        self.spike1 = TernarySpike(amplitude_init=next(amp))
+        self.spike1 = neuron(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.spike2 = TernarySpike(amplitude_init=next(amp))
+        self.spike2 = neuron(cout)
         self.down = None
         if stride != 1 or cin != cout:
             pool = [nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False)] if avgdown else []
@@ -223,32 +223,51 @@ def _amplitudes():
 
 
 class BenchNet(nn.Module):
-    def __init__(self, arch, num_classes=10):
+    """The architectures above. The defaults make the benchmark network
+    (3 x 32 x 32 input, full width, fixed distinct per-layer amplitudes).
+    For training (scripts/train_fashion_variants.py): `width` scales every
+    channel count (0.125: ResNet-19 at 16/32/64), `in_channels` and
+    `stem_padding` fit the input (padding 3 makes a 28 x 28 image 32 x 32, so
+    that every AvgPool of ResNet-20 halves an even size), and `neuron`
+    is a dict of TernarySpike arguments (e.g. {"mode": "binary"}) with
+    `channelwise` for one trainable amplitude per channel, initialised to 1."""
+
+    def __init__(self, arch, num_classes=10, width=1.0, in_channels=3, stem_padding=1,
+                 neuron=None, channelwise=False):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"arch must be one of {ARCHS}")
         self.arch = arch
-        amp = _amplitudes()
+        if neuron is None:
+            amp = _amplitudes()
+
+            def make_neuron(_):
+                return TernarySpike(amplitude_init=next(amp))
+        else:
+            def make_neuron(c):
+                return TernarySpike(channels=c if channelwise else None, **neuron)
         if arch == "resnet20":
             widths, blocks, stem, avgdown = (64, 128, 256, 512), (2, 2, 2, 2), [64, 64, 64], True
         elif arch == "resnet19":
             widths, blocks, stem, avgdown = (128, 256, 512), (3, 3, 2), [128], False
         else:
             widths, blocks, stem, avgdown = (8, 16, 32), (1, 1, 1), [8], False
+        widths = [max(1, round(w * width)) for w in widths]
+        stem = [max(1, round(c * width)) for c in stem]
         self.stem_convs = nn.ModuleList()
         self.stem_bns = nn.ModuleList()
         self.stem_spikes = nn.ModuleList()
-        cin = 3
-        for c in stem:
-            self.stem_convs.append(nn.Conv2d(cin, c, 3, 1, 1, bias=False))
+        cin = in_channels
+        for k, c in enumerate(stem):
+            self.stem_convs.append(nn.Conv2d(cin, c, 3, 1, stem_padding if k == 0 else 1, bias=False))
             self.stem_bns.append(nn.BatchNorm2d(c))
-            self.stem_spikes.append(TernarySpike(amplitude_init=next(amp)))
+            self.stem_spikes.append(make_neuron(c))
             cin = c
         self.stem_pool = nn.AvgPool2d(2) if arch == "resnet20" else None
         layers = []
         for i, (w, n) in enumerate(zip(widths, blocks)):
             for j in range(n):
-                layers.append(BasicBlock(cin, w, 2 if (i > 0 and j == 0) else 1, amp, avgdown))
+                layers.append(BasicBlock(cin, w, 2 if (i > 0 and j == 0) else 1, make_neuron, avgdown))
                 cin = w
         self.blocks = nn.ModuleList(layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
