@@ -6,13 +6,6 @@
 //
 //   build/bench/bench_conv                                  # everything
 //   build/bench/bench_conv --benchmark_filter='oneDNN|event/avx512/(5|10|20|40)%'
-//   build/bench/bench_conv --benchmark_filter='neuron/'  # fused vs separate neuron
-//   build/bench/bench_conv --benchmark_filter='map/'     # the neuron writing the map or not
-//
-// The neuron benchmarks run the layer followed by a TernarySpike (ternary,
-// theta 0.5, decay 0.25) two ways: "conv+neuron" the event kernel, then the
-// neuron's own pass over the sums (what runs unfused); "fused" the neuron in
-// the kernel's store (EventConv::run with a FusedNeuron).
 //
 // Repetitions are interleaved at random (a loaded machine drifts) and the
 // table at the end gives medians and the ratio oneDNN time / event time,
@@ -28,7 +21,6 @@
 
 #include "bench/bench_common.hpp"
 #include "ops/conv_event.hpp"
-#include "ops/neuron.hpp"
 
 namespace {
 
@@ -93,55 +85,6 @@ void event(benchmark::State& state, Isa isa, int density) {
       benchmark::Counter(double(event_conv_counters(*scratch).events), benchmark::Counter::kIsRate);
 }
 
-const std::vector<int> kNeuronDensities{5, 10, 20, 40};
-
-void with_neuron(benchmark::State& state, Isa isa, int density, bool fused) {
-  Data& d = data();
-  auto conv = EventConv::make(d.weights.data(), kM, kC, 3, 3, 1, d.bias.data(), isa, false);
-  auto scratch = conv->prepare(kGeometry, 1);
-  const std::vector<float>& x = d.inputs[density];
-  std::vector<float> u(d.output.size()), spikes(d.output.size());
-  const NeuronParams params;  // ternary, theta 0.5, decay 0.25, a = 1
-  const EventNeuron kernel{params.threshold, params.decay, params.binary, nullptr};
-  const FusedNeuron neuron{params, kernel, u.data(), spikes.data()};
-  RunContext ctx;
-  int64_t fired = 0;
-  for (auto _ : state) {
-    if (fused) fired += conv->run(ctx, *scratch, x.data(), d.output.data(), &neuron);
-    else {
-      conv->run(ctx, *scratch, x.data(), d.output.data());
-      fired += neuron_run(ctx, params, d.output.data(), u.data(), spikes.data(), 1, kM, kH * kW);
-    }
-    benchmark::DoNotOptimize(spikes.data());
-  }
-  state.counters["out density"] = double(fired) / double(state.iterations() * kM * kH * kW);
-}
-
-// The TernarySpike that feeds the layer, then the layer: "neuron+compact"
-// the neuron's own pass, then the event Conv compacting its spikes (what
-// runs with LoadOptions::neuron_event_maps off); "neuron map" the neuron
-// writing the Conv's spike map as it fires (EventConv::run_neuron), then the
-// Conv without compaction. Decay 0, so that the currents (the density's
-// +-1 spikes) fire the same spikes at every iteration.
-void neuron_map(benchmark::State& state, Isa isa, int density, bool map) {
-  Data& d = data();
-  auto conv = EventConv::make(d.weights.data(), kM, kC, 3, 3, 1, d.bias.data(), isa, false);
-  auto scratch = conv->prepare(kGeometry, 1);
-  const std::vector<float>& current = d.inputs[density];
-  std::vector<float> u(current.size()), spikes(current.size());
-  NeuronParams params;
-  params.decay = 0.0f;
-  const EventNeuron kernel{params.threshold, params.decay, params.binary, nullptr};
-  RunContext ctx;
-  for (auto _ : state) {
-    if (map) conv->run_neuron(ctx, *scratch, kernel, current.data(), u.data(), spikes.data());
-    else neuron_run(ctx, params, current.data(), u.data(), spikes.data(), 1, kC, kH * kW);
-    conv->run(ctx, *scratch, spikes.data(), d.output.data());
-    benchmark::DoNotOptimize(d.output.data());
-  }
-  state.counters["maps used"] = double(event_conv_counters(*scratch).neuron_maps) / double(state.iterations());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,52 +106,10 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(fmt::format("event/{}/{}%", isa_name(isa), density).c_str(), event, isa, density)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.2);
-  for (Isa isa : isas)
-    for (int density : kNeuronDensities)
-      for (bool fused : {false, true})
-        benchmark::RegisterBenchmark(
-            fmt::format("neuron/{}/{}/{}%", fused ? "fused" : "conv+neuron", isa_name(isa), density).c_str(),
-            with_neuron, isa, density, fused)
-            ->Unit(benchmark::kMillisecond)
-            ->MinTime(0.2);
-  for (Isa isa : isas)
-    for (int density : kNeuronDensities)
-      for (bool map : {false, true})
-        benchmark::RegisterBenchmark(
-            fmt::format("map/{}/{}/{}%", map ? "neuron map" : "neuron+compact", isa_name(isa), density).c_str(),
-            neuron_map, isa, density, map)
-            ->Unit(benchmark::kMillisecond)
-            ->MinTime(0.2);
   tspike::bench::MedianReporter reporter(/*tabular=*/true);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  bool neuron_rows = false;
-  for (Isa isa : isas)
-    for (int density : kNeuronDensities) {
-      const auto a = reporter.median.find(fmt::format("neuron/conv+neuron/{}/{}%", isa_name(isa), density));
-      const auto b = reporter.median.find(fmt::format("neuron/fused/{}/{}%", isa_name(isa), density));
-      if (a == reporter.median.end() || b == reporter.median.end()) continue;
-      if (!neuron_rows)
-        fmt::print("\nmedians, one thread; ratio = (event conv, then the neuron's pass) / fused (wall | CPU)\n");
-      neuron_rows = true;
-      fmt::print("{:>8} {:>4}%: conv+neuron {:.3f} ms, fused {:.3f} ms, ratio {:.3f} | {:.3f}\n", isa_name(isa), density,
-                 a->second.first, b->second.first, a->second.first / b->second.first, a->second.second / b->second.second);
-    }
-  bool map_rows = false;
-  for (Isa isa : isas)
-    for (int density : kNeuronDensities) {
-      const auto a = reporter.median.find(fmt::format("map/neuron+compact/{}/{}%", isa_name(isa), density));
-      const auto b = reporter.median.find(fmt::format("map/neuron map/{}/{}%", isa_name(isa), density));
-      if (a == reporter.median.end() || b == reporter.median.end()) continue;
-      if (!map_rows)
-        fmt::print("\nmedians, one thread; ratio = (neuron, then the Conv compacting) / (neuron writing the map, "
-                   "then the Conv) (wall | CPU)\n");
-      map_rows = true;
-      fmt::print("{:>8} {:>4}%: neuron+compact {:.3f} ms, neuron map {:.3f} ms, ratio {:.3f} | {:.3f}\n",
-                 isa_name(isa), density, a->second.first, b->second.first, a->second.first / b->second.first,
-                 a->second.second / b->second.second);
-    }
   if (!reporter.median.count("oneDNN")) return 0;
   const auto [dnn_wall, dnn_cpu] = reporter.median["oneDNN"];
   fmt::print("\nmedians, one thread; ratio = oneDNN time / event time (wall clock | CPU time)\n");

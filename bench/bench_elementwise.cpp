@@ -21,7 +21,7 @@
 
 #include "bench/bench_common.hpp"
 #include "ops/elementwise.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "bench/bench_common.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {

@@ -10,7 +10,8 @@
 #include <unordered_map>
 
 #include "converter/onnx_model.hpp"
-#include "runtime/checked.hpp"
+#include "ops/op.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::convert {
 
@@ -18,6 +19,14 @@ namespace {
 
 Error invalid(const std::string& file, const std::string& what) {
   return Error(ErrorCode::kInvalidModel, fmt::format("{}: {}", file, what));
+}
+
+// "tspike::TernarySpike, ...": the ops of tspike's own domain.
+std::string tspike_domain_ops() {
+  std::string names;
+  for (const auto& e : ops::op_registry())
+    if (e.domain == std::string(kDomain)) names += (names.empty() ? "" : ", ") + std::string("tspike::") + e.op_type;
+  return names;
 }
 
 // Shape of a value as shape inference left it: -1 for unknown dims; empty
@@ -35,53 +44,6 @@ std::optional<Shape> static_shape(const onnx::ModelProto& model, const std::stri
   for (const auto& vi : g.value_info()) if (vi.name() == name) return from(vi);
   for (const auto& vi : g.output()) if (vi.name() == name) return from(vi);
   return std::nullopt;
-}
-
-void check_spike_node(const onnx::ModelProto& model, const onnx::NodeProto& node,
-                      const std::string& file,
-                      const std::unordered_map<std::string, const onnx::TensorProto*>& inits) {
-  const std::string where = fmt::format("{}: TernarySpike node '{}'", file, node.name());
-  for (const auto& a : node.attribute()) {
-    const std::string& n = a.name();
-    if (n == "threshold" || n == "decay") {
-      if (a.type() != onnx::AttributeProto::FLOAT)
-        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: attribute {} must be a float", where, n));
-      float v = a.f();
-      if (n == "threshold" && !(std::isfinite(v) && v > 0))
-        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: threshold {} must be finite and > 0", where, v));
-      if (n == "decay" && !(v >= 0 && v <= 1))
-        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: decay {} must be in [0, 1]", where, v));
-    } else if (n == "mode") {
-      if (a.type() != onnx::AttributeProto::STRING || (a.s() != "ternary" && a.s() != "binary"))
-        throw Error(ErrorCode::kInvalidModel,
-                    fmt::format("{}: mode must be \"ternary\" or \"binary\"", where));
-    } else {
-      throw Error(ErrorCode::kInvalidModel, fmt::format("{}: unknown attribute '{}'", where, n));
-    }
-  }
-  auto x_shape = static_shape(model, node.input(0));
-  if (x_shape && x_shape->size() < 2)
-    throw Error(ErrorCode::kShapeMismatch,
-                fmt::format("{}: input '{}' must be at least 2-D [N, C, ...], has rank {}", where,
-                            node.input(0), x_shape->size()));
-  if (node.input_size() < 2 || node.input(1).empty()) return;
-  auto it = inits.find(node.input(1));
-  if (it == inits.end())
-    throw Error(ErrorCode::kInvalidModel,
-                fmt::format("{}: amplitude '{}' must be an initializer", where, node.input(1)));
-  const auto& amp = *it->second;
-  int64_t count = 1, non_unit_dims = 0;
-  for (int64_t d : amp.dims()) {
-    count *= d;
-    if (d != 1) non_unit_dims++;
-  }
-  const int64_t channels = (x_shape && (*x_shape)[1] > 0) ? (*x_shape)[1] : -1;
-  if (count == 1) return;
-  if (non_unit_dims > 1 || (channels > 0 && count != channels))
-    throw Error(ErrorCode::kShapeMismatch,
-                fmt::format("{}: amplitude '{}' has {} elements; it must have 1 or C = {} elements "
-                            "in a shape whose other dimensions are 1",
-                            where, node.input(1), count, channels));
 }
 
 // Finds a cycle among the nodes (a value read by a node that, directly or
@@ -134,17 +96,18 @@ std::string find_cycle(const onnx::GraphProto& graph) {
 
 // ONNX's shape inference divides by strides and dilations without checking
 // them (a Conv with strides [0, 2] raised SIGFPE inside libonnx), so window
-// attributes are checked first, in subgraphs too.
-void check_window_attributes(const onnx::GraphProto& graph, const std::string& file) {
+// attributes are checked first, in subgraphs too, for every op ONNX defines.
+void check_window_attributes(const onnx::GraphProto& graph, const std::string& file, int opset) {
   for (const auto& node : graph.node()) {
+    // A window op (convolutions, pools) has strides; its pads may not be
+    // negative, while those of an op without a window (Pad) may (cropping).
+    const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), opset, node.domain());
+    const bool window = schema && schema->attributes().count("strides");
     for (const auto& a : node.attribute()) {
-      for (const auto& g : a.graphs()) check_window_attributes(g, file);
-      if (a.has_g()) check_window_attributes(a.g(), file);
+      for (const auto& g : a.graphs()) check_window_attributes(g, file, opset);
+      if (a.has_g()) check_window_attributes(a.g(), file, opset);
       const std::string& n = a.name();
       const int64_t least = n == "pads" ? 0 : 1;
-      // Pad's own pads may be negative (cropping); only windows' may not.
-      const bool window = node.op_type().find("Conv") != std::string::npos ||
-                          node.op_type().find("Pool") != std::string::npos;
       if (n == "strides" || n == "dilations" || n == "kernel_shape" || (n == "pads" && window)) {
         for (int64_t v : a.ints())
           if (v < least)
@@ -161,7 +124,7 @@ void check_window_attributes(const onnx::GraphProto& graph, const std::string& f
 }  // namespace
 
 void check_model(onnx::ModelProto& model, const std::string& file, const Limits& limits) {
-  register_schemas();
+  ops::register_schemas();
   auto& graph = *model.mutable_graph();
   if (graph.node_size() > limits.max_nodes)
     throw Error(ErrorCode::kResourceLimit,
@@ -193,12 +156,13 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
                     fmt::format("{}: node '{}': op {} is experimental in ONNX; tspike does not support it", file,
                                 node.name(), node.op_type()));
       if (schema) continue;
-    } else if (node.op_type() == kSpikeOp) {
+    } else if (ops::find_op(kDomain, node.op_type())) {
       continue;
     }
     throw Error(ErrorCode::kUnsupportedOp,
-                fmt::format("{}: node '{}': unknown op {}{} (neither an ONNX op of opset {} nor tspike::{})", file,
-                            node.name(), ours ? "tspike::" : "", node.op_type(), opsets[""], kSpikeOp));
+                fmt::format("{}: node '{}': unknown op {}{} (neither an ONNX op of opset {} nor one of tspike's: {})",
+                            file, node.name(), ours ? "tspike::" : "", node.op_type(), opsets[""],
+                            tspike_domain_ops()));
   }
 
   // Every node gets a unique name: errors and reports refer to nodes by it.
@@ -217,19 +181,16 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
   if (const std::string cycle = find_cycle(graph); !cycle.empty())
     throw invalid(file, fmt::format("the graph has a cycle: {} (each feeds the next)", cycle));
 
-  // Initializers read as weights (every input of Conv, Gemm, MatMul,
-  // BatchNormalization; a TernarySpike's amplitude) must be finite: a NaN
-  // or infinity there would silently poison every output.
+  // Initializers read as weights (OpTraits::first_weight_input: a layer's
+  // or BatchNormalization's inputs, a TernarySpike's amplitude) must be
+  // finite: a NaN or infinity there would silently poison every output.
   std::unordered_map<std::string, std::string> weight_use;  // initializer -> its first such use
   for (const auto& node : graph.node()) {
-    const std::string& op = node.op_type();
-    const bool spike = node.domain() == kDomain && op == kSpikeOp;
-    const bool linear = (node.domain().empty() || node.domain() == "ai.onnx") &&
-                        (op == "Conv" || op == "Gemm" || op == "MatMul" || op == "BatchNormalization");
-    if (!spike && !linear) continue;
-    for (int k = spike ? 1 : 0; k < (spike ? std::min(2, node.input_size()) : node.input_size()); ++k)
+    const ops::OpTraits* traits = ops::find_traits(node.domain(), node.op_type());
+    if (!traits || traits->first_weight_input < 0) continue;
+    for (int k = traits->first_weight_input; k < node.input_size(); ++k)
       if (!node.input(k).empty())
-        weight_use.emplace(node.input(k), fmt::format("input {} of node '{}' ({})", k, node.name(), op));
+        weight_use.emplace(node.input(k), fmt::format("input {} of node '{}' ({})", k, node.name(), node.op_type()));
   }
 
   // Initializers: sizes and data lengths before anything trusts them.
@@ -287,7 +248,7 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
   } catch (const std::exception& e) {
     throw invalid(file, fmt::format("ONNX checker: {}", e.what()));
   }
-  check_window_attributes(graph, file);
+  check_window_attributes(graph, file, static_cast<int>(opsets[""]));
   try {
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(true, 1, true));
@@ -295,13 +256,22 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
     throw Error(ErrorCode::kShapeMismatch, fmt::format("{}: ONNX shape inference: {}", file, e.what()));
   }
 
-  for (const auto& node : graph.node())
-    if (node.domain() == kDomain) {
-      if (node.op_type() != kSpikeOp)
-        throw Error(ErrorCode::kUnsupportedOp,
-                    fmt::format("{}: node '{}': unknown op tspike::{}", file, node.name(), node.op_type()));
-      check_spike_node(model, node, file, inits);
+  // The format's own rules for each op (OpTraits::check).
+  for (const auto& node : graph.node()) {
+    const ops::OpTraits* traits = ops::find_traits(node.domain(), node.op_type());
+    if (!traits || !traits->check) continue;
+    ops::NodeFacts facts;
+    for (const auto& in : node.input()) {
+      facts.input_shapes.push_back(in.empty() ? std::nullopt : static_shape(model, in));
+      auto it = in.empty() ? inits.end() : inits.find(in);
+      facts.initializers.push_back(it == inits.end() ? nullptr : it->second);
     }
+    try {
+      traits->check(node, facts);
+    } catch (const Error& e) {
+      throw Error(e.code(), fmt::format("{}: {}", file, e.what()));
+    }
+  }
   (void)read_metadata(model, file);
 }
 

@@ -1,6 +1,6 @@
 // tspike::convert_file: the library side of tsconvert.
 #include "converter/onnx_model.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "tspike/convert.hpp"
 
 namespace tspike {

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "converter/passes.hpp"
+#include "ops/op.hpp"
 
 namespace tspike::convert {
 
@@ -73,88 +74,80 @@ class Planner {
     plan(n.output(0), scale, next + ")");
   }
 
+  // How the scale crosses consumer n: its op's traits (OpTraits::scale) say.
   void consumer(onnx::NodeProto& n, const std::string& value, const Scale& s, const std::string& via) {
     std::vector<int> slots;
     for (int k = 0; k < n.input_size(); ++k)
       if (n.input(k) == value) slots.push_back(k);
-    const std::string& op = n.op_type();
     const Shape* shape = ctx_.shape(value);
     const int64_t rank = shape ? int64_t(shape->size()) : -1;
     auto keep_all = [&](const std::string& reason) {
       for (int k : slots) keep(n, k, value, s, via, reason);
     };
-    const bool negative = std::any_of(s.begin(), s.end(), [](float x) { return x < 0; });
-
-    if (!n.domain().empty() && n.domain() != "ai.onnx")
-      return keep_all(fmt::format("{} does not take a scaled input (not a linear op)", describe(n)));
-    if (op == "Shape") return;  // reads only the shape
     if (ctx_.scale_muls.count(n.name()) && slots == std::vector<int>{0})
       return add(Action::kMergeMul, &n, 0, value, s, via);
-    if (op == "Add" || op == "Sub") {
-      for (int k : slots) add(Action::kEdgeMul, &n, k, value, s, via);
-      return;
-    }
-    if (op == "Conv" || op == "Gemm" || op == "MatMul") {
-      for (int k : slots) {
-        std::string why = k == 0 ? weights_problem(n, s, rank) : operand_name(n, k);
-        if (why.empty()) add(Action::kWeights, &n, k, value, s, via);
-        else keep(n, k, value, s, via, why);
-      }
-      return;
-    }
     const bool single = slots == std::vector<int>{0};
-    if (single && (op == "Identity" || op == "AveragePool" || op == "GlobalAveragePool"))
-      return carry(n, s, via);
-    if (single && (op == "MaxPool" || op == "Relu")) {
-      if (negative)
-        return keep_all(fmt::format("{} does not commute with a negative amplitude", describe(n)));
-      if (n.output_size() > 1 && !n.output(1).empty())
-        return keep_all(fmt::format("{} has its Indices output in use", describe(n)));
-      return carry(n, s, via);
-    }
-    if (single && op == "Flatten") return flatten(n, value, s, via, shape);
-    if (op == "Concat") return concat(n, value, s, via, rank);
-    if ((op == "Mul" || (op == "Div" && single)) && slots.size() == 1 && n.input_size() == 2) {
-      const std::string& other = n.input(1 - slots[0]);
-      const Shape* cs = ctx_.shape(other);
-      if (find_initializer(ctx_.graph, other) && cs && preserves_shape(shape, *cs))
+    const ops::OpTraits* traits = ops::find_traits(n.domain(), n.op_type());
+    switch (traits ? traits->scale : ops::ScaleFlow::kStops) {
+      case ops::ScaleFlow::kShapeOnly:
+        return;
+      case ops::ScaleFlow::kOnEdge:
+        for (int k : slots) add(Action::kEdgeMul, &n, k, value, s, via);
+        return;
+      case ops::ScaleFlow::kIntoWeights:
+        for (int k : slots) {
+          const std::string why = k == 0 ? weights_problem(n, *traits->layer, s, rank)
+                                         : fmt::format("spike is operand {} (weights or bias) of {}", k, describe(n));
+          if (why.empty()) add(Action::kWeights, &n, k, value, s, via);
+          else keep(n, k, value, s, via, why);
+        }
+        return;
+      case ops::ScaleFlow::kThrough:
+        if (single) return carry(n, s, via);
+        break;
+      case ops::ScaleFlow::kThroughNonNegative:
+        if (!single) break;
+        if (std::any_of(s.begin(), s.end(), [](float x) { return x < 0; }))
+          return keep_all(fmt::format("{} does not commute with a negative amplitude", describe(n)));
+        for (int k = 1; k < n.output_size(); ++k)
+          if (!n.output(k).empty())
+            return keep_all(fmt::format("{} has its output {} (not a function of the values alone) in use",
+                                        describe(n), k));
         return carry(n, s, via);
-      return keep_all(fmt::format("{} is not by a constant that keeps the shape", describe(n)));
+      case ops::ScaleFlow::kFlatten:
+        if (single) return flatten(n, value, s, via, shape);
+        break;
+      case ops::ScaleFlow::kConcat:
+        return concat(n, value, s, via, rank);
+      case ops::ScaleFlow::kMulByConstant:
+      case ops::ScaleFlow::kDivByConstant: {
+        // A quotient keeps the scale only as its dividend.
+        const bool dividend_only = traits->scale == ops::ScaleFlow::kDivByConstant;
+        if (slots.size() == 1 && n.input_size() == 2 && (single || !dividend_only)) {
+          const std::string& other = n.input(1 - slots[0]);
+          const Shape* cs = ctx_.shape(other);
+          if (find_initializer(ctx_.graph, other) && cs && preserves_shape(shape, *cs)) return carry(n, s, via);
+        }
+        return keep_all(fmt::format("{} is not by a constant that keeps the shape", describe(n)));
+      }
+      case ops::ScaleFlow::kStops:
+        break;
     }
-    keep_all(fmt::format("{} is not an op a spike amplitude folds into or passes through",
-                         describe(n)));
+    keep_all(fmt::format("{} is not an op a spike amplitude folds into or passes through", describe(n)));
   }
 
-  static std::string operand_name(const onnx::NodeProto& n, int slot) {
-    if (n.op_type() == "Conv") return fmt::format("spike is input {} (weights/bias) of {}", slot, describe(n));
-    if (n.op_type() == "MatMul") return fmt::format("spike is the right operand of {}", describe(n));
-    return fmt::format("spike is operand {} of {}", slot == 1 ? "B" : "C", describe(n));
-  }
-
-  // Empty when the scale can fold into the weights of n's data input.
-  std::string weights_problem(const onnx::NodeProto& n, const Scale& s, int64_t rank) {
+  // Empty when the scale can fold into the weights of layer n's data input.
+  std::string weights_problem(const onnx::NodeProto& n, const ops::LayerTraits& layer, const Scale& s, int64_t rank) {
     const auto* w = n.input_size() > 1 ? find_initializer(ctx_.graph, n.input(1)) : nullptr;
     if (!w || w->data_type() != onnx::TensorProto::FLOAT)
       return fmt::format("the weights of {} are not a float initializer", describe(n));
-    const std::string& op = n.op_type();
-    int64_t features = -1;
-    if (op == "Conv") {
-      const int64_t g = attr_int(n, "group", 1);
-      if (w->dims_size() < 3 || g < 1 || w->dims(0) % g != 0)
-        return fmt::format("the weights of {} do not have the shape [M, C/group, ...]", describe(n));
-      features = w->dims(1) * g;
-    } else if (op == "Gemm") {
-      if (attr_int(n, "transA", 0)) return fmt::format("{} has transA = 1", describe(n));
-      if (w->dims_size() != 2) return fmt::format("operand B of {} is not 2-D", describe(n));
-      features = attr_int(n, "transB", 0) ? w->dims(1) : w->dims(0);
-    } else {
-      if (rank != 2 || w->dims_size() != 2)
-        return fmt::format("{} is not a [N, F] x [F, out] product", describe(n));
-      features = w->dims(0);
-    }
+    const Shape dims(w->dims().begin(), w->dims().end());
+    ops::WeightLayout layout;
+    if (std::string why = layer.weight_layout(n, dims, rank, layout); !why.empty()) return why;
+    if (!layout.data_problem.empty()) return layout.data_problem;
+    const int64_t features = dims[layout.in_axis] * layout.groups;
     if (s.size() != 1 && int64_t(s.size()) != features)
-      return fmt::format("{} has {} input features, the amplitude {} values", describe(n), features,
-                         s.size());
+      return fmt::format("{} has {} input features, the amplitude {} values", describe(n), features, s.size());
     return {};
   }
 
@@ -215,7 +208,7 @@ class Planner {
 void fold_amplitudes(PassContext& ctx) {
   std::vector<onnx::NodeProto*> spikes;
   for (auto& n : *ctx.graph.mutable_node())
-    if (n.domain() == kDomain && n.op_type() == kSpikeOp) spikes.push_back(&n);
+    if (const ops::OpTraits* t = ops::find_traits(n.domain(), n.op_type()); t && t->neuron) spikes.push_back(&n);
 
   for (onnx::NodeProto* spike : spikes) {
     if (spike->input_size() < 2 || spike->input(1).empty()) continue;

@@ -1,5 +1,7 @@
-// Pass b (spec 3.1): fold a BatchNormalization into the Conv or Gemm that
-// feeds it, when nothing else reads the Conv / Gemm output:
+// Pass b (spec 3.1): fold a BatchNormalization (any op whose traits give a
+// per-channel affine map) into the layer that feeds it (a layer whose traits
+// say folds_batchnorm: Conv, Gemm), when nothing else reads the layer's
+// output:
 //   W' = W * f (per output channel),  b' = (b - mean) * f + beta,
 //   f  = gamma / sqrt(var + eps).
 #include <fmt/format.h>
@@ -7,52 +9,27 @@
 #include <cmath>
 
 #include "converter/passes.hpp"
+#include "ops/op.hpp"
 
 namespace tspike::convert {
 
 namespace {
 
-struct BatchNormParams {
-  std::vector<double> factor;  // gamma / sqrt(var + eps)
-  std::vector<double> mean, beta;
-};
-
-// The BN's four parameters as per-channel vectors of length `channels`;
-// nullopt when one is not a float initializer of that size.
-std::optional<BatchNormParams> read_params(PassContext& ctx, const onnx::NodeProto& bn,
-                                           int64_t channels) {
-  std::vector<std::vector<float>> p;
-  for (int k = 1; k <= 4; ++k) {
-    const auto* t = find_initializer(ctx.graph, bn.input(k));
-    if (!t) return std::nullopt;
-    ConstTensor c = read_tensor(ctx, *t);
-    if (c.dtype != DType::kFloat32 || c.size() != channels) return std::nullopt;
-    p.push_back(std::move(c.f));
-  }
-  const double eps = attr_float(bn, "epsilon", 1e-5f);
-  BatchNormParams r;
-  for (int64_t m = 0; m < channels; ++m) {
-    const double f = p[0][m] / std::sqrt(double(p[3][m]) + eps);
-    r.factor.push_back(f);
-    r.mean.push_back(p[2][m]);
-    r.beta.push_back(p[1][m]);
-  }
-  return r;
-}
-
-// Output channel count of a Conv / Gemm from its weights; -1 if unusable.
-int64_t output_channels(PassContext& ctx, const onnx::NodeProto& n) {
+// The layout of layer n's float weights; nullopt if they are unusable.
+std::optional<ops::WeightLayout> weight_layout(PassContext& ctx, const onnx::NodeProto& n,
+                                               const ops::LayerTraits& layer) {
   const auto* w = n.input_size() > 1 ? find_initializer(ctx.graph, n.input(1)) : nullptr;
-  if (!w || w->data_type() != onnx::TensorProto::FLOAT) return -1;
-  if (n.op_type() == "Conv") return w->dims_size() >= 3 ? w->dims(0) : -1;
-  if (w->dims_size() != 2) return -1;
-  return attr_int(n, "transB", 0) ? w->dims(0) : w->dims(1);
+  if (!w || w->data_type() != onnx::TensorProto::FLOAT) return std::nullopt;
+  ops::WeightLayout layout;
+  if (!layer.weight_layout(n, Shape(w->dims().begin(), w->dims().end()), -1, layout).empty()) return std::nullopt;
+  return layout;
 }
 
-// The bias as `channels` values (a Gemm's C scaled by beta); nullopt when it
-// is not a constant that broadcasts per output channel.
+// The bias as `channels` values (scaled by the layer's bias scale, Gemm's
+// beta); nullopt when it is not a constant that broadcasts per output
+// channel.
 std::optional<std::vector<double>> read_bias(PassContext& ctx, const onnx::NodeProto& n,
-                                             int64_t channels) {
+                                             const ops::LayerTraits& layer, int64_t channels) {
   std::vector<double> b(channels, 0.0);
   if (n.input_size() < 3 || n.input(2).empty()) return b;
   const auto* t = find_initializer(ctx.graph, n.input(2));
@@ -63,8 +40,8 @@ std::optional<std::vector<double>> read_bias(PassContext& ctx, const onnx::NodeP
   const bool per_channel = c.size() == channels &&
                            (c.shape.size() == 1 || (c.shape.size() == 2 && c.shape[0] == 1));
   if (!per_channel && c.size() != 1) return std::nullopt;
-  const double beta = n.op_type() == "Gemm" ? attr_float(n, "beta", 1.0f) : 1.0;
-  for (int64_t m = 0; m < channels; ++m) b[m] = beta * c.f[per_channel ? m : 0];
+  const double scale = layer.bias_scale_attribute ? attr_float(n, layer.bias_scale_attribute, 1.0f) : 1.0;
+  for (int64_t m = 0; m < channels; ++m) b[m] = scale * c.f[per_channel ? m : 0];
   return b;
 }
 
@@ -80,38 +57,44 @@ void set_float_attr(onnx::NodeProto& n, const std::string& name, float value) {
   a->set_f(value);
 }
 
-bool fold_one(PassContext& ctx, onnx::NodeProto& bn) {
-  if (bn.input_size() != 5 || attr_int(bn, "training_mode", 0) != 0) return false;
-  for (int k = 1; k < bn.output_size(); ++k)
-    if (!bn.output(k).empty()) return false;  // training outputs in use
+// Folds node `bn` (a per-channel affine op, OpTraits::per_channel_affine)
+// into the layer that feeds it, when that layer's output goes to it alone.
+bool fold_one(PassContext& ctx, onnx::NodeProto& bn, const ops::OpTraits& bn_traits) {
+  if (bn.input_size() < 1) return false;
   onnx::NodeProto* layer = find_producer(ctx.graph, bn.input(0));
-  if (!layer || !layer->domain().empty() ||
-      (layer->op_type() != "Conv" && layer->op_type() != "Gemm"))
-    return false;
-  // The layer's output must go to this BN alone.
+  const ops::OpTraits* traits = layer ? ops::find_traits(layer->domain(), layer->op_type()) : nullptr;
+  if (!traits || !traits->layer || !traits->layer->folds_batchnorm) return false;
+  // The layer's output must go to this node alone.
   if (use_count(ctx.graph, bn.input(0)) != 1) return false;
-  const int64_t channels = output_channels(ctx, *layer);
+  const auto layout = weight_layout(ctx, *layer, *traits->layer);
+  if (!layout) return false;
+  const int64_t channels = find_initializer(ctx.graph, layer->input(1))->dims(layout->out_axis);
   if (channels <= 0) return false;
-  auto params = read_params(ctx, bn, channels);
-  auto bias = read_bias(ctx, *layer, channels);
-  if (!params || !bias) return false;
+  std::vector<ConstTensor> values;  // bn's float constant inputs
+  std::vector<const ConstTensor*> inputs;
+  values.reserve(size_t(bn.input_size()));
+  for (const auto& in : bn.input()) {
+    const auto* t = in.empty() ? nullptr : find_initializer(ctx.graph, in);
+    if (t && t->data_type() == onnx::TensorProto::FLOAT) values.push_back(read_tensor(ctx, *t));
+    inputs.push_back(t && t->data_type() == onnx::TensorProto::FLOAT ? &values.back() : nullptr);
+  }
+  ops::PerChannelAffine affine;
+  if (!bn_traits.per_channel_affine(bn, inputs, channels, affine)) return false;
+  auto bias = read_bias(ctx, *layer, *traits->layer, channels);
+  if (!bias) return false;
 
   // Weights: scale every weight of output channel m by factor[m].
   onnx::TensorProto* wt = owned_initializer(ctx, *layer, 1);
   ConstTensor w = read_tensor(ctx, *wt);
-  const bool gemm_out_is_column = layer->op_type() == "Gemm" && !attr_int(*layer, "transB", 0);
-  const int64_t per_row = w.size() / w.shape[0];
-  for (int64_t k = 0; k < w.size(); ++k) {
-    const int64_t m = gemm_out_is_column ? k % channels : k / per_row;
-    w.f[k] = float(w.f[k] * params->factor[m]);
-  }
+  ops::for_each_weight(w.shape, *layout,
+                       [&](int64_t k, int64_t m, int64_t /*feature*/) { w.f[k] = float(w.f[k] * affine.factor[m]); });
   write_tensor(*wt, w);
 
-  // Bias: b' = (b - mean) * factor + beta, always as a fresh [M] initializer.
+  // Bias: b' = (b - center) * factor + shift, always as a fresh [M] initializer.
   ConstTensor b;
   b.shape = {channels};
   for (int64_t m = 0; m < channels; ++m)
-    b.f.push_back(float(((*bias)[m] - params->mean[m]) * params->factor[m] + params->beta[m]));
+    b.f.push_back(float(((*bias)[m] - affine.center[m]) * affine.factor[m] + affine.shift[m]));
   const std::string bias_name =
       unique_name(ctx.graph, (layer->input_size() > 2 && !layer->input(2).empty()
                                   ? layer->input(2)
@@ -119,11 +102,11 @@ bool fold_one(PassContext& ctx, onnx::NodeProto& bn) {
   add_initializer(ctx, tensor_to_proto(b, bias_name));
   while (layer->input_size() < 3) layer->add_input("");
   layer->set_input(2, bias_name);
-  if (layer->op_type() == "Gemm") set_float_attr(*layer, "beta", 1.0f);
+  if (traits->layer->bias_scale_attribute) set_float_attr(*layer, traits->layer->bias_scale_attribute, 1.0f);
 
   // The layer now produces the BN's output; the BN goes.
-  ctx.report.folded.push_back(fmt::format("BatchNormalization {} folded into {} {}", bn.name(),
-                                          layer->op_type(), layer->name()));
+  ctx.report.folded.push_back(fmt::format("{} {} folded into {} {}", bn.op_type(), bn.name(), layer->op_type(),
+                                          layer->name()));
   layer->set_output(0, bn.output(0));
   bn.clear_output();
   bn.add_output("");
@@ -134,10 +117,11 @@ bool fold_one(PassContext& ctx, onnx::NodeProto& bn) {
 }  // namespace
 
 void fold_batchnorm(PassContext& ctx) {
-  // Spatial BN only: opset 9 dropped the non-spatial variant.
+  // From opset 9 on, where BatchNormalization is spatial only.
   if (ctx.opset < 9) return;
   for (auto& n : *ctx.graph.mutable_node())
-    if (n.op_type() == "BatchNormalization" && n.domain().empty()) fold_one(ctx, n);
+    if (const ops::OpTraits* t = ops::find_traits(n.domain(), n.op_type()); t && t->per_channel_affine)
+      fold_one(ctx, n, *t);
   remove_dead(ctx.graph);
 }
 

@@ -19,22 +19,15 @@
 #include <unordered_map>
 
 #include "converter/passes.hpp"
+#include "ops/op.hpp"
 
 namespace tspike::convert {
 
 namespace {
 
-// The op names this pass looks for, in one place.
-bool is_average_pool(const onnx::NodeProto& n) {
-  return n.domain().empty() && (n.op_type() == "AveragePool" || n.op_type() == "GlobalAveragePool");
-}
-bool is_pure_spike(const onnx::NodeProto& n) {
-  return n.domain() == kDomain && n.op_type() == kSpikeOp && (n.input_size() < 2 || n.input(1).empty());
-}
-bool is_spike(const onnx::NodeProto& n) { return n.domain() == kDomain && n.op_type() == kSpikeOp; }
-bool is_op(const onnx::NodeProto& n, const char* op) { return n.domain().empty() && n.op_type() == op; }
-
 std::string describe(const onnx::NodeProto& n) { return n.op_type() + " " + n.name(); }
+
+const ops::OpTraits* traits_of(const onnx::NodeProto& n) { return ops::find_traits(n.domain(), n.op_type()); }
 
 // A pool that can fold: window kh x kw over an input of C x H x W.
 struct Window {
@@ -56,41 +49,20 @@ std::string auto_pad(const onnx::NodeProto& n) {
   return a ? a->s() : "NOTSET";
 }
 
-// The window of `pool` over a static [N, C, H, W] input, or why it cannot fold.
-std::optional<Window> pool_window(const PassContext& ctx, const onnx::NodeProto& pool, std::string& why) {
+// The window of `pool` (its traits say) over a static [N, C, H, W] input, or why it cannot fold.
+std::optional<Window> pool_window(const PassContext& ctx, const onnx::NodeProto& pool, const ops::OpTraits& traits,
+                                  std::string& why) {
   const Shape* in = ctx.shape(pool.input(0));
   if (!in || in->size() != 4 || (*in)[1] < 1 || (*in)[2] < 1 || (*in)[3] < 1) {
     why = fmt::format("the C, H, W of the input of {} are not known statically", describe(pool));
     return std::nullopt;
   }
-  Window win{1, 1, (*in)[1], (*in)[2], (*in)[3]};
-  if (pool.op_type() == "GlobalAveragePool") {
-    win.kh = win.h;
-    win.kw = win.w;
-    return win;
+  int64_t window[2] = {1, 1};
+  if (!traits.tiling_window || !traits.tiling_window(pool, *in, window, why)) {
+    if (why.empty()) why = fmt::format("{} does not average windows that tile its input", describe(pool));
+    return std::nullopt;
   }
-  const auto kernel = attr_ints(pool, "kernel_shape");
-  const auto strides = ints_or(pool, "strides", {1, 1});
-  const auto pads = ints_or(pool, "pads", {0, 0, 0, 0});
-  const std::string pad_mode = auto_pad(pool);
-  if (kernel.size() != 2 || strides != kernel) {
-    why = fmt::format("{} has a stride other than its kernel", describe(pool));
-  } else if (!all_equal(pads, 0) || (pad_mode != "NOTSET" && pad_mode != "VALID")) {
-    why = fmt::format("{} pads its input", describe(pool));
-  } else if (!all_equal(ints_or(pool, "dilations", {1, 1}), 1)) {
-    why = fmt::format("{} is dilated", describe(pool));
-  } else if (win.h % kernel[0] || win.w % kernel[1]) {
-    // With ceil_mode a partial window would average fewer inputs; without,
-    // the rows left over would be dropped. Either way not one convolution.
-    why = fmt::format("the {}x{} input of {} is not a multiple of its {}x{} window", win.h, win.w,
-                      describe(pool), kernel[0], kernel[1]);
-  } else {
-    // ceil_mode changes nothing when the window divides the input.
-    win.kh = kernel[0];
-    win.kw = kernel[1];
-    return win;
-  }
-  return std::nullopt;
+  return Window{window[0], window[1], (*in)[1], (*in)[2], (*in)[3]};
 }
 
 void set_ints(onnx::NodeProto& n, const char* name, const std::vector<int64_t>& v) {
@@ -117,7 +89,8 @@ class PoolFolder {
   void run() {
     std::vector<onnx::NodeProto*> pools;
     for (auto& n : *ctx_.graph.mutable_node())
-      if (is_average_pool(n) && n.input_size() >= 1) pools.push_back(&n);
+      if (const auto* t = traits_of(n); t && t->spikes == ops::SpikeFlow::kAverages && n.input_size() >= 1)
+        pools.push_back(&n);
     for (onnx::NodeProto* pool : pools) fold(*pool);
   }
 
@@ -126,15 +99,16 @@ class PoolFolder {
   // through a Flatten); its other readers keep it.
   void fold(onnx::NodeProto& pool) {
     const onnx::NodeProto* spike = find_producer(ctx_.graph, pool.input(0));
-    if (!spike || !is_spike(*spike)) return;  // not a pool of spikes: nothing to gain
+    const ops::OpTraits* spike_traits = spike ? traits_of(*spike) : nullptr;
+    if (!spike_traits || !spike_traits->neuron) return;  // not a pool of spikes: nothing to gain
     std::vector<Target> targets = layers_reading(pool);
     if (targets.empty()) return;
     std::string why;
     std::optional<Window> win;
-    if (!is_pure_spike(*spike))
+    if (spike->input_size() > 1 && !spike->input(1).empty())
       why = fmt::format("the spikes of {} keep their amplitude", spike->name());
     else
-      win = pool_window(ctx_, pool, why);
+      win = pool_window(ctx_, pool, *traits_of(pool), why);
     if (win && win->size() > ctx_.options.fold_pool_max_window)
       why = ctx_.options.fold_pool_max_window <= 0
                 ? std::string("folding pools is off")
@@ -142,7 +116,8 @@ class PoolFolder {
                               ctx_.options.fold_pool_max_window);
     for (const Target& t : targets) {
       std::string layer_why = why;
-      if (layer_why.empty()) layer_why = t.flatten ? fold_dense(pool, *spike, *win, t) : fold_conv(pool, *spike, *win, *t.layer);
+      if (layer_why.empty())
+        layer_why = t.flatten ? fold_features(pool, *spike, *win, t) : fold_spatial(pool, *spike, *win, *t.layer);
       if (!layer_why.empty())
         ctx_.report.kept_pools.emplace_back(fmt::format("{} -> {}", describe(pool), describe(*t.layer)), layer_why);
     }
@@ -153,13 +128,22 @@ class PoolFolder {
     onnx::NodeProto* flatten;  // between pool and a Gemm / MatMul, else null
   };
 
+  static ops::PoolFold pool_fold(const onnx::NodeProto& n) {
+    const ops::OpTraits* t = traits_of(n);
+    return t && t->layer ? t->layer->pool_fold : ops::PoolFold::kNone;
+  }
+
+  // The layers that read the pool as their data input: directly (a
+  // convolution), or through a flattening (a Gemm, a MatMul).
   std::vector<Target> layers_reading(onnx::NodeProto& pool) {
     std::vector<Target> targets;
     for (auto [n, slot] : find_uses(ctx_.graph, pool.output(0))) {
-      if (slot == 0 && is_op(*n, "Conv")) targets.push_back({n, nullptr});
-      if (slot != 0 || !is_op(*n, "Flatten")) continue;
+      if (slot != 0) continue;
+      if (pool_fold(*n) == ops::PoolFold::kSpatial) targets.push_back({n, nullptr});
+      const ops::OpTraits* t = traits_of(*n);
+      if (!t || t->scale != ops::ScaleFlow::kFlatten) continue;
       for (auto [m, mslot] : find_uses(ctx_.graph, n->output(0)))
-        if (mslot == 0 && (is_op(*m, "Gemm") || is_op(*m, "MatMul"))) targets.push_back({m, n});
+        if (mslot == 0 && pool_fold(*m) == ops::PoolFold::kFeatures) targets.push_back({m, n});
     }
     return targets;
   }
@@ -185,9 +169,10 @@ class PoolFolder {
                                              spike.name()));
   }
 
-  // Pool + Conv -> one Conv over the spikes. Empty on success, else why not.
-  std::string fold_conv(onnx::NodeProto& pool, const onnx::NodeProto& spike, const Window& win,
-                        onnx::NodeProto& conv) {
+  // Pool + convolution -> one convolution over the spikes. Empty on
+  // success, else why not.
+  std::string fold_spatial(onnx::NodeProto& pool, const onnx::NodeProto& spike, const Window& win,
+                           onnx::NodeProto& conv) {
     const auto* w = weights(conv, 4);
     if (!w) return fmt::format("the weights of {} are not a 4-D float initializer", describe(conv));
     const int64_t m = w->dims(0), cg = w->dims(1), kh = w->dims(2), kw = w->dims(3);
@@ -230,17 +215,20 @@ class PoolFolder {
 
   // Pool + Flatten + Gemm / MatMul -> Flatten + one Gemm / MatMul over the
   // spikes. Empty on success, else why not.
-  std::string fold_dense(onnx::NodeProto& pool, const onnx::NodeProto& spike, const Window& win,
-                         const Target& t) {
+  std::string fold_features(onnx::NodeProto& pool, const onnx::NodeProto& spike, const Window& win,
+                            const Target& t) {
     onnx::NodeProto& layer = *t.layer;
     int64_t axis = attr_int(*t.flatten, "axis", 1);
     if (axis < 0) axis += 4;
     if (axis != 1) return fmt::format("{} is not on axis 1", describe(*t.flatten));
     const auto* w = weights(layer, 2);
     if (!w) return fmt::format("the weights of {} are not a 2-D float initializer", describe(layer));
-    const bool gemm = layer.op_type() == "Gemm";
-    if (gemm && attr_int(layer, "transA", 0)) return fmt::format("{} has transA = 1", describe(layer));
-    const bool features_are_columns = gemm && attr_int(layer, "transB", 0);
+    ops::WeightLayout layout;
+    const std::string problem =
+        traits_of(layer)->layer->weight_layout(layer, Shape(w->dims().begin(), w->dims().end()), 2, layout);
+    if (!problem.empty()) return problem;
+    if (!layout.data_problem.empty()) return layout.data_problem;
+    const bool features_are_columns = layout.in_axis == 1;
     const int64_t ph = win.h / win.kh, pw = win.w / win.kw;
     const int64_t features = win.c * ph * pw, outputs = features_are_columns ? w->dims(0) : w->dims(1);
     if ((features_are_columns ? w->dims(1) : w->dims(0)) != features)
@@ -267,19 +255,14 @@ class PoolFolder {
     write_tensor(*tp, folded);
     ctx_.shapes[tp->name()] = folded.shape;
 
-    // One new Flatten of the spikes per pool's Flatten, before its first layer.
+    // One copy of the pool's Flatten, flattening the spikes, before its first layer.
     std::string& flat = flattened_[t.flatten];
     if (flat.empty()) {
       flat = unique_name(ctx_.graph, spike.output(0) + "_flat");
-      onnx::NodeProto node;
-      node.set_op_type("Flatten");
+      onnx::NodeProto node = *t.flatten;
       node.set_name(unique_name(ctx_.graph, t.flatten->name() + "_unpooled"));
-      node.add_input(spike.output(0));
-      node.add_output(flat);
-      auto* a = node.add_attribute();
-      a->set_name("axis");
-      a->set_type(onnx::AttributeProto::INT);
-      a->set_i(1);
+      node.set_input(0, spike.output(0));
+      node.set_output(0, flat);
       if (const Shape* s = ctx_.shape(spike.output(0))) ctx_.shapes[flat] = {(*s)[0], unpooled};
       insert_node_before(ctx_.graph, &layer, std::move(node));
     }

@@ -6,18 +6,15 @@
 #include <memory>
 #include <string>
 
-#include "runtime/values.hpp"
+#include "ops/tensor_proto.hpp"
+#include "ops/traits.hpp"
+#include "base/values.hpp"
 #include "tspike/convert.hpp"
 #include "tspike/model.hpp"
 
 namespace tspike::convert {
 
-inline constexpr const char* kDomain = "tspike";
-inline constexpr const char* kSpikeOp = "TernarySpike";
-
-// Registers the OpSchema of tspike::TernarySpike with ONNX (idempotent,
-// thread-safe), so that ONNX's checker and shape inference see through it.
-void register_schemas();
+using ops::kDomain;
 
 // Reads and parses a model file; `limits` bound the file size. Throws Error.
 onnx::ModelProto read_model_file(const std::string& path, const Limits& limits);
@@ -35,11 +32,9 @@ void check_model(onnx::ModelProto& model, const std::string& name, const Limits&
 // The tspike.* metadata. Throws Error(kInvalidModel) on a malformed value.
 ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& name);
 
-// Initializer <-> ConstTensor. Supports float, double (converted to float),
-// int64 and int32 (to int64). `where` names the tensor in errors.
-ConstTensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where,
-                              const Limits& limits);
-onnx::TensorProto tensor_to_proto(const ConstTensor& t, const std::string& name);
+// Initializer <-> ConstTensor (ops/tensor_proto.hpp).
+using ops::tensor_from_proto;
+using ops::tensor_to_proto;
 
 // The default-domain opset version the model imports.
 int default_opset(const onnx::ModelProto& model);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "converter/passes.hpp"
+#include "ops/op.hpp"
 
 namespace tspike::convert {
 
@@ -51,31 +52,16 @@ onnx::NodeProto* insert_scale_mul(PassContext& ctx, const onnx::NodeProto* ancho
   return insert_node_before(ctx.graph, anchor, std::move(mul));
 }
 
-// W of a Conv / Gemm / MatMul times the scale of input feature f
-// (the planner checked the shapes).
+// The weights of layer n times the scale of their input feature (the
+// planner checked the layout), per the op's WeightLayout.
 void scale_weights(PassContext& ctx, onnx::NodeProto& n, const Scale& s) {
   onnx::TensorProto* t = owned_initializer(ctx, n, 1);
   ConstTensor w = read_tensor(ctx, *t);
-  const std::string& op = n.op_type();
-  if (op == "Conv") {
-    // W is [M, C/g, k...]; output channel m sees input channel
-    // (m / (M/g)) * (C/g) + c_local.
-    const int64_t m_count = w.shape[0], c_group = w.shape[1];
-    const int64_t per_group = m_count / attr_int(n, "group", 1);
-    const int64_t inner = w.size() / (m_count * c_group);
-    for (int64_t m = 0; m < m_count; ++m)
-      for (int64_t cl = 0; cl < c_group; ++cl) {
-        const float f = at(s, (m / per_group) * c_group + cl);
-        float* block = w.f.data() + (m * c_group + cl) * inner;
-        for (int64_t k = 0; k < inner; ++k) block[k] *= f;
-      }
-  } else {
-    // Gemm transB = 1: B is [out, F]; otherwise (Gemm, MatMul) B is [F, out].
-    const bool features_are_columns = op == "Gemm" && attr_int(n, "transB", 0);
-    const int64_t rows = w.shape[0], cols = w.shape[1];
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) w.f[r * cols + c] *= at(s, features_are_columns ? c : r);
-  }
+  ops::WeightLayout layout;
+  const ops::OpTraits* traits = ops::find_traits(n.domain(), n.op_type());
+  const std::string why = traits && traits->layer ? traits->layer->weight_layout(n, w.shape, -1, layout) : "not a layer";
+  if (!why.empty()) throw internal(ctx, fmt::format("cannot scale the weights of {}: {}", describe(n), why));
+  for_each_weight(w.shape, layout, [&](int64_t k, int64_t /*out*/, int64_t feature) { w.f[k] *= at(s, feature); });
   write_tensor(*t, w);
 }
 

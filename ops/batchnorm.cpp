@@ -76,4 +76,30 @@ class Relu final : public Op {
 TSPIKE_DEFINE_OP_FACTORY(BatchNormalization)
 TSPIKE_DEFINE_OP_FACTORY(Relu)
 
+namespace {
+// (x - mean) * gamma / sqrt(var + eps) + beta, in double for the folding.
+bool batchnorm_affine(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs, int64_t channels,
+                      PerChannelAffine& affine) {
+  const Attributes attrs(node, node.name());
+  if (inputs.size() != 5 || attrs.get_int("training_mode", 0) != 0) return false;
+  for (int k = 1; k < node.output_size(); ++k)
+    if (!node.output(k).empty()) return false;  // training outputs in use
+  for (size_t k = 1; k <= 4; ++k)
+    if (!inputs[k] || inputs[k]->dtype != DType::kFloat32 || inputs[k]->size() != channels) return false;
+  const double eps = attrs.get_float("epsilon", 1e-5f);
+  const auto &gamma = inputs[1]->f, &beta = inputs[2]->f, &mean = inputs[3]->f, &var = inputs[4]->f;
+  affine = {};
+  for (int64_t m = 0; m < channels; ++m) {
+    affine.center.push_back(mean[m]);
+    affine.factor.push_back(gamma[m] / std::sqrt(double(var[m]) + eps));
+    affine.shift.push_back(beta[m]);
+  }
+  return true;
+}
+}  // namespace
+
+const OpTraits traits_BatchNormalization{.first_weight_input = 0, .per_channel_affine = &batchnorm_affine};
+// max(s, 0) of spikes is a spike; it commutes with a scale >= 0 only.
+const OpTraits traits_Relu{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kThroughNonNegative};
+
 }  // namespace tspike::ops

@@ -9,20 +9,13 @@
 //   constant: every other Conv, and every Conv with engine dense;
 // - otherwise, or with reference_kernels, the reference kernel here, the
 //   definition one output element at a time, which computes every Conv.
-// An event-driven Conv whose only consumer is a TernarySpike takes the
-// neuron into its kernel (fuse_neuron): the sums go from the accumulator
-// registers through the neuron's update straight to spikes. With
-// LoadOptions::neuron_event_maps the neuron that feeds an event-driven
-// Conv writes the Conv's spike map as it fires (takes_neuron_output), so
-// the Conv does not compact its input. Both are off by default (measured
-// no faster, docs/engines.md).
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
 #include "ops/attributes.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/conv_onednn.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 #include "ops/window.hpp"
@@ -45,36 +38,12 @@ class Conv final : public Op {
         w->shape.size() == 4 && (!has_bias || (bias && bias->dtype == DType::kFloat32 && bias->size() == w->shape[0])))
       event_ = EventConv::make(w->f.data(), w->shape[0], w->shape[1], w->shape[2], w->shape[3], group_,
                                has_bias ? bias->f.data() : nullptr, b.isa, b.engine == Engine::kAuto);
-    if (event_) event_m_ = w->shape[0];
-  }
-
-  bool fuse_neuron(const NeuronParams& p) override {
-    const size_t m = static_cast<size_t>(event_m_);
-    if (!event_ || (p.amplitude.size() > 1 && p.amplitude.size() != m)) return false;  // a misfit fails in prepare
-    neuron_ = p;
-    if (!p.amplitude.empty()) neuron_amplitude_.assign(m, p.amplitude[0]);
-    if (p.amplitude.size() > 1) neuron_amplitude_ = p.amplitude;
-    event_neuron_ = EventNeuron{p.threshold, p.decay, p.binary,
-                                neuron_amplitude_.empty() ? nullptr : neuron_amplitude_.data()};
-    fused_ = true;
-    return true;
-  }
-
-  bool takes_neuron_output(const NodeState* state) const override {
-    return event_ && state && event_->takes_neuron(*state);
-  }
-
-  int64_t run_neuron_into_input(const RunContext& layer, const NeuronParams& p, const float* x, float* u,
-                                float* y) const override {
-    const EventNeuron neuron{p.threshold, p.decay, p.binary, nullptr};
-    return event_->run_neuron(layer, *layer.node_state, neuron, x, u, y);
   }
 
   // The event kernel packed W and B at creation and reads only its copy.
   bool packed_input(size_t input) const override { return event_ && (input == 1 || input == 2); }
 
   std::string kernel() const override {
-    if (event_ && fused_) return fmt::format("{}, fused with TernarySpike '{}'", event_->describe(), neuron_.node);
     if (event_) return event_->describe();
     return !reference_kernels_ && onednn_available() ? "oneDNN" : "reference";
   }
@@ -131,13 +100,6 @@ class Conv final : public Op {
 
   void run(RunContext& ctx) const override {
     const float* bias = ctx.inputs.size() > 2 ? ctx.inputs[2].f() : nullptr;
-    if (event_ && ctx.fused_neuron) {
-      const RunContext& nc = *ctx.fused_neuron;
-      const FusedNeuron neuron{neuron_, event_neuron_, nc.state, nc.outputs[0].f()};
-      const int64_t fired = event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(), &neuron);
-      if (nc.nonzero_count) *nc.nonzero_count += fired;
-      return;
-    }
     if (event_) {
       event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f());
       return;
@@ -157,12 +119,6 @@ class Conv final : public Op {
   int64_t group_ = 1;
   bool reference_kernels_ = false;
   std::unique_ptr<EventConv> event_;  // made at creation for spike-fed layers
-  int64_t event_m_ = 0;
-  // The fused TernarySpike (fuse_neuron), its amplitude one per channel.
-  bool fused_ = false;
-  NeuronParams neuron_;
-  std::vector<float> neuron_amplitude_;
-  EventNeuron event_neuron_{};
 };
 
 }  // namespace
@@ -193,5 +149,21 @@ void conv_reference(const ConvGeometry& g, const float* in, const float* wt, con
 }
 
 TSPIKE_DEFINE_OP_FACTORY(Conv)
+
+namespace {
+// W is [M, C/group, kH, kW]: output channel m sees input channel
+// (m / (M/group)) * (C/group) + c.
+std::string conv_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t /*data_rank*/,
+                               WeightLayout& layout) {
+  const int64_t group = Attributes(n, n.name()).get_int("group", 1);
+  if (w.size() < 3 || group < 1 || w[0] % group != 0)
+    return fmt::format("the weights of Conv {} do not have the shape [M, C/group, ...]", n.name());
+  layout = {0, 1, group, {}};
+  return {};
+}
+const LayerTraits conv_layer{&conv_weight_layout, /*folds_batchnorm=*/true, nullptr, PoolFold::kSpatial};
+}  // namespace
+
+const OpTraits traits_Conv{.scale = ScaleFlow::kIntoWeights, .layer = &conv_layer, .first_weight_input = 0};
 
 }  // namespace tspike::ops

@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike::ops {
 
@@ -50,10 +50,6 @@ struct EventConvState final : NodeState {
   AlignedBuffer<float> tiles;                    // accumulate()'s, [threads][tile_floats]
   std::unique_ptr<NodeState> dense;                             // oneDNN for the batch (auto engine), or null
   EventConvCounters counters;
-  // Set by run_neuron: the spikes at `neuron_output` are already in map(0)
-  // (`neuron_events` of them); the next run() on that input uses the map once.
-  const float* neuron_output = nullptr;
-  int64_t neuron_events = 0;
 
   SpikeMap map(int64_t k) const {
     return {entries.data() + k * map_entries, plus.data() + k * map_slots, minus.data() + k * map_slots};
@@ -119,27 +115,6 @@ void EventConv::reference(const ConvGeometry& g, const float* in, float* out) co
     }
 }
 
-bool EventConv::takes_neuron(const NodeState& node_state) const {
-  const auto& st = static_cast<const EventConvState&>(node_state);
-  return st.geometry.n == 1 && st.maps == 1;
-}
-
-int64_t EventConv::run_neuron(const RunContext& ctx, NodeState& node_state, const EventNeuron& neuron,
-                              const float* x, float* u, float* y) const {
-  auto& st = static_cast<EventConvState&>(node_state);
-  const EventConvShape& s = st.shape;
-  const int threads = ctx.pool ? ctx.pool->threads() : 1;
-  const SpikeMap map = st.map(0);
-  std::atomic<int64_t> fired{0};
-  // The same row split as run()'s compaction.
-  parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
-    fired += kernels_->neuron_compact(s, neuron, x, u, y, map, s.h * t0 / threads, s.h * t1 / threads);
-  });
-  st.neuron_output = y;
-  st.neuron_events = fired.load();
-  return st.neuron_events;
-}
-
 std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads) const {
   auto state = std::make_unique<EventConvState>();
   state->geometry = g;
@@ -176,8 +151,7 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   return state;
 }
 
-int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x, float* y,
-                       const FusedNeuron* neuron) const {
+void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x, float* y) const {
   auto& st = static_cast<EventConvState&>(node_state);
   const EventConvShape& s = st.shape;
   const int64_t n = st.geometry.n, in_size = s.c * s.h * s.w, plane = s.oh * s.ow, out_size = s.m * plane;
@@ -187,39 +161,21 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
   if (threads > st.threads) throw Error(ErrorCode::kBadInput, "event Conv: planned for fewer threads");
   ConvGeometry one = st.geometry;
   one.n = 1;
-  std::atomic<int64_t> events{0}, dense_samples{0}, fired{0};
-  const EventNeuron* kn = neuron ? &neuron->kernel : nullptr;
-  float* u = neuron ? neuron->u : nullptr;
-  float* out = neuron ? neuron->spikes : y;  // what the event kernels write
-  // Sample k computed densely into y: the neuron runs on it separately.
+  std::atomic<int64_t> events{0}, dense_samples{0};
   auto dense_sample = [&](int64_t k) {
     reference(one, x + k * in_size, y + k * out_size);
-    if (neuron) {
-      RunContext one_thread;
-      fired += neuron_run_channels_last(one_thread, neuron->params, y + k * out_size, u + k * out_size,
-                                        neuron->spikes + k * out_size, 1, s.m, plane);
-    }
     dense_samples++;
   };
 
-  // The neuron that wrote x filled the map already (run_neuron, which the
-  // plan calls only where takes_neuron holds): once.
-  const bool map_ready = st.neuron_output == x;
-  st.neuron_output = nullptr;
-
   // Auto: the whole batch densely when this timestep's spikes are too many.
   if (st.dense) {
-    if (map_ready) {
-      events = st.neuron_events;
-    } else {
-      parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
-        events += kernels_->count(x + n * in_size * t0 / threads, n * in_size * t1 / threads - n * in_size * t0 / threads);
-      });
-    }
+    parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
+      events += kernels_->count(x + n * in_size * t0 / threads, n * in_size * t1 / threads - n * in_size * t0 / threads);
+    });
     if (events.load() > event_auto_crossover(isa()) * static_cast<double>(n * in_size)) {
       run_onednn_conv("event Conv, dense for this timestep", *st.dense, x, y, ctx);
       st.counters.dense_samples += n;
-      return neuron ? neuron_run_channels_last(ctx, neuron->params, y, u, neuron->spikes, n, s.m, plane) : 0;
+      return;
     }
     events = 0;
   }
@@ -234,8 +190,8 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
             dense_sample(k);
             continue;
           }
-          fired += kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), out + k * out_size, 0, s.oh,
-                                        st.thread_lists(t), st.thread_tile(t), kn, u ? u + k * out_size : nullptr);
+          kernels_->accumulate(s, weights_.data(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh,
+                               st.thread_lists(t), st.thread_tile(t));
           events += e;
         }
     });
@@ -244,32 +200,25 @@ int64_t EventConv::run(const RunContext& ctx, NodeState& node_state, const float
     for (int64_t k = 0; k < n; ++k) {
       const float* xs = x + k * in_size;
       std::atomic<bool> bad{false};
-      if (map_ready) {
-        events += st.neuron_events;
-        st.counters.neuron_maps++;
-      } else {
-        parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
-          bool chunk_bad = false;
-          events += kernels_->compact(s, xs, map, s.h * t0 / threads, s.h * t1 / threads, &chunk_bad);
-          if (chunk_bad) bad = true;
-        });
-      }
+      parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
+        bool chunk_bad = false;
+        events += kernels_->compact(s, xs, map, s.h * t0 / threads, s.h * t1 / threads, &chunk_bad);
+        if (chunk_bad) bad = true;
+      });
       if (bad.load()) {
         dense_sample(k);
         continue;
       }
       parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t)
-          fired += kernels_->accumulate(s, weights_.data(), bias_.data(), map, out + k * out_size, s.oh * t / threads,
-                                        s.oh * (t + 1) / threads, st.thread_lists(t), st.thread_tile(t), kn,
-                                        u ? u + k * out_size : nullptr);
+          kernels_->accumulate(s, weights_.data(), bias_.data(), map, y + k * out_size, s.oh * t / threads,
+                               s.oh * (t + 1) / threads, st.thread_lists(t), st.thread_tile(t));
       });
     }
   }
   st.counters.dense_samples += dense_samples.load();
   st.counters.event_samples += n - dense_samples.load();
   st.counters.events += events.load();
-  return fired.load();
 }
 
 std::string EventConv::describe() const {

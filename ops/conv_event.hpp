@@ -41,7 +41,6 @@
 #include "ops/cpu_features.hpp"
 #include "ops/event_common.hpp"
 #include "ops/event_kernels.hpp"
-#include "ops/neuron.hpp"
 #include "ops/op.hpp"
 
 namespace tspike::ops {
@@ -54,18 +53,6 @@ void conv_reference(const ConvGeometry& g, const float* x, const float* w, const
 // (oneDNN), per instruction set; measured with bench/bench_conv
 // (docs/engines.md).
 double event_auto_crossover(Isa isa);
-
-// A TernarySpike run inside EventConv::run (the Conv's only consumer):
-// its parameters for the dense fallbacks (neuron_run_channels_last), the
-// same for the event kernels, its membrane (channels-last, [N][OH][OW][M]:
-// the kernels update it a pixel's row of sums at a time, contiguously) and
-// its output (NCHW, like the Conv's).
-struct FusedNeuron {
-  const NeuronParams& params;
-  const EventNeuron& kernel;
-  float* u;
-  float* spikes;
-};
 
 class EventConv {
  public:
@@ -81,27 +68,10 @@ class EventConv {
   std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads) const;
 
   // One timestep: x and y NCHW of the prepared geometry. Allocates nothing
-  // (oneDNN, when auto picks it, may). With `neuron`, the sums are the neuron's input: it
-  // updates the neuron's membrane and writes its spikes, y holds the sums
-  // only of samples that ran densely (its scratch then); returns the spikes
-  // fired (0 without neuron).
-  int64_t run(const RunContext& ctx, NodeState& state, const float* x, float* y,
-              const FusedNeuron* neuron = nullptr) const;
+  // (oneDNN, when auto picks it, may).
+  void run(const RunContext& ctx, NodeState& state, const float* x, float* y) const;
 
-  // Whether the TernarySpike that writes this Conv's input may fill the
-  // Conv's spike map as it fires (run_neuron), for the plan `state`: a
-  // batch of one sample (the map then holds the whole input; larger
-  // batches reuse one map per thread, sample after sample, and compact).
-  bool takes_neuron(const NodeState& state) const;
-
-  // Runs that neuron (no amplitude; spec section 1) for one timestep: x its
-  // input current, u its membrane, y its spikes, this Conv's input shape;
-  // and fills the map from the spikes, so that the next run() on y skips
-  // compacting. Returns the spikes fired.
-  int64_t run_neuron(const RunContext& ctx, NodeState& state, const EventNeuron& neuron, const float* x, float* u,
-                     float* y) const;
-
-  // "event/avx512", or "auto: event/avx512 below 40% spikes, else dense".
+  // "event/avx512", or "auto: event/avx512 up to 55% spikes, else oneDNN".
   std::string describe() const;
   Isa isa() const { return kernels_->isa; }
 
@@ -119,7 +89,6 @@ class EventConv {
 // What EventConv::run did since prepare (tests and benchmarks read it).
 struct EventConvCounters {
   int64_t event_samples = 0, dense_samples = 0, events = 0;
-  int64_t neuron_maps = 0;  // samples whose map the neuron filled (run_neuron)
 };
 const EventConvCounters& event_conv_counters(const NodeState& state);
 

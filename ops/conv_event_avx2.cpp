@@ -93,77 +93,12 @@ void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t
   }
 }
 
-// The neuron on 8 channels at a time; the same operations as the reference
-// neuron (mul, then add: the file is compiled without FMA contraction).
-int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron, const float* amplitude) {
-  const __m256 threshold = _mm256_set1_ps(neuron.threshold), neg_threshold = _mm256_set1_ps(-neuron.threshold);
-  const __m256 decay = _mm256_set1_ps(neuron.decay), one = _mm256_set1_ps(1.0f), minus_one = _mm256_set1_ps(-1.0f);
-  int64_t fired = 0;
-  for (int64_t i = 0; i < n; i += 8) {
-    const int64_t left = n - i;
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left < 8 ? left : 8)),
-                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    const __m256 old = left >= 8 ? _mm256_loadu_ps(u + i) : _mm256_maskload_ps(u + i, mask);
-    const __m256 v = _mm256_add_ps(_mm256_mul_ps(decay, old), _mm256_loadu_ps(x + i));
-    __m256 pos, neg;
-    if (neuron.binary) {
-      pos = _mm256_cmp_ps(v, threshold, _CMP_GT_OQ);
-      neg = _mm256_setzero_ps();
-    } else {
-      pos = _mm256_cmp_ps(v, threshold, _CMP_GE_OQ);
-      neg = _mm256_cmp_ps(v, neg_threshold, _CMP_LE_OQ);
-    }
-    const __m256 fire = _mm256_and_ps(_mm256_or_ps(pos, neg), _mm256_castsi256_ps(mask));
-    const __m256 spike = _mm256_or_ps(_mm256_and_ps(pos, one), _mm256_and_ps(neg, minus_one));
-    const __m256 a = amplitude ? (left >= 8 ? _mm256_loadu_ps(amplitude + i) : _mm256_maskload_ps(amplitude + i, mask)) : one;
-    const __m256 reset = _mm256_andnot_ps(fire, v);
-    if (left >= 8) _mm256_storeu_ps(u + i, reset);
-    else _mm256_maskstore_ps(u + i, mask, reset);
-    _mm256_storeu_ps(x + i, _mm256_mul_ps(a, spike));  // the tile row is padded to 16
-    fired += __builtin_popcount(_mm256_movemask_ps(fire));
-  }
-  return fired;
-}
-
-// The neuron (a = 1) on n <= 8 elements: x current, u membrane, y spikes,
-// the same operations as neuron_row; *plus and *minus get the lanes that
-// fired +1 and -1 (neuron_compact's events, without reading y back).
-inline void neuron_masks(const float* x, float* u, float* y, int64_t n, const EventNeuron& neuron, uint32_t* plus,
-                         uint32_t* minus) {
-  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n < 8 ? n : 8)),
-                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-  const __m256 old = n >= 8 ? _mm256_loadu_ps(u) : _mm256_maskload_ps(u, mask);
-  const __m256 current = n >= 8 ? _mm256_loadu_ps(x) : _mm256_maskload_ps(x, mask);
-  const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(neuron.decay), old), current);
-  __m256 pos, neg;
-  if (neuron.binary) {
-    pos = _mm256_cmp_ps(v, _mm256_set1_ps(neuron.threshold), _CMP_GT_OQ);
-    neg = _mm256_setzero_ps();
-  } else {
-    pos = _mm256_cmp_ps(v, _mm256_set1_ps(neuron.threshold), _CMP_GE_OQ);
-    neg = _mm256_cmp_ps(v, _mm256_set1_ps(-neuron.threshold), _CMP_LE_OQ);
-  }
-  const __m256 fire = _mm256_or_ps(pos, neg);
-  const __m256 spike = _mm256_or_ps(_mm256_and_ps(pos, _mm256_set1_ps(1.0f)), _mm256_and_ps(neg, _mm256_set1_ps(-1.0f)));
-  const __m256 reset = _mm256_andnot_ps(fire, v);
-  if (n >= 8) {
-    _mm256_storeu_ps(u, reset);
-    _mm256_storeu_ps(y, spike);
-  } else {
-    _mm256_maskstore_ps(u, mask, reset);
-    _mm256_maskstore_ps(y, mask, spike);
-  }
-  const uint32_t valid = n >= 8 ? 0xffu : (1u << n) - 1;
-  *plus = static_cast<uint32_t>(_mm256_movemask_ps(pos)) & valid;
-  *minus = static_cast<uint32_t>(_mm256_movemask_ps(neg)) & valid;
-}
-
 #include "ops/event_kernels.inl"
 
 }  // namespace
 
 const EventConvKernels& event_conv_kernels_avx2() {
-  static const EventConvKernels k{Isa::kAvx2, conv_compact, count_spikes, conv_accumulate, neuron_compact};
+  static const EventConvKernels k{Isa::kAvx2, conv_compact, count_spikes, conv_accumulate};
   return k;
 }
 

@@ -36,7 +36,7 @@ bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus) {
   const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_set1_ps(-1.0f), _CMP_EQ_OQ);
   const __mmask16 nonzero = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);  // NaN counts
   // Both masks pass through a general register as 32-bit values: in a
-  // caller that kept one live across its loops (a first neuron_compact),
+  // caller that kept one live across its loops (an earlier kernel),
   // GCC 12 spilled the mask register with a 16-bit store and reloaded it
   // with a 32-bit load, garbage in the upper half (events far out of the map).
   uint32_t p32 = pos, m32 = neg;
@@ -95,62 +95,12 @@ void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t
   }
 }
 
-// The neuron on 16 channels at a time; the same operations as the reference
-// neuron (mul, then add: the file is compiled without FMA contraction).
-int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron, const float* amplitude) {
-  const __m512 threshold = _mm512_set1_ps(neuron.threshold), neg_threshold = _mm512_set1_ps(-neuron.threshold);
-  const __m512 decay = _mm512_set1_ps(neuron.decay), one = _mm512_set1_ps(1.0f), minus_one = _mm512_set1_ps(-1.0f);
-  int64_t fired = 0;
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = lanes(n - i);
-    const __m512 v = _mm512_add_ps(_mm512_mul_ps(decay, _mm512_maskz_loadu_ps(mask, u + i)), _mm512_loadu_ps(x + i));
-    __mmask16 pos, neg = 0;
-    if (neuron.binary) {
-      pos = _mm512_cmp_ps_mask(v, threshold, _CMP_GT_OQ);
-    } else {
-      pos = _mm512_cmp_ps_mask(v, threshold, _CMP_GE_OQ);
-      neg = _mm512_cmp_ps_mask(v, neg_threshold, _CMP_LE_OQ);
-    }
-    const __mmask16 fire = static_cast<__mmask16>((pos | neg) & mask);
-    const __m512 spike = _mm512_mask_mov_ps(_mm512_maskz_mov_ps(pos, one), neg, minus_one);
-    const __m512 a = amplitude ? _mm512_maskz_loadu_ps(mask, amplitude + i) : one;
-    _mm512_mask_storeu_ps(u + i, mask, _mm512_maskz_mov_ps(static_cast<__mmask16>(~fire), v));
-    _mm512_storeu_ps(x + i, _mm512_mul_ps(a, spike));  // the tile row is padded to 16
-    fired += __builtin_popcount(fire);
-  }
-  return fired;
-}
-
-// The neuron (a = 1) on n <= 16 elements: x current, u membrane, y spikes,
-// the same operations as neuron_row; *plus and *minus get the lanes that
-// fired +1 and -1 (neuron_compact's events, without reading y back).
-inline void neuron_masks(const float* x, float* u, float* y, int64_t n, const EventNeuron& neuron, uint32_t* plus,
-                         uint32_t* minus) {
-  const __mmask16 mask = lanes(n);
-  const __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(neuron.decay), _mm512_maskz_loadu_ps(mask, u)),
-                                 _mm512_maskz_loadu_ps(mask, x));
-  __mmask16 pos, neg = 0;
-  if (neuron.binary) {
-    pos = _mm512_mask_cmp_ps_mask(mask, v, _mm512_set1_ps(neuron.threshold), _CMP_GT_OQ);
-  } else {
-    pos = _mm512_mask_cmp_ps_mask(mask, v, _mm512_set1_ps(neuron.threshold), _CMP_GE_OQ);
-    neg = _mm512_mask_cmp_ps_mask(mask, v, _mm512_set1_ps(-neuron.threshold), _CMP_LE_OQ);
-  }
-  const __m512 spike = _mm512_mask_mov_ps(_mm512_maskz_mov_ps(pos, _mm512_set1_ps(1.0f)), neg, _mm512_set1_ps(-1.0f));
-  _mm512_mask_storeu_ps(u, mask, _mm512_maskz_mov_ps(static_cast<__mmask16>(~(pos | neg)), v));
-  _mm512_mask_storeu_ps(y, mask, spike);
-  uint32_t p32 = pos, m32 = neg;  // through a general register: see classify
-  __asm__("" : "+r"(p32), "+r"(m32));
-  *plus = p32;
-  *minus = m32;
-}
-
 #include "ops/event_kernels.inl"
 
 }  // namespace
 
 const EventConvKernels& event_conv_kernels_avx512() {
-  static const EventConvKernels k{Isa::kAvx512, conv_compact, count_spikes, conv_accumulate, neuron_compact};
+  static const EventConvKernels k{Isa::kAvx512, conv_compact, count_spikes, conv_accumulate};
   return k;
 }
 

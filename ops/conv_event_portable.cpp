@@ -59,52 +59,12 @@ void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t
     for (int64_t px = 0; px < npx; ++px) out[c * out_stride + px] = tmp[px * tmp_stride + c];
 }
 
-// The reference neuron's arithmetic with masks instead of branches, as in
-// ternary_spike.cpp (neuron_plane), so that the compiler vectorizes it.
-int64_t neuron_row(float* __restrict x, float* __restrict u, int64_t n, const EventNeuron& neuron,
-                   const float* amplitude) {
-  const float threshold = neuron.threshold, decay = neuron.decay;
-  const bool binary = neuron.binary;
-  int32_t fired = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = decay * u[i] + x[i];
-    const int32_t pos = -static_cast<int32_t>(binary ? v > threshold : v >= threshold);  // all ones or 0
-    const int32_t neg = binary ? 0 : -static_cast<int32_t>(v <= -threshold);
-    const int32_t fire = pos | neg;  // threshold > 0: at most one of them
-    const float spike = __builtin_bit_cast(float, (pos & 0x3f800000) | (neg & static_cast<int32_t>(0xbf800000)));
-    u[i] = __builtin_bit_cast(float, __builtin_bit_cast(int32_t, v) & ~fire);
-    x[i] = (amplitude ? amplitude[i] : 1.0f) * spike;
-    fired -= fire;
-  }
-  return fired;
-}
-
-// The neuron (a = 1) on n <= 8 elements, as neuron_row; *plus and *minus
-// get the elements that fired +1 and -1 (neuron_compact's events).
-void neuron_masks(const float* __restrict x, float* __restrict u, float* __restrict y, int64_t n,
-                  const EventNeuron& neuron, uint32_t* plus, uint32_t* minus) {
-  const float threshold = neuron.threshold, decay = neuron.decay;
-  const bool binary = neuron.binary;
-  uint32_t pos_bits = 0, neg_bits = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = decay * u[i] + x[i];
-    const int32_t pos = -static_cast<int32_t>(binary ? v > threshold : v >= threshold);  // all ones or 0
-    const int32_t neg = binary ? 0 : -static_cast<int32_t>(v <= -threshold);
-    u[i] = __builtin_bit_cast(float, __builtin_bit_cast(int32_t, v) & ~(pos | neg));
-    y[i] = __builtin_bit_cast(float, (pos & 0x3f800000) | (neg & static_cast<int32_t>(0xbf800000)));
-    pos_bits |= static_cast<uint32_t>(pos & 1) << i;
-    neg_bits |= static_cast<uint32_t>(neg & 1) << i;
-  }
-  *plus = pos_bits;
-  *minus = neg_bits;
-}
-
 #include "ops/event_kernels.inl"
 
 }  // namespace
 
 const EventConvKernels& event_conv_kernels_portable() {
-  static const EventConvKernels k{Isa::kPortable, conv_compact, count_spikes, conv_accumulate, neuron_compact};
+  static const EventConvKernels k{Isa::kPortable, conv_compact, count_spikes, conv_accumulate};
   return k;
 }
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike::ops {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -260,5 +260,13 @@ TSPIKE_DEFINE_OP_FACTORY(Add)
 TSPIKE_DEFINE_OP_FACTORY(Sub)
 TSPIKE_DEFINE_OP_FACTORY(Mul)
 TSPIKE_DEFINE_OP_FACTORY(Div)
+
+// A sum has no weight to absorb an amplitude: it stays on the edge as a
+// per-channel constant, added once per event. A product or quotient by a
+// constant composes with it.
+const OpTraits traits_Add{.scale = ScaleFlow::kOnEdge};
+const OpTraits traits_Sub{.scale = ScaleFlow::kOnEdge};
+const OpTraits traits_Mul{.scale = ScaleFlow::kMulByConstant};
+const OpTraits traits_Div{.scale = ScaleFlow::kDivByConstant};
 
 }  // namespace tspike::ops

@@ -32,14 +32,6 @@ struct SpikeMap {
   uint32_t* minus;
 };
 
-// A TernarySpike fused into accumulate()'s store (spec section 1): the
-// output channels' values are its input current x.
-struct EventNeuron {
-  float threshold, decay;
-  bool binary;
-  const float* amplitude;  // one per output channel, or null (a = 1)
-};
-
 // One instruction set's kernels (uniform signatures; see the .cpp files).
 struct EventConvKernels {
   Isa isa;
@@ -53,19 +45,8 @@ struct EventConvKernels {
   // Output rows [oy0, oy1) of one sample: y (NCHW) = bias + events x weights.
   // `lists` (2 * event_conv_list_capacity(s) entries) and `tile`
   // (kEventPixBlock * s.mgp floats, 64-byte aligned): the calling thread's own.
-  // With `neuron`, those sums are the neuron's input instead: u (NCHW, like
-  // y) is updated and y receives the spikes a * s; returns the spikes fired
-  // (0 without neuron).
-  int64_t (*accumulate)(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
-                        float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile, const EventNeuron* neuron,
-                        float* u);
-  // The TernarySpike that feeds the Conv (no amplitude), over input rows
-  // [y0, y1) of one sample: x its input current, u its membrane, y its
-  // spikes (all NCHW, the Conv's input shape), updated in the spec's order
-  // (the reference neuron's arithmetic); and `map` filled from those spikes
-  // as compact() would fill it from y. Returns the spikes fired.
-  int64_t (*neuron_compact)(const EventConvShape& s, const EventNeuron& neuron, const float* x, float* u, float* y,
-                            const SpikeMap& map, int64_t y0, int64_t y1);
+  void (*accumulate)(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map, float* y,
+                     int64_t oy0, int64_t oy1, uint32_t* lists, float* tile);
 };
 
 // Output pixels per transposing store, the most of any instruction set.

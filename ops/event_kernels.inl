@@ -10,17 +10,9 @@
 //                         float* out, int64_t out_stride);
 //       // out[ch * out_stride + px] = tmp[px * tmp_stride + ch], px < npx <= kPixBlock,
 //       // ch < nch; tmp_stride a multiple of 16
-//   int64_t neuron_row(float* x, float* u, int64_t n, const EventNeuron& neuron,
-//                      const float* amplitude);
-//       // i < n: u[i] = decay * u[i] + x[i], fire, reset; x[i] = a * s
-//       // (amplitude[i], or 1 when null); returns the spikes fired
 //   bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus);
 //       // n <= V::W values: bit i of *plus / *minus = p[i] is +1 / -1;
 //       // returns false when some p[i] is neither 0, +1 nor -1
-//   void neuron_masks(const float* x, float* u, float* y, int64_t n, const EventNeuron& neuron,
-//                     uint32_t* plus, uint32_t* minus);
-//       // n <= V::W elements: neuron_row's update with a = 1, x -> y; bit i of
-//       // *plus / *minus = element i fired +1 / -1
 //   void copy_offsets(uint32_t* dst, const uint32_t* src, uint32_t count, uint32_t add);
 //       // dst[i] = src[i] + add, i < count; may read and write up to 16
 //       // entries more (the lists have kEventListSlack entries of slack)
@@ -98,13 +90,8 @@ constexpr ConvBlockFn conv_block_for(int nv) {
 // sign (offsets from the group's weights), so that the accumulation has two
 // loops per pixel rather than two per tap; then each block of output
 // channels walks the lists with its accumulators in registers.
-// With a neuron, its update runs on each pixel's row of sums in the tile
-// (the membrane is channels-last, so that row's membranes are contiguous),
-// and the tile's spikes are what the transposing store writes: the sums
-// never reach memory.
-int64_t conv_accumulate(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map,
-                        float* y, int64_t oy0, int64_t oy1, uint32_t* lists, float* tile, const EventNeuron* neuron,
-                        float* u) {
+void conv_accumulate(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map, float* y,
+                     int64_t oy0, int64_t oy1, uint32_t* lists, float* tile) {
   // Locals: the list stores below may alias anything, so fields would be
   // reloaded from memory after each of them.
   const int64_t w = s.w, groups = s.groups, cg = s.cg, mg = s.mg, mgp = s.mgp, kw = s.kw, ow = s.ow;
@@ -119,7 +106,6 @@ int64_t conv_accumulate(const EventConvShape& s, const float* weights, const flo
   const uint32_t tap_rows = static_cast<uint32_t>(cg * mgp);
   const int64_t full_blocks = mgp / kBlock * kBlock;
   const ConvBlockFn tail = conv_block_for<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>((mgp - full_blocks) / V::W);
-  int64_t fired = 0;
   for (int64_t oy = oy0; oy < oy1; ++oy) {
     int64_t ky0, ky1;
     tap_range(oy, sh, pad_top, dh, s.kh, s.h, &ky0, &ky1);
@@ -150,15 +136,10 @@ int64_t conv_accumulate(const EventConvShape& s, const float* weights, const flo
           for (int64_t cb = 0; cb < full_blocks; cb += kBlock) conv_block<kBlockVectors>(wg + cb, bg + cb, plus, np, minus, nm, dst + cb);
           if (full_blocks < mgp) tail(wg + full_blocks, bg + full_blocks, plus, np, minus, nm, dst + full_blocks);
         }
-        if (neuron)
-          for (int64_t px = 0; px < npx; ++px)
-            fired += neuron_row(tmp + px * mgp, u + (oy * ow + ox0 + px) * s.m + gi * mg, mg, *neuron,
-                                neuron->amplitude ? neuron->amplitude + gi * mg : nullptr);
         store_transposed(tmp, mgp, npx, mg, y + gi * mg * plane + oy * ow + ox0, plane);
       }
     }
   }
-  return fired;
 }
 
 int64_t conv_compact(const EventConvShape& s, const float* x, const SpikeMap& map, int64_t y0, int64_t y1,
@@ -192,43 +173,6 @@ int64_t conv_compact(const EventConvShape& s, const float* x, const SpikeMap& ma
     }
   }
   return events;
-}
-
-// conv_compact's walk (tiles of 128 pixels, every channel) with the neuron
-// in front: each vector of pixels goes through neuron_masks, which stores
-// the membranes and spikes and hands back the lanes that fired; those go
-// into the map as conv_compact would put them. The spikes are never read
-// back from y.
-int64_t neuron_compact(const EventConvShape& s, const EventNeuron& neuron, const float* x, float* u, float* y,
-                       const SpikeMap& map, int64_t y0, int64_t y1) {
-  const int64_t plane = s.h * s.w, p0 = y0 * s.w, p1 = y1 * s.w;
-  for (int64_t k = p0 * s.groups; k < p1 * s.groups; ++k) map.plus[k] = map.minus[k] = 0;
-  int64_t fired = 0;
-  for (int64_t t0 = p0; t0 < p1; t0 += 128) {
-    const int64_t t1 = min64(t0 + 128, p1);
-    for (int64_t c = 0; c < s.c; ++c) {
-      const int64_t gi = c / s.cg;
-      const uint32_t offset = static_cast<uint32_t>((c - gi * s.cg) * s.mgp);
-      const int64_t at = c * plane;
-      for (int64_t p = t0; p < t1; p += V::W) {
-        uint32_t plus, minus;
-        neuron_masks(x + at + p, u + at + p, y + at + p, min64(V::W, t1 - p), neuron, &plus, &minus);
-        if ((plus | minus) == 0) continue;
-        fired += __builtin_popcount(plus | minus);
-        while (plus) {
-          const int64_t slot = (p + __builtin_ctz(plus)) * s.groups + gi;
-          plus &= plus - 1;
-          map.entries[slot * s.cg + map.plus[slot]++] = offset;
-        }
-        while (minus) {
-          const int64_t slot = (p + __builtin_ctz(minus)) * s.groups + gi;
-          minus &= minus - 1;
-          map.entries[slot * s.cg + s.cg - 1 - map.minus[slot]++] = offset;
-        }
-      }
-    }
-  }
-  return fired;
 }
 
 int64_t count_spikes(const float* x, int64_t n) {

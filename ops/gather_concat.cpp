@@ -103,4 +103,7 @@ class Gather final : public Op {
 TSPIKE_DEFINE_OP_FACTORY(Concat)
 TSPIKE_DEFINE_OP_FACTORY(Gather)
 
+const OpTraits traits_Concat{.spikes = SpikeFlow::kKeepsAll, .scale = ScaleFlow::kConcat};
+const OpTraits traits_Gather{};
+
 }  // namespace tspike::ops

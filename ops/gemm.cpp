@@ -1,8 +1,7 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to [M, N].
 // Kernels: event-driven (gemm_event.*) when A is pure spikes (transA = 0),
 // B and C are constant and LoadOptions::engine is not dense; else the
-// reference kernel here. The event kernel can run the TernarySpike that is
-// the only reader of Y (fuse_neuron) on each row of Y as it is finished.
+// reference kernel here.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
@@ -30,10 +29,15 @@ class Gemm final : public Op {
       event_ = EventGemm::make(bw->f.data(), bw->shape[trans_b_ ? 1 : 0], bw->shape[trans_b_ ? 0 : 1], trans_b_, b.isa);
   }
 
-  // The neuron goes into the event kernel's row epilogue (GemmEpilogue).
-  bool fuse_neuron(const NeuronParams& p) override { return neuron_.take(event_.get(), p); }
+  std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
 
-  std::string kernel() const override { return event_ ? event_->describe(neuron_.get()) : "reference"; }
+  // Each element of A reaches one row (or column, transA) of Y: N outputs.
+  bool fan_out(const std::vector<const ValueDesc*>& inputs, FanOut& fan) const override {
+    const Shape& b = inputs.at(1)->shape;
+    fan.per_element = b.size() == 2 ? b[trans_b_ ? 0 : 1] : 0;
+    fan.axes.clear();
+    return true;
+  }
 
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& a = require_input(*this, ctx, 0, "A", 2, 2);
@@ -69,8 +73,7 @@ class Gemm final : public Op {
     const int64_t k = trans_a_ ? a.shape[0] : a.shape[1];
     const TensorRef* c = ctx.inputs.size() > 2 && ctx.inputs[2].data ? &ctx.inputs[2] : nullptr;
     float* y = ctx.outputs[0].f();
-    const RunContext* nc = neuron_.fused ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
-    // Event kernel: raw sums, then per row alpha and beta * C, and the fused neuron.
+    // Event kernel: raw sums, then per row alpha and beta * C.
     if (event_) {
       GemmEpilogue e{alpha_, beta_};
       if (c) {
@@ -79,12 +82,7 @@ class Gemm final : public Op {
         e.c_rows = cs.size() == 2 ? cs[0] : 1;
         e.c_cols = cs.empty() ? 1 : cs.back();
       }
-      if (nc) e.neuron = &neuron_.params, e.u = nc->state, e.spikes = nc->outputs[0].f();
-      int64_t fired = 0;
-      if (event_->run(ctx, *ctx.node_state, a.f(), y, &e, &fired)) {
-        if (nc && nc->nonzero_count) *nc->nonzero_count += fired;
-        return;
-      }
+      if (event_->run(ctx, *ctx.node_state, a.f(), y, &e)) return;
     }
     // Output elements are independent: split them over threads.
     parallel_for(ctx, m * n, [&](int64_t begin, int64_t end) {
@@ -107,21 +105,34 @@ class Gemm final : public Op {
         y[i * n + j] = alpha_ * acc + beta_ * bias;
       }
     });
-    if (nc) {  // a timestep with values other than -1, 0, +1: the neuron after the reference
-      const int64_t fired = neuron_run(ctx, neuron_.params, y, nc->state, nc->outputs[0].f(), m, n, 1);
-      if (nc->nonzero_count) *nc->nonzero_count += fired;
-    }
   }
 
  private:
   float alpha_ = 1, beta_ = 1;
   bool trans_a_ = false, trans_b_ = false;
   std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
-  GemmNeuron neuron_;                 // the TernarySpike fuse_neuron took, if any
 };
 
 }  // namespace
 
 TSPIKE_DEFINE_OP_FACTORY(Gemm)
+
+namespace {
+// B is [F, out], or [out, F] with transB; A must be [N, F] (transA = 0) for
+// its features to be B's.
+std::string gemm_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t /*data_rank*/,
+                               WeightLayout& layout) {
+  if (w.size() != 2) return fmt::format("operand B of Gemm {} is not 2-D", n.name());
+  const Attributes attrs(n, n.name());
+  const bool trans_b = attrs.get_int("transB", 0) != 0;
+  layout = {trans_b ? 0 : 1, trans_b ? 1 : 0, 1, {}};
+  if (attrs.get_int("transA", 0)) layout.data_problem = fmt::format("Gemm {} has transA = 1", n.name());
+  return {};
+}
+const LayerTraits gemm_layer{&gemm_weight_layout, /*folds_batchnorm=*/true, /*bias_scale_attribute=*/"beta",
+                              PoolFold::kFeatures};
+}  // namespace
+
+const OpTraits traits_Gemm{.scale = ScaleFlow::kIntoWeights, .layer = &gemm_layer, .first_weight_input = 0};
 
 }  // namespace tspike::ops

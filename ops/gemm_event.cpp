@@ -52,13 +52,12 @@ std::unique_ptr<NodeState> EventGemm::prepare(int64_t rows) const {
 }
 
 bool EventGemm::run(const RunContext& ctx, NodeState& node_state, const float* a, float* y,
-                    const GemmEpilogue* epilogue, int64_t* fired) const {
+                    const GemmEpilogue* epilogue) const {
   auto& st = static_cast<EventGemmState&>(node_state);
   const SpikeMap map{st.entries.data(), st.plus.data(), st.minus.data()};
   const int64_t n = st.shape.n;
   // Rows are independent: each thread compacts and accumulates its own.
   std::atomic<bool> bad{false};
-  std::atomic<int64_t> spikes{0};
   auto finish = [&](int64_t r0, int64_t r1) {
     kernels_->accumulate(st.shape, weights_.data(), map, y, r0, r1);
     if (!epilogue) return;
@@ -69,7 +68,6 @@ bool EventGemm::run(const RunContext& ctx, NodeState& node_state, const float* a
         if (e.alpha != 1.0f) out *= e.alpha;
         if (e.c) out += e.beta * e.c[(e.c_rows > 1 ? i : 0) * e.c_cols + (e.c_cols > 1 ? j : 0)];
       }
-    if (e.neuron) spikes += neuron_planes(*e.neuron, y, e.u, e.spikes, n, 1, r0 * n, r1 * n);
   };
   // True when rows [r0, r1) hold only -1, 0, +1.
   auto compact = [&](int64_t r0, int64_t r1) {
@@ -78,24 +76,12 @@ bool EventGemm::run(const RunContext& ctx, NodeState& node_state, const float* a
     if (chunk_bad) bad = true;
     return !chunk_bad;
   };
-  if (epilogue && epilogue->neuron) {
-    // Every row checked before any membrane changes: a bad value sends the
-    // whole timestep to the caller's reference kernel and the neuron after it.
-    parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) { compact(r0, r1); });
-    if (bad.load()) return false;
-    parallel_for(ctx, st.shape.rows, finish);
-  } else {
-    parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) {
-      if (compact(r0, r1)) finish(r0, r1);
-    });
-  }
-  if (fired) *fired = spikes.load();
+  parallel_for(ctx, st.shape.rows, [&](int64_t r0, int64_t r1) {
+    if (compact(r0, r1)) finish(r0, r1);
+  });
   return !bad.load();
 }
 
-std::string EventGemm::describe(const NeuronParams* fused) const {
-  if (fused) return fmt::format("event/{}, fused with TernarySpike '{}'", isa_name(isa_), fused->node);
-  return fmt::format("event/{}", isa_name(isa_));
-}
+std::string EventGemm::describe() const { return fmt::format("event/{}", isa_name(isa_)); }
 
 }  // namespace tspike::ops

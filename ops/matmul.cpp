@@ -1,9 +1,9 @@
 // MatMul with numpy semantics: 1-D operands promoted, batch dims broadcast.
 // Kernels: event-driven (gemm_event.*) when A is pure spikes of rank >= 2, B
 // a constant matrix and LoadOptions::engine is not dense; else the reference
-// kernel here. A TernarySpike that is the only reader of Y can run inside
-// (fuse_neuron): in the event kernel's row epilogue when Y is 2-D.
+// kernel here.
 #include <fmt/format.h>
+#include <onnx/onnx_pb.h>
 
 #include <array>
 
@@ -31,11 +31,17 @@ class MatMul final : public Op {
       event_ = EventGemm::make(w->f.data(), w->shape[0], w->shape[1], /*trans_b=*/false, b.isa);
   }
 
-  // The neuron goes into the event kernel's row epilogue when Y is 2-D (its
-  // channels are then Y's columns); otherwise it runs right after the sums.
-  bool fuse_neuron(const NeuronParams& p) override { return neuron_.take(event_.get(), p); }
+  std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
 
-  std::string kernel() const override { return event_ ? event_->describe(neuron_.get()) : "reference"; }
+  // Each element of Y reads K elements of A, and broadcasting spreads that
+  // evenly over A's elements.
+  bool fan_out(const std::vector<const ValueDesc*>& inputs, FanOut& fan) const override {
+    const Shape &a = inputs.at(0)->shape, &b = inputs.at(1)->shape;
+    const int64_t a_size = element_count(a);
+    fan.per_element = a_size > 0 ? element_count(output_shape(a, b)) * a.back() / a_size : 0;
+    fan.axes.clear();
+    return true;
+  }
 
   // Checked in prepare(); run() relies on it.
   MatMulGeometry geometry(const Shape& a, const Shape& b) const {
@@ -78,30 +84,8 @@ class MatMul final : public Op {
     if (event_ && a.shape.size() >= 2) ctx.node_state = event_->prepare(element_count(a.shape) / a.shape.back());
   }
 
-  void run(RunContext& ctx) const override {
-    const RunContext* nc = neuron_.fused ? ctx.fused_neuron : nullptr;  // the fused TernarySpike's context
-    const Shape& ys = ctx.outputs[0].shape;
-    if (nc && ys.size() == 2 && ctx.node_state) {
-      const GemmEpilogue e{.neuron = &neuron_.params, .u = nc->state, .spikes = nc->outputs[0].f()};
-      int64_t fired = 0;
-      if (event_->run(ctx, *ctx.node_state, ctx.inputs[0].f(), ctx.outputs[0].f(), &e, &fired)) {
-        if (nc->nonzero_count) *nc->nonzero_count += fired;
-        return;
-      }
-    }
-    sums(ctx);
-    if (nc) {  // Y not 2-D, or values other than -1, 0, +1: the neuron after the sums
-      int64_t inner = 1;
-      for (size_t d = 2; d < ys.size(); ++d) inner *= ys[d];
-      const int64_t fired = neuron_run(ctx, neuron_.params, ctx.outputs[0].f(), nc->state, nc->outputs[0].f(), ys[0],
-                                       ys.size() > 1 ? ys[1] : 1, ys.size() > 1 ? inner : 1);
-      if (nc->nonzero_count) *nc->nonzero_count += fired;
-    }
-  }
-
- private:
   // Y = A x B: the event kernel, or the reference when it cannot run.
-  void sums(RunContext& ctx) const {
+  void run(RunContext& ctx) const override {
     const TensorRef &a = ctx.inputs[0], &b = ctx.inputs[1];
     // Event kernel: A as [rows, K] against the constant [K, N].
     if (ctx.node_state && event_->run(ctx, *ctx.node_state, a.f(), ctx.outputs[0].f())) return;
@@ -137,12 +121,27 @@ class MatMul final : public Op {
     }
   }
 
+
+ private:
   std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
-  GemmNeuron neuron_;                 // the TernarySpike fuse_neuron took, if any
 };
 
 }  // namespace
 
 TSPIKE_DEFINE_OP_FACTORY(MatMul)
+
+namespace {
+// [N, F] x [F, out]: the features of A are the rows of B.
+std::string matmul_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t data_rank,
+                                 WeightLayout& layout) {
+  if (w.size() != 2) return fmt::format("the right operand of MatMul {} is not 2-D", n.name());
+  layout = {1, 0, 1, {}};
+  if (data_rank != 2) layout.data_problem = fmt::format("MatMul {} is not a [N, F] x [F, out] product", n.name());
+  return {};
+}
+const LayerTraits matmul_layer{&matmul_weight_layout, /*folds_batchnorm=*/false, nullptr, PoolFold::kFeatures};
+}  // namespace
+
+const OpTraits traits_MatMul{.scale = ScaleFlow::kIntoWeights, .layer = &matmul_layer, .first_weight_input = 0};
 
 }  // namespace tspike::ops

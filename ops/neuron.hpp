@@ -1,7 +1,4 @@
-// The neuron update of spec section 1, shared by the TernarySpike op and the
-// layers that run it fused into their own kernel (a Conv or Gemm whose only
-// consumer is a TernarySpike: runtime/model.cpp decides, runtime/plan.cpp
-// hands the layer the neuron's RunContext in RunContext::fused_neuron).
+// The neuron update of spec section 1 (the TernarySpike op, ops/ternary_spike.cpp).
 #pragma once
 
 #include <cstdint>
@@ -29,11 +26,5 @@ int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x,
 // The same for planes [plane0, plane1) on the calling thread (plane = sample * c + channel).
 int64_t neuron_planes(const NeuronParams& p, const float* x, float* u, float* y, int64_t c, int64_t inner,
                       int64_t plane0, int64_t plane1);
-
-// neuron_run for a membrane kept channels-last, [n][inner][c] (how a fused
-// Conv keeps it: a pixel's channels are one row of its accumulator tile);
-// x and y as above. The fused Conv's dense fallbacks use it.
-int64_t neuron_run_channels_last(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y,
-                                 int64_t n, int64_t c, int64_t inner);
 
 }  // namespace tspike::ops

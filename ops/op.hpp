@@ -14,7 +14,8 @@
 #include <vector>
 
 #include "ops/cpu_features.hpp"
-#include "runtime/values.hpp"
+#include "ops/traits.hpp"
+#include "base/values.hpp"
 #include "tspike/model.hpp"
 
 namespace onnx {
@@ -54,9 +55,6 @@ struct PrepareContext {
   int threads = 1;  // the Session's thread count (kernels that plan per thread count)
 };
 
-struct NeuronParams;
-class Op;
-
 struct RunContext {
   std::vector<TensorRef> inputs;  // absent optional input: data == nullptr
   std::vector<TensorRef> outputs;
@@ -64,18 +62,6 @@ struct RunContext {
   int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
   NodeState* node_state = nullptr;   // what prepare() left in PrepareContext::node_state
   ThreadPool* pool = nullptr;        // the Session's workers; null: one thread
-  // Set by the plan on a layer that took a TernarySpike into its kernel
-  // (Op::fuse_neuron): that neuron's context. The layer then also writes the
-  // neuron's output and state (in a layout of its choice: nothing else
-  // reads it, and the plan fixes the fusion) and adds to its nonzero_count;
-  // the neuron node does not run. Null: the layer runs alone.
-  const RunContext* fused_neuron = nullptr;
-  // Set by the plan on a TernarySpike whose output a layer reads as its
-  // input 0 and takes in its own form as the neuron fires
-  // (Op::takes_neuron_output): that layer and its context. The neuron then
-  // runs through the layer's Op::run_neuron_into_input. Null: it runs alone.
-  const Op* spike_consumer = nullptr;
-  const RunContext* spike_consumer_ctx = nullptr;
 };
 
 // Runs fn(begin, end) over [0, n) on the context's pool, or inline.
@@ -111,28 +97,9 @@ class Op {
   // The kernel chosen at creation, for ModelInfo::layers ("reference",
   // "event/avx512", ...).
   virtual std::string kernel() const { return "reference"; }
-  // Conv: the fan-out of input 0 for input shapes prepare() accepted.
-  // False for ops whose fan-out follows from the shapes alone (Gemm, MatMul)
-  // and for every other op.
+  // A layer (OpTraits::layer): the fan-out of input 0 for input shapes
+  // prepare() accepted. False for every other op.
   virtual bool fan_out(const std::vector<const ValueDesc*>& /*inputs*/, FanOut& /*fan*/) const { return false; }
-  // A TernarySpike's parameters; null for every other op.
-  virtual const NeuronParams* neuron() const { return nullptr; }
-  // Offers the layer the neuron that is the only consumer of its output, at
-  // load (before the op is shared). True: the layer's kernel will run it
-  // whenever the plan sets RunContext::fused_neuron.
-  virtual bool fuse_neuron(const NeuronParams&) { return false; }
-  // Whether the TernarySpike (no amplitude) whose output is this layer's
-  // input 0 may, for the plan that left `state`, write that input also in
-  // the layer's own compact form (the event Conv: its spike map), so that
-  // the layer's run skips building it. Asked once per plan.
-  virtual bool takes_neuron_output(const NodeState* /*state*/) const { return false; }
-  // Runs that neuron for one timestep (x its input, u its membrane, y its
-  // output; `layer`: this layer's context) and leaves the compact form for
-  // this layer's next run. Returns the spikes fired.
-  virtual int64_t run_neuron_into_input(const RunContext& /*layer*/, const NeuronParams& /*neuron*/,
-                                        const float* /*x*/, float* /*u*/, float* /*y*/) const {
-    return 0;
-  }
   // True when the op copied constant input `input` into its own layout at
   // creation and never reads the value's data again (prepare, run): the
   // loader may then drop the data of an initializer that no one else reads,
@@ -164,13 +131,18 @@ struct OpBuildContext {
 
 using OpFactory = std::unique_ptr<Op> (*)(const OpBuildContext&);
 
-// The one list of ops: op_type -> factory (see ops/registry.cpp).
+// The one list of ops: op_type -> factory and traits (see ops/registry.cpp).
 struct OpEntry {
-  const char* domain;   // "" for ONNX, "tspike" for ours
+  const char* domain;  // "" for ONNX, "tspike" for ours
   const char* op_type;
   OpFactory create;
+  const OpTraits* traits;
 };
 const std::vector<OpEntry>& op_registry();
 const OpEntry* find_op(const std::string& domain, const std::string& op_type);
+// The traits of a registered op; null for an op tspike does not implement.
+const OpTraits* find_traits(const std::string& domain, const std::string& op_type);
+// Registers the ONNX OpSchema of each op of tspike's domain (once; thread-safe).
+void register_schemas();
 
 }  // namespace tspike::ops

@@ -10,7 +10,7 @@
 #include "ops/attributes.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -159,5 +159,14 @@ TSPIKE_DEFINE_OP_FACTORY(Flatten)
 TSPIKE_DEFINE_OP_FACTORY(Reshape)
 TSPIKE_DEFINE_OP_FACTORY(Squeeze)
 TSPIKE_DEFINE_OP_FACTORY(Unsqueeze)
+
+// Copies keep spike values. A per-channel scale crosses Identity as it is
+// and Flatten(axis 1) spread over each channel's features; a Reshape that
+// flattens became a Flatten in the converter, and other shapes move axis 1.
+const OpTraits traits_Identity{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kThrough};
+const OpTraits traits_Flatten{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kFlatten};
+const OpTraits traits_Reshape{.spikes = SpikeFlow::kKeeps};
+const OpTraits traits_Squeeze{.spikes = SpikeFlow::kKeeps};
+const OpTraits traits_Unsqueeze{.spikes = SpikeFlow::kKeeps};
 
 }  // namespace tspike::ops

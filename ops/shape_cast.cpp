@@ -2,11 +2,11 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
-#include "converter/onnx_model.hpp"
+#include "ops/tensor_proto.hpp"
 #include "ops/attributes.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -81,7 +81,7 @@ class Constant final : public Op {
     Attributes attrs(b.node, b.name);
     auto value = std::make_shared<ConstTensor>();
     if (auto a = attrs.find("value")) {
-      *value = convert::tensor_from_proto(a->t(), attrs.node_name() + ": attribute 'value'", Limits{});
+      *value = tensor_from_proto(a->t(), attrs.node_name() + ": attribute 'value'", Limits{});
     } else if (auto a = attrs.find("value_float")) {
       value->f = {a->f()};
     } else if (auto a = attrs.find("value_floats")) {
@@ -117,5 +117,9 @@ class Constant final : public Op {
 TSPIKE_DEFINE_OP_FACTORY(Shape)
 TSPIKE_DEFINE_OP_FACTORY(Cast)
 TSPIKE_DEFINE_OP_FACTORY(Constant)
+
+const OpTraits traits_Shape{.scale = ScaleFlow::kShapeOnly};
+const OpTraits traits_Cast{};
+const OpTraits traits_Constant{};
 
 }  // namespace tspike::ops

@@ -2,9 +2,10 @@
 //
 // Reference kernel: one pass over the elements, in the spec's order:
 // u = tau*u + x; fire (ternary >=, binary >); hard reset; y = a*s
-// (neuron_planes, also the fallback of the layers that fuse the neuron into
-// their kernels: ops/neuron.hpp).
+// (neuron_planes, ops/neuron.hpp).
 #include <fmt/format.h>
+#include <onnx/defs/schema.h>
+#include <onnx/defs/shape_inference.h>
 #include <onnx/onnx_pb.h>
 
 #include <atomic>
@@ -19,32 +20,72 @@
 namespace tspike::ops {
 namespace {
 
+// The format's rules for a TernarySpike node (spec section 1), in one place:
+// the model checker applies them through the op's traits, the op's
+// constructor directly.
+
+NeuronParams read_attributes(const onnx::NodeProto& node, const Attributes& attrs) {
+  for (const auto& a : node.attribute())
+    if (a.name() != "threshold" && a.name() != "decay" && a.name() != "mode")
+      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("unknown attribute '{}'", a.name()));
+  NeuronParams p;
+  p.node = attrs.node_name();
+  p.threshold = attrs.get_float("threshold", 0.5f);
+  p.decay = attrs.get_float("decay", 0.25f);
+  const std::string mode = attrs.get_string("mode", "ternary");
+  if (!(std::isfinite(p.threshold) && p.threshold > 0))
+    throw attrs.error(ErrorCode::kInvalidModel, fmt::format("threshold {} must be finite and > 0", p.threshold));
+  if (!(p.decay >= 0 && p.decay <= 1))
+    throw attrs.error(ErrorCode::kInvalidModel, fmt::format("decay {} must be in [0, 1]", p.decay));
+  if (mode != "ternary" && mode != "binary")
+    throw attrs.error(ErrorCode::kInvalidModel, fmt::format("mode \"{}\" must be \"ternary\" or \"binary\"", mode));
+  p.binary = mode == "binary";
+  return p;
+}
+
+// One element, or C (`channels`, -1 when unknown) in a shape whose other
+// dimensions are 1.
+void check_amplitude_shape(const Attributes& attrs, const std::string& name, const Shape& shape, int64_t channels) {
+  int64_t count = 1, non_unit = 0;
+  for (int64_t d : shape) {
+    count *= d;
+    non_unit += d != 1;
+  }
+  if (count == 1) return;
+  if (non_unit > 1 || (channels > 0 && count != channels))
+    throw attrs.error(ErrorCode::kShapeMismatch,
+                      fmt::format("amplitude '{}' of shape {} has {} elements; it must have 1 or C{} elements in "
+                                  "a shape whose other dimensions are 1",
+                                  name, shape_to_string(shape), count,
+                                  channels > 0 ? fmt::format(" = {}", channels) : ""));
+}
+
+void check_ternary_spike(const onnx::NodeProto& node, const NodeFacts& facts) {
+  const Attributes attrs(node, node.name());
+  read_attributes(node, attrs);
+  const auto& x = facts.input_shapes.at(0);
+  if (x && x->size() < 2)
+    throw attrs.error(ErrorCode::kShapeMismatch, fmt::format("input '{}' must be at least 2-D [N, C, ...], has rank {}",
+                                                             node.input(0), x->size()));
+  if (node.input_size() < 2 || node.input(1).empty()) return;
+  const onnx::TensorProto* amplitude = facts.initializers.at(1);
+  if (!amplitude)
+    throw attrs.error(ErrorCode::kInvalidModel, fmt::format("amplitude '{}' must be an initializer", node.input(1)));
+  check_amplitude_shape(attrs, node.input(1), Shape(amplitude->dims().begin(), amplitude->dims().end()),
+                        x && (*x)[1] > 0 ? (*x)[1] : -1);
+}
+
 class TernarySpike final : public Op {
  public:
   explicit TernarySpike(const OpBuildContext& b) {
     Attributes attrs(b.node, b.name);
-    p_.node = b.name;
-    const float threshold = p_.threshold = attrs.get_float("threshold", 0.5f);
-    const float decay = p_.decay = attrs.get_float("decay", 0.25f);
-    std::string mode = attrs.get_string("mode", "ternary");
-    if (!(std::isfinite(threshold) && threshold > 0))
-      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("threshold {} must be finite and > 0", threshold));
-    if (!(decay >= 0 && decay <= 1))
-      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("decay {} must be in [0, 1]", decay));
-    if (mode != "ternary" && mode != "binary")
-      throw attrs.error(ErrorCode::kInvalidModel, fmt::format("mode \"{}\" must be ternary or binary", mode));
-    p_.binary = mode == "binary";
+    p_ = read_attributes(b.node, attrs);
     if (b.node.input_size() > 1 && !b.node.input(1).empty()) {
       if (!b.initializers.at(1))
         throw attrs.error(ErrorCode::kInvalidModel, "amplitude must be an initializer");
       const ConstTensor& a = *b.initializers[1];
       if (a.dtype != DType::kFloat32) throw attrs.error(ErrorCode::kInvalidModel, "amplitude must be float32");
-      int64_t non_unit = 0;
-      for (int64_t d : a.shape) non_unit += d != 1;
-      if (non_unit > 1)
-        throw attrs.error(ErrorCode::kShapeMismatch,
-                          fmt::format("amplitude of shape {}: it must have 1 or C elements, other dimensions 1",
-                                      shape_to_string(a.shape)));
+      check_amplitude_shape(attrs, b.node.input(1), a.shape, -1);
       for (float v : a.f)
         if (!std::isfinite(v)) throw attrs.error(ErrorCode::kInvalidModel, "amplitude is not finite");
       p_.amplitude = a.f;
@@ -64,16 +105,11 @@ class TernarySpike final : public Op {
     ctx.state_floats = element_count(x.shape);
   }
 
-  const NeuronParams* neuron() const override { return &p_; }
-
   void run(RunContext& ctx) const override {
     const TensorRef& x = ctx.inputs[0];
     const int64_t n = x.shape[0], c = x.shape[1];
     const int64_t inner = c == 0 ? 0 : x.size() / (n * c);
-    const int64_t fired =
-        ctx.spike_consumer
-            ? ctx.spike_consumer->run_neuron_into_input(*ctx.spike_consumer_ctx, p_, x.f(), ctx.state, ctx.outputs[0].f())
-            : neuron_run(ctx, p_, x.f(), ctx.state, ctx.outputs[0].f(), n, c, inner);
+    const int64_t fired = neuron_run(ctx, p_, x.f(), ctx.state, ctx.outputs[0].f(), n, c, inner);
     if (ctx.nonzero_count) *ctx.nonzero_count += fired;
   }
 
@@ -127,30 +163,42 @@ int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x,
   return fired.load();
 }
 
-int64_t neuron_run_channels_last(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y,
-                                 int64_t n, int64_t c, int64_t inner) {
-  std::atomic<int64_t> fired{0};
-  parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) {
-    int64_t count = 0;
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const int64_t sample = plane / c, ch = plane % c;
-      const float a = p.amplitude.empty() ? 1.0f : p.amplitude.size() == 1 ? p.amplitude[0] : p.amplitude[ch];
-      float* us = u + sample * inner * c + ch;
-      for (int64_t k = plane * inner, e = 0; e < inner; ++k, ++e) {
-        const float v = p.decay * us[e * c] + x[k];
-        float spike;
-        if (p.binary) spike = v > p.threshold ? 1.0f : 0.0f;
-        else spike = v >= p.threshold ? 1.0f : (v <= -p.threshold ? -1.0f : 0.0f);
-        us[e * c] = spike != 0.0f ? 0.0f : v;
-        y[k] = a * spike;
-        count += spike != 0.0f;
-      }
-    }
-    fired += count;
-  });
-  return fired.load();
-}
-
 TSPIKE_DEFINE_OP_FACTORY(TernarySpike)
+
+namespace {
+// For ONNX's checker and shape inference (called once, by register_schemas).
+void register_ternary_spike_schema() {
+  using onnx::OpSchema;
+  static OpSchema schema;
+  schema.SetName("TernarySpike")
+      .SetDomain(kDomain)
+      .SinceVersion(1)
+      .SetDoc(
+          "Ternary (or binary) spiking neuron with hard reset, one timestep. "
+          "u = decay*u + X; ternary: s = +1 if u >= threshold, -1 if u <= -threshold; "
+          "binary: s = 1 if u > threshold; u = u*(1-|s|); Y = amplitude*s along axis 1.")
+      .Input(0, "X", "Input current of this timestep, [N, C, ...].", "T")
+      .Input(1, "amplitude", "Spike amplitude: 1 or C elements along axis 1.", "T",
+             OpSchema::Optional)
+      .Output(0, "Y", "Spikes times amplitude, same shape as X.", "T")
+      .Attr("threshold", "Firing threshold, > 0.", onnx::AttributeProto::FLOAT, 0.5f)
+      .Attr("decay", "Membrane decay in [0, 1].", onnx::AttributeProto::FLOAT, 0.25f)
+      .Attr("mode", "\"ternary\" or \"binary\".", onnx::AttributeProto::STRING,
+            std::string("ternary"))
+      .TypeConstraint("T", {"tensor(float)"}, "float32 only.")
+      .TypeAndShapeInferenceFunction([](onnx::InferenceContext& ctx) {
+        onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+        if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+      });
+  onnx::OpSchemaRegistry::OpSchemaRegisterOnce registration(schema);
+}
+}  // namespace
+
+// Its input is real-valued (a current, not a scaled spike): an amplitude
+// reaching it stays before it.
+const OpTraits traits_TernarySpike{.neuron = true,
+                                   .first_weight_input = 1,
+                                   .register_schema = &register_ternary_spike_schema,
+                                   .check = &check_ternary_spike};
 
 }  // namespace tspike::ops

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike::ops {
 

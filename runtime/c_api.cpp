@@ -121,8 +121,6 @@ tspike::LoadOptions load_options(const tspike_load_options* c) {
     }
   }
   if (TSPIKE_COVERS(c, tspike_load_options, reference_kernels)) o.reference_kernels = c->reference_kernels != 0;
-  if (TSPIKE_COVERS(c, tspike_load_options, fuse_neurons)) o.fuse_neurons = c->fuse_neurons != 0;
-  if (TSPIKE_COVERS(c, tspike_load_options, neuron_event_maps)) o.neuron_event_maps = c->neuron_event_maps != 0;
   return o;
 }
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "runtime/image_decode.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"

@@ -9,9 +9,9 @@
 
 #include "converter/onnx_model.hpp"
 #include "ops/neuron.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "runtime/graph.hpp"
-#include "runtime/log.hpp"
+#include "base/log.hpp"
 
 namespace tspike {
 
@@ -32,48 +32,50 @@ ValueInfo value_info(const onnx::ValueInfoProto& vi) {
   return info;
 }
 
-// What a Conv / Gemm / MatMul consumes, found by walking back through ops
-// that keep spike values as they are.
+// What a value holds, for a layer that consumes it: spikes, or what became
+// of them, or real values. Found node by node in graph order from the ops'
+// traits (OpTraits::spikes), so a long chain costs no recursion.
 struct Origin {
-  enum Kind { kSpikes, kAveragedSpikes, kScaledSpikes, kReal } kind;
+  enum Kind { kSpikes, kAveragedSpikes, kScaledSpikes, kReal } kind = kReal;
   std::string source;  // the TernarySpike node, or the producer of real values
 };
 
-Origin trace_origin(const detail::Graph& g, int value) {
-  if (value < 0) return {Origin::kReal, "nothing"};
-  const int p = g.values[value].producer;
-  if (p < 0)
-    return {Origin::kReal, value == g.input ? "the graph input" : "initializer '" + g.values[value].name + "'"};
-  const detail::GraphNode& node = g.nodes[p];
-  const std::string& op = node.op_type;
-  if (op == "TernarySpike") {
+// The origins of `node`'s outputs from those of its inputs.
+Origin output_origin(const detail::GraphNode& node, const std::vector<Origin>& origins) {
+  const ops::OpTraits& traits = *node.traits;
+  auto of_input = [&](size_t k) -> Origin {
+    return k < node.inputs.size() && node.inputs[k] >= 0 ? origins[node.inputs[k]] : Origin{Origin::kReal, "nothing"};
+  };
+  if (traits.neuron) {
     const bool scaled = node.inputs.size() > 1 && node.inputs[1] >= 0;
     return {scaled ? Origin::kScaledSpikes : Origin::kSpikes, node.name};
   }
-  if (op == "Identity" || op == "MaxPool" || op == "Flatten" || op == "Reshape" || op == "Squeeze" ||
-      op == "Unsqueeze" || op == "Relu")
-    return trace_origin(g, node.inputs[0]);
-  if (op == "AveragePool" || op == "GlobalAveragePool") {
-    Origin o = trace_origin(g, node.inputs[0]);
-    if (o.kind == Origin::kSpikes) o.kind = Origin::kAveragedSpikes;
-    return o;
-  }
-  if (op == "Concat") {
-    Origin worst{Origin::kSpikes, ""};
-    for (int v : node.inputs) {
-      Origin o = trace_origin(g, v);
-      if (o.kind > worst.kind || worst.source.empty()) worst = {std::max(o.kind, worst.kind), o.source};
+  switch (traits.spikes) {
+    case ops::SpikeFlow::kKeeps:
+      return of_input(0);
+    case ops::SpikeFlow::kAverages: {
+      Origin o = of_input(0);
+      if (o.kind == Origin::kSpikes) o.kind = Origin::kAveragedSpikes;
+      return o;
     }
-    return worst;
+    case ops::SpikeFlow::kKeepsAll: {
+      Origin worst{Origin::kSpikes, ""};
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        const Origin o = of_input(k);
+        if (o.kind > worst.kind || worst.source.empty()) worst = {std::max(o.kind, worst.kind), o.source};
+      }
+      return worst;
+    }
+    case ops::SpikeFlow::kStops:
+      break;
   }
-  return {Origin::kReal, fmt::format("{} '{}'", op, node.name)};
+  return {Origin::kReal, fmt::format("{} '{}'", node.op_type, node.name)};
 }
 
-LayerInfo describe_layer(const detail::Graph& g, const detail::GraphNode& node) {
+LayerInfo describe_layer(const detail::GraphNode& node, const Origin& o,
+                         const std::map<std::string, int64_t>& pool_folds) {
   LayerInfo layer{node.name, node.op_type, false, "", node.op->kernel()};
-  if (auto it = g.info.metadata.pool_folds.find(node.name); it != g.info.metadata.pool_folds.end())
-    layer.folded_pool = it->second;
-  const Origin o = trace_origin(g, node.inputs.empty() ? -1 : node.inputs[0]);
+  if (auto it = pool_folds.find(node.name); it != pool_folds.end()) layer.folded_pool = it->second;
   switch (o.kind) {
     case Origin::kSpikes:
       layer.multiplication_free = true;
@@ -110,25 +112,6 @@ ops::Isa kernel_isa(InstructionSet max_isa) {
   return ops::usable_isa(cap);
 }
 
-// Offers each TernarySpike to the layer that produces its input when that
-// value has no other reader (no other node, not a graph output): the layer's
-// kernel may then run the neuron itself and the value never reaches memory.
-void fuse_neurons(detail::Graph& g) {
-  for (size_t j = 0; j < g.nodes.size(); ++j) {
-    detail::GraphNode& spike = g.nodes[j];
-    const ops::NeuronParams* params = spike.op->neuron();
-    if (!params || spike.inputs.empty() || spike.inputs[0] < 0) continue;
-    const int v = spike.inputs[0];
-    const detail::GraphValue& value = g.values[v];
-    if (value.producer < 0 || value.consumers.size() != 1) continue;
-    if (std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end()) continue;
-    detail::GraphNode& layer = g.nodes[value.producer];
-    if (layer.outputs.size() != 1 || layer.fused_neuron >= 0 || !layer.op->fuse_neuron(*params)) continue;
-    layer.fused_neuron = static_cast<int>(j);
-    spike.fused_into = value.producer;
-  }
-}
-
 }  // namespace
 
 struct ModelBuilder {
@@ -152,8 +135,8 @@ struct ModelBuilder {
     }
 
     std::shared_ptr<Model> model(new Model());
-    model->graph_ = std::make_unique<detail::Graph>();
-    detail::Graph& g = *model->graph_;
+    model->impl_ = std::make_unique<Model::Impl>();
+    detail::Graph& g = model->impl_->graph;
     g.limits = limits;
     ModelInfo& info = g.info;
     info.path = name;
@@ -162,13 +145,15 @@ struct ModelBuilder {
 
     const auto& graph = proto.graph();
     std::unordered_map<std::string, int> ids;
-    auto add_value = [&](const std::string& n) {
+    std::vector<Origin> origins;  // per value
+    auto add_value = [&](const std::string& n, Origin origin) {
       ids[n] = static_cast<int>(g.values.size());
       g.values.push_back({n, nullptr, -1, {}});
+      origins.push_back(std::move(origin));
       return ids[n];
     };
     for (auto& t : *proto.mutable_graph()->mutable_initializer()) {
-      int v = add_value(t.name());
+      int v = add_value(t.name(), {Origin::kReal, "initializer '" + t.name() + "'"});
       g.values[v].initializer = std::make_shared<ConstTensor>(
           convert::tensor_from_proto(t, fmt::format("{}: initializer '{}'", name, t.name()), limits));
       // Nothing reads the proto's copy again: swapping it out frees its
@@ -179,7 +164,7 @@ struct ModelBuilder {
     }
     for (const auto& in : graph.input())
       if (!ids.count(in.name())) {
-        g.input = add_value(in.name());
+        g.input = add_value(in.name(), {Origin::kReal, "the graph input"});
         info.input = value_info(in);
       }
     // How often each value is read (node inputs, graph outputs): an
@@ -206,6 +191,7 @@ struct ModelBuilder {
       detail::GraphNode node;
       node.name = np.name();
       node.op_type = np.op_type();
+      node.traits = entry->traits;
       ops::OpBuildContext ctx{np, np.name(), {}, opset, reference_kernels};
       for (const auto& in : np.input()) {
         if (in.empty()) { node.inputs.push_back(-1); ctx.initializers.push_back(nullptr); continue; }
@@ -216,8 +202,8 @@ struct ModelBuilder {
         node.inputs.push_back(it->second);
         ctx.initializers.push_back(g.values[it->second].initializer);
       }
-      const bool layer = np.op_type() == "Conv" || np.op_type() == "Gemm" || np.op_type() == "MatMul";
-      ctx.input_is_spikes = layer && trace_origin(g, node.inputs.empty() ? -1 : node.inputs[0]).kind == Origin::kSpikes;
+      const Origin input_origin = node.inputs.empty() || node.inputs[0] < 0 ? Origin{} : origins[node.inputs[0]];
+      ctx.input_is_spikes = entry->traits->layer && input_origin.kind == Origin::kSpikes;
       ctx.engine = options.engine;
       ctx.isa = isa;
       try {
@@ -239,16 +225,18 @@ struct ModelBuilder {
       const int index = static_cast<int>(g.nodes.size());
       for (int v : node.inputs)
         if (v >= 0) g.values[v].consumers.push_back(index);
+      const Origin produced = output_origin(node, origins);
+      if (entry->traits->layer) info.layers.push_back(describe_layer(node, input_origin, info.metadata.pool_folds));
       for (const auto& out : np.output()) {
         if (out.empty()) { node.outputs.push_back(-1); continue; }
         if (ids.count(out))
           throw Error(ErrorCode::kInvalidModel, fmt::format("{}: value '{}' is produced twice", name, out));
-        int v = add_value(out);
+        int v = add_value(out, produced);
         g.values[v].producer = index;
         node.outputs.push_back(v);
       }
       info.op_counts[np.op_type()]++;
-      if (np.op_type() == "TernarySpike") info.spike_nodes.push_back(np.name());
+      if (entry->traits->neuron) info.spike_nodes.push_back(np.name());
       g.nodes.push_back(std::move(node));
     }
     for (const auto& out : graph.output()) {
@@ -258,14 +246,6 @@ struct ModelBuilder {
       g.outputs.push_back(it->second);
       info.outputs.push_back(value_info(out));
     }
-    const char* env_fuse = std::getenv("TSPIKE_FUSE");  // read once per load, a user override
-    const bool fuse = env_fuse && *env_fuse ? std::string(env_fuse) != "0" : options.fuse_neurons;
-    if (fuse && !reference_kernels) fuse_neurons(g);
-    const char* env_maps = std::getenv("TSPIKE_NEURON_MAPS");  // read once per load, a user override
-    g.neuron_event_maps = env_maps && *env_maps ? std::string(env_maps) != "0" : options.neuron_event_maps;
-    for (const auto& node : g.nodes)
-      if (node.op_type == "Conv" || node.op_type == "Gemm" || node.op_type == "MatMul")
-        info.layers.push_back(describe_layer(g, node));
     for (const auto& [node, window] : info.metadata.pool_folds)
       if (std::none_of(info.layers.begin(), info.layers.end(), [&](const LayerInfo& l) { return l.node == node; }))
         throw Error(ErrorCode::kInvalidModel,
@@ -278,13 +258,13 @@ struct ModelBuilder {
 Model::Model() = default;
 Model::~Model() = default;
 
-const ModelInfo& Model::info() const { return graph_->info; }
-const Limits& Model::limits() const { return graph_->limits; }
+const ModelInfo& Model::info() const { return impl_->graph.info; }
+const Limits& Model::limits() const { return impl_->graph.limits; }
 
 namespace {
 std::shared_ptr<const Model> logged(std::shared_ptr<const Model> model) {
   const ModelInfo& info = model->info();
-  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, model->graph().nodes.size(),
+  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, detail::graph_of(*model).nodes.size(),
               info.conversion.folded.size(), info.conversion.already_reparameterized ? " (converted by tsconvert)" : "");
   return model;
 }

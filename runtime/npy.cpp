@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 

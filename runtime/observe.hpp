@@ -2,9 +2,7 @@
 //
 // Watched values are kept in memory until the end of the timestep (the plan
 // gives them the lifetime of a graph output), and the observer is called
-// once the timestep has run. So a node whose output is written by another
-// node's kernel (a TernarySpike fused into the Conv that feeds it) is seen
-// like any other, and the timestep loop itself is untouched.
+// once the timestep has run, so the timestep loop itself is untouched.
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
 #include "runtime/plan.hpp"
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "ops/neuron.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 
 namespace tspike::detail {
 
@@ -125,25 +125,10 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
       pn.state_floats = ctx.state_floats;
       state_floats += ctx.state_floats;
     }
-    if (node.op_type == "TernarySpike") {
+    if (node.traits->neuron) {
       pn.spike_index = static_cast<int>(plan->spike_elements.size());
       plan->spike_elements.push_back(element_count(values[node.outputs[0]].desc.shape));
     }
-  }
-
-  // Fused neurons (decided at load) run inside their layer. A layer that
-  // runs once per inference (invariant) cannot carry a neuron that runs at
-  // every timestep; event-driven layers never are (spikes change), so this
-  // only guards: such a pair would run apart. So does a pair whose layer
-  // output is kept: a fused kernel never stores it.
-  std::vector<char> kept(graph.values.size(), 0);
-  for (int v : keep)
-    if (v >= 0 && static_cast<size_t>(v) < kept.size()) kept[v] = 1;
-  for (int k = 0; k < n_nodes; ++k) {
-    const int layer = graph.nodes[k].fused_into;
-    if (layer >= 0 && !plan->nodes[layer].folded && !plan->nodes[layer].invariant && !plan->nodes[k].folded &&
-        !kept[graph.nodes[k].inputs[0]])
-      plan->nodes[k].fused = true;
   }
 
   // Lifetimes of the values that live in the arena, in node indices.
@@ -156,10 +141,8 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     if (plan->nodes[k].folded) continue;
     for (int v : graph.nodes[k].inputs)
       if (in_arena(v)) last[v] = std::max(last[v], k);
-    // A fused neuron's outputs are written when its layer runs.
-    const int writer = plan->nodes[k].fused ? graph.nodes[k].fused_into : k;
     for (int v : graph.nodes[k].outputs)
-      if (in_arena(v)) { first[v] = std::min(first[v], writer); last[v] = std::max(last[v], k); }
+      if (in_arena(v)) { first[v] = std::min(first[v], k); last[v] = std::max(last[v], k); }
   }
   for (int v : graph.outputs)
     if (in_arena(v)) last[v] = n_nodes;
@@ -216,27 +199,6 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     pn.ctx.pool = pool;
     if (pn.spike_index >= 0) pn.ctx.nonzero_count = &plan->spike_counts[pn.spike_index];
   }
-  for (int k = 0; k < n_nodes; ++k)
-    if (plan->nodes[k].fused) plan->nodes[graph.nodes[k].fused_into].ctx.fused_neuron = &plan->nodes[k].ctx;
-  // A neuron without amplitude whose output an event-driven layer reads as
-  // its input 0 writes that layer's compact input as it fires
-  // (Op::takes_neuron_output): for the first such reader that takes it.
-  for (int k = 0; k < n_nodes && graph.neuron_event_maps; ++k) {
-    PlannedNode& pn = plan->nodes[k];
-    const ops::NeuronParams* neuron = graph.nodes[k].op->neuron();
-    if (pn.folded || pn.fused || !neuron || !neuron->amplitude.empty() || graph.nodes[k].outputs.empty()) continue;
-    const int v = graph.nodes[k].outputs[0];
-    for (int c : graph.values[v].consumers) {
-      const PlannedNode& reader = plan->nodes[c];
-      const GraphNode& node = graph.nodes[c];
-      if (reader.folded || reader.invariant || node.inputs.empty() || node.inputs[0] != v ||
-          !node.op->takes_neuron_output(reader.node_state.get()))
-        continue;
-      pn.ctx.spike_consumer = node.op.get();
-      pn.ctx.spike_consumer_ctx = &reader.ctx;
-      break;
-    }
-  }
   for (int v : graph.outputs) plan->outputs.push_back(ref(v));
   plan->input = ref(graph.input);
   return plan;
@@ -245,7 +207,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
 void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant) {
   for (size_t k = 0; k < plan.nodes.size(); ++k) {
     PlannedNode& pn = plan.nodes[k];
-    if (pn.folded || pn.fused || (skip_invariant && pn.invariant)) continue;
+    if (pn.folded || (skip_invariant && pn.invariant)) continue;
     graph.nodes[k].op->run(pn.ctx);
   }
 }
@@ -261,7 +223,7 @@ void share_state(Plan& plan, Plan& owner) {
 void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct) {
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     const PlannedNode& first = plans[0]->nodes[k];
-    if (first.folded || first.fused) continue;
+    if (first.folded) continue;
     for (size_t t = 0; t < plans.size(); ++t) {
       PlannedNode& pn = plans[t]->nodes[k];
       if (t == 0 || !direct || !pn.invariant) {

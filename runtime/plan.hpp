@@ -24,11 +24,6 @@ struct PlannedNode {
   bool folded = false;     // every output is a constant: never runs
   bool invariant = false;  // inputs do not change over time (direct encoding)
   int spike_index = -1;    // index among TernarySpike nodes
-  // A TernarySpike that its input's producer runs in its kernel
-  // (GraphNode::fused_into; that layer's ctx.fused_neuron points at this
-  // node's ctx): it does not run on its own; its output, state and spike
-  // count are up to date once that layer has run.
-  bool fused = false;
   int64_t state_offset = 0;
   int64_t state_floats = 0;
   ops::RunContext ctx;

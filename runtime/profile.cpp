@@ -8,20 +8,14 @@
 
 namespace tspike::detail {
 
-namespace {
-
-bool is_layer(const std::string& op) { return op == "Conv" || op == "Gemm" || op == "MatMul"; }
-
-}  // namespace
-
 ProfileRecorder::ProfileRecorder(const Graph& graph, const Plan& plan, int timesteps) {
   nodes_ = static_cast<int>(graph.nodes.size());
   spike_nodes_ = static_cast<int>(plan.spike_counts.size());
   layer_of_node_.assign(nodes_, -1);
-  size_t info_layer = 0;  // ModelInfo::layers lists the Conv / Gemm / MatMul nodes in graph order
+  size_t info_layer = 0;  // ModelInfo::layers lists the layers (OpTraits::layer) in graph order
   for (int k = 0; k < nodes_; ++k) {
     const GraphNode& node = graph.nodes[k];
-    if (!is_layer(node.op_type)) continue;
+    if (!node.traits->layer) continue;
     const bool spikes = info_layer < graph.info.layers.size() && graph.info.layers[info_layer].multiplication_free;
     const int64_t folded_pool = info_layer < graph.info.layers.size() ? graph.info.layers[info_layer].folded_pool : 1;
     ++info_layer;
@@ -29,34 +23,22 @@ ProfileRecorder::ProfileRecorder(const Graph& graph, const Plan& plan, int times
         node.outputs[0] < 0)
       continue;
     const Shape& a = plan.values[node.inputs[0]].desc.shape;
-    const Shape& y = plan.values[node.outputs[0]].desc.shape;
     Layer layer;
     layer.node = k;
     layer.spikes = spikes;
     ops::FanOut fan;
     std::vector<const ops::ValueDesc*> inputs;
     for (int v : node.inputs) inputs.push_back(v < 0 ? nullptr : &plan.values[v].desc);
-    if (node.op->fan_out(inputs, fan)) {
-      // The table over the trailing axes is the product of the per-axis tables.
-      layer.per_element = fan.per_element;
-      layer.table = {1};
-      for (const auto& axis : fan.axes) {
-        std::vector<int64_t> next;
-        next.reserve(layer.table.size() * axis.size());
-        for (int64_t outer : layer.table)
-          for (int64_t f : axis) next.push_back(outer * f);
-        layer.table = std::move(next);
-      }
-    } else {
-      // Gemm: each element of A reaches one row of the output (its N columns).
-      // MatMul: each output element reads K elements of A, and broadcasting
-      // spreads that evenly over A's elements.
-      const int64_t a_size = element_count(a), y_size = element_count(y);
-      const int64_t k_dim = a.empty() ? 1 : a.back();
-      layer.per_element = node.op_type == "Gemm" ? (y.size() == 2 ? y[1] : 0)
-                          : a_size > 0         ? y_size * k_dim / a_size
-                                               : 0;
-      layer.table = {1};
+    node.op->fan_out(inputs, fan);  // every layer's op computes it
+    // The table over the trailing axes is the product of the per-axis tables.
+    layer.per_element = fan.per_element;
+    layer.table = {1};
+    for (const auto& axis : fan.axes) {
+      std::vector<int64_t> next;
+      next.reserve(layer.table.size() * axis.size());
+      for (int64_t outer : layer.table)
+        for (int64_t f : axis) next.push_back(outer * f);
+      layer.table = std::move(next);
     }
     const int64_t inner = static_cast<int64_t>(layer.table.size());
     const int64_t outer = inner > 0 ? element_count(a) / inner : 0;
@@ -102,7 +84,7 @@ void ProfileRecorder::run_timestep(const Graph& graph, Plan& plan, bool skip_inv
   for (int k = 0; k < nodes_; ++k) {
     PlannedNode& pn = plan.nodes[k];
     // The nodes run_timestep runs.
-    if (pn.folded || pn.fused || (skip_invariant && pn.invariant)) continue;
+    if (pn.folded || (skip_invariant && pn.invariant)) continue;
     const auto start = Clock::now();
     graph.nodes[k].op->run(pn.ctx);
     time_ns[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
@@ -124,9 +106,9 @@ Profile ProfileRecorder::result(const Graph& graph, const Plan& plan) const {
     NodeProfile& np = p.nodes[k];
     np.name = node.name;
     np.op_type = node.op_type;
+    np.neuron = node.traits->neuron;
     if (!node.outputs.empty() && node.outputs[0] >= 0) np.output_shape = plan.values[node.outputs[0]].desc.shape;
     np.folded = pn.folded;
-    if (pn.fused && node.fused_into >= 0) np.fused_into = graph.nodes[node.fused_into].name;
     np.time_ms.resize(steps_);
     for (int t = 0; t < steps_; ++t) {
       np.time_ms[t] = double(time_ns_[size_t(t) * nodes_ + k]) * 1e-6;
@@ -146,7 +128,7 @@ Profile ProfileRecorder::result(const Graph& graph, const Plan& plan) const {
     }
     const int l = layer_of_node_[k];
     if (l < 0) {
-      if (is_layer(node.op_type))
+      if (node.traits->layer)
         np.synapses = SynapseKind::kMultiplyAccumulate;  // folded: no operation at run time
       continue;
     }

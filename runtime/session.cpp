@@ -5,12 +5,12 @@
 #include <chrono>
 #include <cstring>
 
-#include "runtime/checked.hpp"
-#include "runtime/log.hpp"
+#include "base/checked.hpp"
+#include "base/log.hpp"
 #include "runtime/observe.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/profile.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "tspike/error.hpp"
 
 namespace tspike {
@@ -32,7 +32,7 @@ struct Session::Impl {
   double time_ms = 0;
   bool ran_layer_major = false;
 
-  const detail::Graph& graph() const { return model->graph(); }
+  const detail::Graph& graph() const { return detail::graph_of(*model); }
   const ModelInfo& info() const { return model->info(); }
 
   Error bad_input(const std::string& what) const {
@@ -40,7 +40,7 @@ struct Session::Impl {
   }
 
   // A caller's tensor: its dims are checked before anything multiplies them.
-  void check_tensor(const Tensor& t, const char* what) const {
+  void check_tensor(const TensorView& t, const char* what) const {
     const int64_t limit = model->limits().max_tensor_elements;
     const int64_t count = detail::bounded_element_count(t.shape, limit);
     if (count < 0)
@@ -49,8 +49,8 @@ struct Session::Impl {
       throw Error(ErrorCode::kResourceLimit,
                   fmt::format("{}: {} of shape {} has more than {} elements (the limit on tensor elements)",
                               info().path, what, shape_to_string(t.shape), limit));
-    if (static_cast<int64_t>(t.data.size()) != count)
-      throw bad_input(fmt::format("{} has {} values but shape {}", what, t.data.size(), shape_to_string(t.shape)));
+    if (static_cast<int64_t>(t.size) != count)
+      throw bad_input(fmt::format("{} has {} values but shape {}", what, t.size, shape_to_string(t.shape)));
   }
 
   void run_timestep(bool skip_invariant, int timestep) {
@@ -207,6 +207,10 @@ std::vector<Tensor> Session::run(const Tensor& input) {
 }
 
 void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
+  run(TensorView{input.shape, input.data.data(), input.data.size()}, outputs);
+}
+
+void Session::run(const TensorView& input, std::vector<Tensor>& outputs) {
   Impl& s = *impl_;
   s.check_tensor(input, "input tensor");
   const bool sequence = s.info().metadata.encoding == Encoding::kSequence;
@@ -235,14 +239,14 @@ void Session::run(const Tensor& input, std::vector<Tensor>& outputs) {
   const int64_t frame_size = element_count(frame);
   if (layer_major) {
     for (int t = 0; t < timesteps; ++t)
-      std::memcpy(s.by_timestep[t]->input.data, input.data.data() + (sequence ? t * frame_size : 0),
+      std::memcpy(s.by_timestep[t]->input.data, input.data + (sequence ? t * frame_size : 0),
                   frame_size * sizeof(float));
     detail::run_layer_major(s.graph(), s.by_timestep, /*direct=*/!sequence);
     for (const detail::Plan* p : s.by_timestep) s.accumulate(*p);
   } else {
     for (int t = 0; t < timesteps; ++t) {
       if (sequence || t == 0)
-        std::memcpy(s.plan->input.data, input.data.data() + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
+        std::memcpy(s.plan->input.data, input.data + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
       s.run_timestep(/*skip_invariant=*/!sequence && t > 0, t);
       s.accumulate(*s.plan);
     }
@@ -262,6 +266,10 @@ std::vector<Tensor> Session::step(const Tensor& frame) {
 }
 
 void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
+  step(TensorView{frame.shape, frame.data.data(), frame.data.size()}, outputs);
+}
+
+void Session::step(const TensorView& frame, std::vector<Tensor>& outputs) {
   Impl& s = *impl_;
   s.check_tensor(frame, "frame");
   s.set_frame_shape(frame.shape, 0, "one timestep: expected [N, ...] or the same without N");
@@ -276,7 +284,7 @@ void Session::step(const Tensor& frame, std::vector<Tensor>& outputs) {
     s.ensure_plan(shape, timesteps());
     s.reset();
   }
-  std::memcpy(s.plan->input.data, frame.data.data(), frame.data.size() * sizeof(float));
+  std::memcpy(s.plan->input.data, frame.data, frame.size * sizeof(float));
   s.run_timestep(/*skip_invariant=*/false, s.steps);
   s.accumulate(*s.plan);
   s.steps++;

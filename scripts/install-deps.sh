@@ -4,13 +4,16 @@ set -euo pipefail
 
 # ocl-icd-opencl-dev: oneDNN's CMake config (libdnnl-dev, built with OpenCL
 # support) looks for OpenCL; Debian only recommends it. valgrind: the
-# callgrind_density tests. chromium: the report_chromium test.
+# callgrind_density tests. chromium: the report_chromium test. python3-dev and
+# pybind11-dev: the Python module (python/); python3-pytest and
+# python3-distributed (Dask): its tests.
 packages=(
   cmake g++ make pkg-config valgrind
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev libfmt-dev libgtest-dev libstb-dev libturbojpeg0-dev libcli11-dev nlohmann-json3-dev
   libonnx-testdata zlib1g-dev dataset-fashion-mnist libbenchmark-dev
   python3-torch python3-onnx python3-numpy
+  python3-dev pybind11-dev python3-pybind11 python3-pytest python3-distributed
   chromium
 )
 

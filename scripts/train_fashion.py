@@ -41,9 +41,9 @@ import torch.nn.functional as F
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-from tspike_torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
-from tspike_torch.reference import Reference  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from tspike.torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
+from tspike.torch.reference import Reference  # noqa: E402
 
 LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -249,21 +249,32 @@ def load_tsnet_onnx(model, path, calibrate=None):
             m.bias.copy_(mean.float())
 
 
+def distillation_loss(student_logits, teacher_logits, temperature):
+    """Hinton et al. 2015: KL divergence of the softened distributions, times T^2."""
+    t = temperature
+    return F.kl_div(F.log_softmax(student_logits / t, 1), F.softmax(teacher_logits / t, 1),
+                    reduction="batchmean") * t * t
+
+
 def train(model, xtr, ytr, epochs=3, batch=128, lr=2e-3, timesteps=T, rate_penalty=0.0,
-          log=print, freeze_bn=False, rate_target=0.0):
+          log=print, freeze_bn=False, rate_target=0.0, teacher=None, kd_weight=0.0, kd_temperature=2.0):
     """The training loop of every Fashion-MNIST model here: Adam with a
     one-cycle learning rate (max `lr`), cross-entropy on the mean over T of
     the logits, plus RatePenalty(rate_penalty). Returns one dict per epoch.
     With rate_penalty 0 it is the loop fashion_tsnet (89.50 %),
     fashion_tsnet_binary and fashion_resnet were trained with. freeze_bn:
     BatchNorm layers stay in eval mode (their statistics do not change),
-    for fine-tuning from load_tsnet_onnx."""
+    for fine-tuning from load_tsnet_onnx. teacher: a trained network whose
+    mean-over-T logits the model also learns from (knowledge distillation,
+    weight kd_weight, temperature kd_temperature)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * ((len(xtr) + batch - 1) // batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
     penalty = RatePenalty(model, rate_penalty, rate_target)
     history = []
     t0 = time.time()
+    if teacher is not None:
+        teacher.eval()
     for epoch in range(epochs):
         model.train()
         if freeze_bn:
@@ -277,6 +288,10 @@ def train(model, xtr, ytr, epochs=3, batch=128, lr=2e-3, timesteps=T, rate_penal
             xb, yb = xtr[idx], ytr[idx]
             logits = run_T(model, xb, timesteps)
             loss = F.cross_entropy(logits, yb)
+            if teacher is not None and kd_weight:
+                with torch.no_grad():
+                    target = run_T(teacher, xb, timesteps)
+                loss = (1 - kd_weight) * loss + kd_weight * distillation_loss(logits, target, kd_temperature)
             if penalty.weight:
                 pen = penalty.loss()
                 pen_sum += float(pen) * len(idx)

@@ -51,10 +51,10 @@ import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from tspike_torch import TernarySpike, spike_layers  # noqa: E402
+from tspike.torch import TernarySpike, spike_layers  # noqa: E402
 from bench_nets import BenchNet  # noqa: E402
 from train_fashion import (FashionTSNet, amplitudes_str, evaluate, export_with_golden,  # noqa: E402
                            load, load_tsnet_onnx, preprocess, train)
@@ -186,6 +186,9 @@ def main():
     ap.add_argument("--calibrate-bn", action="store_true",
                     help="with --init-onnx: BatchNorm trains (batch statistics), calibrated on the "
                          "training images to start as an identity")
+    ap.add_argument("--teacher-onnx", default=None,
+                    help="tsnet only: distil from this exported fashion_tsnet file as well")
+    ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation loss")
     ap.add_argument("--save-state", default=None, help="also save the trained state_dict here (.pt)")
     ap.add_argument("--name", default=None, help="file stem (default by --model)")
     ap.add_argument("--out", default=os.path.join(ROOT, "models"))
@@ -224,6 +227,10 @@ def main():
         if args.model != "tsnet":
             ap.error("--init-onnx takes a fashion_tsnet file (--model tsnet)")
         load_tsnet_onnx(model, args.init_onnx, xtr[:10000] if args.calibrate_bn else None)
+    teacher = None
+    if args.teacher_onnx:
+        teacher = FashionTSNet()
+        load_tsnet_onnx(teacher, args.teacher_onnx)
     print(model)
     params = sum(p.numel() for p in model.parameters())
     print(f"{params} parameters")
@@ -239,7 +246,8 @@ def main():
     t0 = time.time()
     history = train(model, xtr, ytr, args.epochs, args.batch, args.lr, args.timesteps,
                     args.rate_penalty, log=lambda m: print(m, flush=True),
-                    freeze_bn=bool(args.init_onnx) and not args.calibrate_bn, rate_target=args.rate_target)
+                    freeze_bn=bool(args.init_onnx) and not args.calibrate_bn, rate_target=args.rate_target,
+                    teacher=teacher, kd_weight=args.kd_weight if teacher else 0.0)
     train_s = time.time() - t0
     if args.save_state:
         torch.save(model.state_dict(), args.save_state)
@@ -267,6 +275,7 @@ def main():
                        "rate_target": args.rate_target,
                        "width": args.width, "params": params, "threads": args.threads,
                        "init_onnx": args.init_onnx, "calibrate_bn": args.calibrate_bn, "lr": args.lr,
+                       "teacher_onnx": args.teacher_onnx, "kd_weight": args.kd_weight if teacher else 0.0,
                        "onnx": os.path.relpath(onnx_path, ROOT), "history": history,
                        "train_seconds": train_s, "test_accuracy": acc, "firing_rates": rates,
                        "predictions": "".join(str(int(p)) for p in preds)}, f, indent=1)

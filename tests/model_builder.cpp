@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "converter/onnx_model.hpp"
+#include "ops/op.hpp"
 
 namespace tspike::test {
 
@@ -155,7 +156,7 @@ std::string ModelBuilder::serialize() const {
     return !o.type().tensor_type().has_shape();
   });
   if (missing) {
-    convert::register_schemas();
+    ops::register_schemas();
     onnx::ModelProto inferred = model;
     try {
       onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),

@@ -228,6 +228,38 @@ TEST(CApi, SessionOptionsGiveTheSameOutputs) {
   tspike_model_free(model);
 }
 
+// fuse_neurons and neuron_event_maps are kept for older callers and ignored:
+// a model loads the same kernels and gives the same outputs with them set.
+TEST(CApi, RemovedLoadOptionsAreIgnored) {
+  tspike_load_options options;
+  tspike_load_options_init(&options);
+  EXPECT_EQ(options.fuse_neurons, 0);
+  EXPECT_EQ(options.neuron_event_maps, 0);
+  options.engine = TSPIKE_ENGINE_EVENT;
+  tspike_model* plain = tspike_model_load_with(kModel.c_str(), &options, nullptr);
+  options.fuse_neurons = 1;
+  options.neuron_event_maps = 1;
+  tspike_model* set = tspike_model_load_with(kModel.c_str(), &options, nullptr);
+  ASSERT_NE(plain, nullptr);
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(kernels(set), kernels(plain));
+  const long shape[] = {1, tspike_model_input_dim(plain, 1), tspike_model_input_dim(plain, 2),
+                        tspike_model_input_dim(plain, 3)};
+  std::vector<float> data(static_cast<size_t>(shape[1] * shape[2] * shape[3]));
+  for (size_t k = 0; k < data.size(); ++k) data[k] = static_cast<float>((k * 29) % 97) / 48.0f - 1.0f;
+  auto outputs = [&](tspike_model* model) {
+    tspike_session* session = tspike_session_create_with(model, nullptr, nullptr);
+    EXPECT_EQ(tspike_session_run(session, data.data(), shape, 4, nullptr), TSPIKE_OK);
+    const float* y = tspike_session_output_data(session, 0);
+    std::vector<float> out(y, y + tspike_session_output_size(session, 0));
+    tspike_session_free(session);
+    return out;
+  };
+  EXPECT_EQ(outputs(set), outputs(plain));
+  tspike_model_free(plain);
+  tspike_model_free(set);
+}
+
 TEST(CApi, CodeNamesAndVersion) {
   EXPECT_STREQ(tspike_code_name(TSPIKE_OK), "ok");
   EXPECT_STREQ(tspike_code_name(TSPIKE_ERR_IO), "io");

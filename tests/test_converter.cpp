@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "converter/onnx_model.hpp"
+#include "ops/op.hpp"
 #include "tests/test_util.hpp"
 #include "tspike/tspike.hpp"
 
@@ -120,7 +121,7 @@ struct Net {
   // Graph outputs are declared without a shape; ONNX's shape inference fills
   // them in before the checker (which wants one) sees the model.
   void check() {
-    convert::register_schemas();
+    ops::register_schemas();
     onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(),
                                        onnx::ShapeInferenceOptions(true, 1, true));
     convert::check_model(m, "test.onnx", Limits{});

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ops/elementwise.hpp"
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 #include "tests/model_builder.hpp"
 #include "tspike/tspike.hpp"
 

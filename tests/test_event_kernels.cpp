@@ -296,7 +296,7 @@ TEST(EventKernels, PackedWeightsAreHeldOnce) {
   for (Engine engine : engines) {
     auto model = b.load(LoadOptions{.reparameterize = false, .engine = engine});
     const bool event = engine != Engine::kDense;
-    for (const auto& value : model->graph().values) {
+    for (const auto& value : detail::graph_of(*model).values) {
       if (!value.initializer) continue;
       const bool dropped = value.initializer->f.empty();
       EXPECT_EQ(dropped, event && (value.name == "w2" || value.name == "b2")) << value.name << " " << to_string(engine);

@@ -1,5 +1,5 @@
 // Session::observe: every watched node output at every timestep, the same
-// results as without it, and fused neurons seen like any other node.
+// results as without it.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -27,22 +27,14 @@ struct Recording {
   }
 };
 
-std::shared_ptr<const Model> residual_block(bool fuse) {
+std::shared_ptr<const Model> residual_block() {
   LoadOptions options;
-  options.engine = Engine::kEvent;  // conv2 consumes spikes: event kernel, fused with spike2
-  options.fuse_neurons = fuse;
+  options.engine = Engine::kEvent;  // conv2 consumes spikes: event kernel
   return Model::load(data("residual_block.onnx"), options);
 }
 
-bool has_fused_layer(const Model& model) {
-  for (const auto& l : model.info().layers)
-    if (l.kernel.find("fused with") != std::string::npos) return true;
-  return false;
-}
-
 TEST(Observe, SeesEverySpikeNodeAtEveryTimestepAndChangesNothing) {
-  auto model = residual_block(true);
-  ASSERT_TRUE(has_fused_layer(*model)) << "no fused neuron: the test would not cover fusion";
+  auto model = residual_block();
   const Tensor input = load_npy(data("residual_block.input1.npy"));
   Session plain(model), watched(model);
   Recording rec;
@@ -57,7 +49,7 @@ TEST(Observe, SeesEverySpikeNodeAtEveryTimestepAndChangesNothing) {
   for (int t = 0; t < T; ++t)
     for (size_t k = 0; k < spikes.size(); ++k)
       EXPECT_EQ(rec.calls[t * spikes.size() + k], std::make_pair(t, spikes[k]));
-  // The maps add up to the Session's own spike counters, fused node included.
+  // The maps add up to the Session's own spike counters.
   const RunStats stats = watched.stats();
   for (size_t k = 0; k < spikes.size(); ++k) {
     int64_t nonzero = 0;
@@ -72,40 +64,9 @@ TEST(Observe, SeesEverySpikeNodeAtEveryTimestepAndChangesNothing) {
   }
 }
 
-TEST(Observe, FusedNeuronGivesTheSpikeMapsOfTheUnfusedOne) {
-  const Tensor input = load_npy(data("residual_block.input1.npy"));
-  Recording fused, apart;
-  Session a(residual_block(true)), b(residual_block(false));
-  ASSERT_FALSE(has_fused_layer(b.model()));
-  a.observe(a.model().info().spike_nodes, fused.observer());
-  b.observe(b.model().info().spike_nodes, apart.observer());
-  a.run(input);
-  b.run(input);
-  EXPECT_EQ(fused.calls, apart.calls);
-  // The same sums in the same order: the same spikes.
-  EXPECT_EQ(fused.maps, apart.maps);
-}
-
-TEST(Observe, WatchedConvOfAFusedPairIsStoredAndEqualsTheUnfusedConv) {
-  const Tensor input = load_npy(data("residual_block.input1.npy"));
-  Recording fused, apart;
-  Session a(residual_block(true)), b(residual_block(false));
-  a.observe({"conv2", "spike2"}, fused.observer());
-  b.observe({"conv2", "spike2"}, apart.observer());
-  const auto out_a = a.run(input);
-  const auto out_b = b.run(input);
-  EXPECT_EQ(out_a[0].data, out_b[0].data);
-  ASSERT_EQ(fused.maps["conv2"].size(), 4u);
-  EXPECT_EQ(fused.maps, apart.maps);
-  // Not all zero: the Conv's output really was stored.
-  double total = 0;
-  for (float v : fused.maps["conv2"][1]) total += std::abs(v);
-  EXPECT_GT(total, 0.0);
-}
-
 TEST(Observe, InvariantNodesAreReportedAtEveryTimestep) {
   // conv1 sees the image: with direct encoding it runs once per inference.
-  Session s(residual_block(true));
+  Session s(residual_block());
   Recording rec;
   s.observe({"conv1"}, rec.observer());
   s.run(load_npy(data("residual_block.input0.npy")));
@@ -114,7 +75,7 @@ TEST(Observe, InvariantNodesAreReportedAtEveryTimestep) {
 }
 
 TEST(Observe, StepCountsFromResetAndObservingStops) {
-  Session s(residual_block(true));
+  Session s(residual_block());
   Recording rec;
   s.observe({"spike3"}, rec.observer());
   const Tensor input = load_npy(data("residual_block.input0.npy"));
@@ -133,7 +94,7 @@ TEST(Observe, StepCountsFromResetAndObservingStops) {
 }
 
 TEST(Observe, UnknownNodeIsBadInput) {
-  Session s(residual_block(true));
+  Session s(residual_block());
   try {
     s.observe({"spike1", "no_such_node"}, [](const NodeOutput&) {});
     FAIL() << "no error";
@@ -146,7 +107,7 @@ TEST(Observe, UnknownNodeIsBadInput) {
 }
 
 TEST(Observe, AnObserverThatThrowsLeavesTheSessionUsable) {
-  Session s(residual_block(true));
+  Session s(residual_block());
   const Tensor input = load_npy(data("residual_block.input0.npy"));
   const auto expected = s.run(input);
   s.observe({"spike1"}, [](const NodeOutput& o) {

@@ -164,7 +164,6 @@ TEST(Profile, SynapticOperationsAndEnergyMatchAHandCount) {
   const Tensor x = hand_input();
   for (const auto& [label, options] :
        {std::pair<const char*, LoadOptions>{"event kernels", LoadOptions{.engine = Engine::kEvent}},
-        {"event kernels, neurons fused", LoadOptions{.engine = Engine::kEvent, .fuse_neurons = true}},
         {"dense kernels", LoadOptions{.engine = Engine::kDense}},
         {"reference kernels", LoadOptions{.reference_kernels = true}}}) {
     auto model = hand_model().load(options);
@@ -188,19 +187,6 @@ TEST(Profile, SynapticOperationsAndEnergyMatchAHandCount) {
     session.run(x);  // a second run starts the profile again
     expect_hand_count(session.profile(), s2_spikes, label);
   }
-}
-
-TEST(Profile, FusedNeuronIsNamedAndStillCounted) {
-  auto model = hand_model().load(LoadOptions{.engine = Engine::kEvent, .fuse_neurons = true});
-  Session session(model, SessionOptions{.profile = true});
-  session.run(hand_input());
-  const Profile p = session.profile();
-  const auto& s2 = node(p, "s2");
-  if (const char* env = std::getenv("TSPIKE_FUSE"); env && std::string(env) == "0")
-    GTEST_SKIP() << "TSPIKE_FUSE=0 turns fusion off";
-  EXPECT_EQ(s2.fused_into, "conv");
-  EXPECT_EQ(s2.total_time_ms, 0.0);
-  EXPECT_EQ(s2.density.size(), size_t(kT));
 }
 
 TEST(Profile, OffByDefaultAndNamedWhenMissing) {

@@ -1,4 +1,4 @@
-// The Session's worker pool (runtime/thread_pool.hpp): every index done
+// The Session's worker pool (base/thread_pool.hpp): every index done
 // exactly once, whether the workers are polling, asleep, or woken from
 // sleep after a pause longer than their polling time. Also run under
 // ThreadSanitizer (scripts/test-tsan.sh).
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/thread_pool.hpp"
+#include "base/thread_pool.hpp"
 
 namespace tspike {
 namespace {

@@ -18,7 +18,7 @@ const char* synapse_name(SynapseKind k) {
 }
 
 std::string density_text(const NodeProfile& n) {
-  if (n.op_type != "TernarySpike") return "-";
+  if (!n.neuron) return "-";
   std::string s;
   for (size_t t = 0; t < n.density.size(); ++t) {
     if (t == 8) return s + " ...";  // the JSON and the report have them all
@@ -69,15 +69,13 @@ std::string profile_table(const Profile& p) {
   int folded = 0;
   for (const auto& n : p.nodes) {
     if (n.folded) { ++folded; continue; }
-    const std::string time = n.fused_into.empty() ? fmt::format("{:.3f}", n.total_time_ms) : "fused";
-    const std::string per_step =
-        n.fused_into.empty() ? fmt::format("{:.3f}", p.timesteps ? n.total_time_ms / p.timesteps : 0.0) : "";
+    const std::string time = fmt::format("{:.3f}", n.total_time_ms);
+    const std::string per_step = fmt::format("{:.3f}", p.timesteps ? n.total_time_ms / p.timesteps : 0.0);
     const bool layer = n.synapses != SynapseKind::kNone;
     s += fmt::format("{:<{}} {:<{}} {:<16} {:>9} {:>9}  {:<34} {:>12} {:>12} {:>11}\n", n.name, name_width, n.op_type,
                      op_width, shape_to_string(n.output_shape), time, per_step, density_text(n),
                      layer ? fmt::format("{}", n.ac) : "", layer ? fmt::format("{}", n.mac) : "",
                      layer ? fmt::format("{:.3f}", n.energy_pj / 1000) : "");
-    if (!n.fused_into.empty()) s += fmt::format("{:<{}}   (runs inside the kernel of '{}')\n", "", name_width, n.fused_into);
   }
   if (folded) s += fmt::format("({} nodes folded into constants when planning: not shown)\n", folded);
   s += fmt::format("total: {:.3f} ms in nodes, {} AC, {} MAC, SNN energy {:.3f} nJ\n", p.time_ms, p.ac, p.mac,
@@ -108,8 +106,7 @@ nlohmann::json profile_json(const Profile& p) {
     nlohmann::json node = {{"name", n.name},          {"op", n.op_type},
                            {"output_shape", n.output_shape}, {"folded", n.folded},
                            {"time_ms", n.time_ms},    {"total_time_ms", n.total_time_ms}};
-    if (!n.fused_into.empty()) node["fused_into"] = n.fused_into;
-    if (n.op_type == "TernarySpike") {
+    if (n.neuron) {
       node["density"] = n.density;
       node["spikes"] = n.spikes;
     }
@@ -233,7 +230,7 @@ function row(table, cells, header) {
 function render() {
   const p = JSON.parse(document.getElementById("profile-data").textContent);
   const nodes = p.nodes.filter(n => !n.folded);
-  const spikes = nodes.filter(n => n.op === "TernarySpike");
+  const spikes = nodes.filter(n => n.density);
   const layers = nodes.filter(n => n.synapses);
   const mean = a => a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0;
   document.getElementById("summary").textContent =
@@ -258,7 +255,7 @@ function render() {
   row(table, ["node", "op", "output", "time (ms)", "density per timestep (%)", "AC", "MAC", "energy (nJ)"], true);
   for (const n of nodes)
     row(table, [n.name, n.op, "[" + n.output_shape.join(",") + "]",
-                n.fused_into ? "in " + n.fused_into : fmt(n.total_time_ms, 3),
+                fmt(n.total_time_ms, 3),
                 n.density ? n.density.map(d => fmt(100 * d, 1)).join(" ") : "",
                 n.synapses ? n.ac : "", n.synapses ? n.mac : "", n.synapses ? fmt(n.energy_pj / 1000, 3) : ""]);
 }

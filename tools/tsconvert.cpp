@@ -3,10 +3,7 @@
 // say what stays multiplicative.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cmath>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "tools/cli_common.hpp"
 #include "tspike/tspike.hpp"
@@ -40,15 +37,6 @@ void print_report(const ConversionReport& report, const ModelInfo& converted) {
     fmt::print("  multiplicative: {} {}: {}\n", l->op_type, l->node, l->why);
 }
 
-// The caller's input shape for a model: the graph input with unknown
-// dimensions set to 2 (batch 2), with a leading T for sequence encoding.
-Shape verify_input_shape(const ModelInfo& info) {
-  Shape shape;
-  if (info.metadata.encoding == Encoding::kSequence) shape.push_back(info.metadata.timesteps);
-  for (int64_t d : info.input.shape) shape.push_back(d < 0 ? 2 : d);
-  return shape;
-}
-
 nlohmann::json report_json(const ConversionReport& report, const ModelInfo& converted) {
   nlohmann::json j;
   j["already_reparameterized"] = report.already_reparameterized;
@@ -71,79 +59,14 @@ nlohmann::json report_json(const ConversionReport& report, const ModelInfo& conv
   return j;
 }
 
-struct Verification {
-  Shape input_shape;
-  int inputs = 0;
-  double worst_abs = 0, worst_rel = 0;
-  int64_t count_differences = 0;
-  bool ok = false;
-};
-
-constexpr int kVerifyInputs = 3;
-constexpr double kVerifyLimit = 1e-4;
-
-void print_verification(const Verification& v) {
+void print_verification(const ConversionCheck& v) {
   fmt::print("verify: input {}, {} random inputs: largest difference {:.3g} absolute, {:.3g} "
              "relative to the output scale; spike counts {}: {}\n",
-             shape_to_string(v.input_shape), v.inputs, v.worst_abs, v.worst_rel,
-             v.count_differences == 0 ? std::string("identical")
-                                      : fmt::format("differ by {} (float rounding at the threshold)", v.count_differences),
+             shape_to_string(v.input_shape), v.inputs, v.max_abs_difference, v.max_rel_difference,
+             v.spike_count_difference == 0
+                 ? std::string("identical")
+                 : fmt::format("differ by {} (float rounding at the threshold)", v.spike_count_difference),
              v.ok ? "ok" : "FAILED (limit 1e-4)");
-}
-
-// Runs the original (not re-parameterized) and the converted model on a few
-// random inputs; ok when they agree to 1e-4 of the output scale.
-Verification verify(const std::string& original_path, const std::string& converted_path,
-                    tspike::cli::Progress& progress) {
-  LoadOptions raw;
-  raw.reparameterize = false;
-  auto original = Model::load(original_path, raw);
-  auto converted = Model::load(converted_path);
-  Session a(original), b(converted);
-  const Shape shape = verify_input_shape(original->info());
-  std::mt19937 rng(20240601);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  Verification v;
-  v.input_shape = shape;
-  v.inputs = kVerifyInputs;
-  double& worst_abs = v.worst_abs;
-  double& worst_rel = v.worst_rel;
-  // Spikes that fire in one model and not the other show as different
-  // counts per node (a lower bound on flips: opposite flips cancel).
-  int64_t& count_differences = v.count_differences;
-  for (int trial = 0; trial < kVerifyInputs; ++trial) {
-    Tensor input(shape);
-    for (float& x : input.data) x = normal(rng);
-    progress.show(fmt::format("verify: random input {}/{}, original model", trial + 1, kVerifyInputs));
-    auto out_a = a.run(input);
-    progress.show(fmt::format("verify: random input {}/{}, converted model", trial + 1, kVerifyInputs));
-    auto out_b = b.run(input);
-    const auto counts_a = a.stats().spike_counts, counts_b = b.stats().spike_counts;
-    for (size_t k = 0; k < std::min(counts_a.size(), counts_b.size()); ++k)
-      count_differences += std::llabs(counts_a[k] - counts_b[k]);
-    if (out_a.size() != out_b.size())
-      throw Error(ErrorCode::kInvalidModel,
-                  fmt::format("verify: the models have {} and {} outputs", out_a.size(), out_b.size()));
-    for (size_t o = 0; o < out_a.size(); ++o) {
-      if (out_a[o].shape != out_b[o].shape)
-        throw Error(ErrorCode::kInvalidModel,
-                    fmt::format("verify: output '{}' has shape {} before and {} after conversion",
-                                out_a[o].name, shape_to_string(out_a[o].shape),
-                                shape_to_string(out_b[o].shape)));
-      double scale = 0, diff = 0;
-      for (size_t k = 0; k < out_a[o].data.size(); ++k) {
-        scale = std::max(scale, std::fabs(double(out_a[o].data[k])));
-        diff = std::max(diff, std::fabs(double(out_a[o].data[k]) - double(out_b[o].data[k])));
-      }
-      // NaN differences count as failures.
-      if (std::isnan(diff)) diff = INFINITY;
-      worst_abs = std::max(worst_abs, diff);
-      worst_rel = std::max(worst_rel, diff == 0 ? 0.0 : diff / std::max(scale, 1e-30));
-    }
-  }
-  progress.clear();
-  v.ok = worst_rel <= kVerifyLimit;
-  return v;
 }
 
 }  // namespace
@@ -192,13 +115,17 @@ int main(int argc, char** argv) {
       print_report(report, converted->info());
       fmt::print("wrote {}\n", output_path);
     }
-    Verification v;
+    ConversionCheck v;
     if (verify_outputs) {
-      v = verify(input_path, output_path, progress);
+      v = verify_conversion(input_path, output_path, [&](const std::string& what) { progress.show(what); });
+      progress.clear();
       if (json)
-        j["verify"] = {{"input_shape", v.input_shape},      {"inputs", v.inputs},
-                       {"max_abs_difference", v.worst_abs}, {"max_rel_difference", v.worst_rel},
-                       {"limit", kVerifyLimit},             {"spike_count_difference", v.count_differences},
+        j["verify"] = {{"input_shape", v.input_shape},
+                       {"inputs", v.inputs},
+                       {"max_abs_difference", v.max_abs_difference},
+                       {"max_rel_difference", v.max_rel_difference},
+                       {"limit", v.limit},
+                       {"spike_count_difference", v.spike_count_difference},
                        {"ok", v.ok}};
       else if (!quiet || !v.ok)
         print_verification(v);

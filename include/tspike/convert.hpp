@@ -2,6 +2,8 @@
 // BatchNorm and spike amplitudes into weights, write the inference model.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 #include "tspike/export.h"
@@ -25,5 +27,25 @@ struct ConvertOptions {
 TSPIKE_API ConversionReport convert_file(const std::string& input_path,
                               const std::string& output_path,
                               const ConvertOptions& options = {});
+
+// What verify_conversion found (tsconvert --verify).
+struct ConversionCheck {
+  Shape input_shape;  // the random inputs': the graph input with batch 2 (T first for sequence encoding)
+  int inputs = 0;     // how many random inputs ran
+  double max_abs_difference = 0;
+  double max_rel_difference = 0;  // relative to the output's scale (its largest magnitude)
+  double limit = 1e-4;            // ok when max_rel_difference <= limit
+  // Summed over the spike nodes, |spikes before - spikes after|: spikes that
+  // flipped at the threshold through float rounding (a lower bound).
+  int64_t spike_count_difference = 0;
+  bool ok = false;
+};
+
+// Runs the original model (not re-parameterized) and the converted one on
+// a few seeded random inputs and compares their outputs. `progress`, when
+// set, is told what runs. Throws Error when a model does not load or the
+// two disagree on their outputs' number or shapes.
+TSPIKE_API ConversionCheck verify_conversion(const std::string& original_path, const std::string& converted_path,
+                                             const std::function<void(const std::string&)>& progress = {});
 
 }  // namespace tspike

@@ -18,10 +18,6 @@
 
 namespace tspike {
 
-namespace detail {
-struct Graph;
-}
-
 enum class Encoding { kDirect, kSequence };
 enum class Readout { kMean, kSum, kLast };
 
@@ -122,20 +118,6 @@ struct LoadOptions {
   // Kernels of the layers fed by pure spikes; reference_kernels overrides it.
   Engine engine = Engine::kAuto;
   InstructionSet max_isa = InstructionSet::kBest;
-  // An event-driven Conv, Gemm or MatMul whose only consumer is a
-  // TernarySpike runs the neuron in its kernel. Off by default: it measured
-  // no faster than the
-  // neuron's own (vectorized) pass (docs/engines.md). The environment
-  // variable TSPIKE_FUSE, when set, overrides this for every model loaded:
-  // 1 = on, 0 = off.
-  bool fuse_neurons = false;
-  // A TernarySpike that feeds an event-driven Conv at batch 1 writes the
-  // Conv's compact spike lists as it fires, so the Conv does not compact
-  // its input again. Outputs are the same either way. Off by default: it
-  // measured no faster (the scatter into the lists is the cost, and it only
-  // moves; docs/engines.md). The environment variable TSPIKE_NEURON_MAPS,
-  // when set, overrides this for every model loaded: 1 = on, 0 = off.
-  bool neuron_event_maps = false;
 };
 
 struct ModelInfo {
@@ -163,16 +145,17 @@ class TSPIKE_API Model {
   const ModelInfo& info() const;
   const Limits& limits() const;
 
-  // Internal: the executable graph. Not part of the stable API.
-  const detail::Graph& graph() const { return *graph_; }
-
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
+  // The executable graph: internal, opaque to users of the library.
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
  private:
   Model();
-  std::unique_ptr<detail::Graph> graph_;
+  std::unique_ptr<Impl> impl_;
   friend struct ModelBuilder;
 };
 

@@ -51,12 +51,10 @@ struct NodeProfile {
   std::string op_type;
   Shape output_shape;  // the first output, for the run's batch size
   bool folded = false;  // constant, computed once when planning: never runs
-  // A TernarySpike that the layer named here runs inside its own kernel: the
-  // neuron's time is part of that layer's.
-  std::string fused_into;
   std::vector<double> time_ms;  // wall time per timestep (0 where it did not run)
   double total_time_ms = 0;
 
+  bool neuron = false;  // a TernarySpike node: the two fields below are its spikes
   // TernarySpike nodes: spike density per timestep (empty for other ops).
   std::vector<double> density;
   int64_t spikes = 0;  // nonzero spikes over all timesteps

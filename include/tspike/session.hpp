@@ -79,12 +79,15 @@ class TSPIKE_API Session {
   // The same, writing into `outputs` and reusing their storage: with the
   // same batch size as the call before, it allocates nothing.
   void run(const Tensor& input, std::vector<Tensor>& outputs);
+  // The same on borrowed data (no copy of the input into a Tensor).
+  void run(const TensorView& input, std::vector<Tensor>& outputs);
 
   // Streaming: zero the state, then feed one timestep at a time. step()
   // returns the un-reduced outputs of that timestep.
   void reset();
   std::vector<Tensor> step(const Tensor& frame);
   void step(const Tensor& frame, std::vector<Tensor>& outputs);
+  void step(const TensorView& frame, std::vector<Tensor>& outputs);
   // The readout (mean, sum or last) of the outputs of the steps since reset():
   // after T steps it equals what run() returns for the same frames.
   std::vector<Tensor> readout() const;
@@ -105,9 +108,7 @@ class TSPIKE_API Session {
   // are kept in memory for the whole timestep, so the next run plans memory
   // again (once; a stream of step() calls starts again as after reset());
   // results do not change. Nodes computed once when planning
-  // (constants) are not reported. A Conv that runs its TernarySpike in its
-  // kernel (LoadOptions::fuse_neurons) runs apart from it while the Conv's
-  // own output is watched; a watched TernarySpike stays fused. Throws
+  // (constants) are not reported. Throws
   // Error(kBadInput) for a name that is no node of the model (and changes
   // nothing then). See
   // tspike/observer.hpp for what the call gets.

@@ -4,6 +4,7 @@
 // reference to a caller's tensor once a call returns.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,6 +29,17 @@ struct Tensor {
   Tensor(Shape s, std::vector<float> d, std::string n = {})
       : name(std::move(n)), shape(std::move(s)), data(std::move(d)) {}
   explicit Tensor(Shape s) : shape(std::move(s)), data(element_count(shape), 0.f) {}
+};
+
+// A caller's float32 data, row-major, borrowed for one call: Session::run
+// and Session::step read it during the call and keep no reference. For data
+// the caller already holds elsewhere (a NumPy array), so that it need not
+// be copied into a Tensor. `size` is the number of floats at `data`; a size
+// that is not element_count(shape) is refused.
+struct TensorView {
+  const Shape& shape;
+  const float* data;
+  std::size_t size;
 };
 
 }  // namespace tspike

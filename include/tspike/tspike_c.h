@@ -87,8 +87,8 @@ typedef struct tspike_load_options {
   int engine;              /* a tspike_engine; default TSPIKE_ENGINE_AUTO */
   int max_isa;             /* a tspike_isa: a cap on the kernels' instruction set; default best */
   int reference_kernels;   /* nonzero: every op keeps its reference kernel; default 0 */
-  int fuse_neurons;        /* nonzero: a neuron runs inside the event Conv that feeds it; default 0 */
-  int neuron_event_maps;   /* nonzero: a neuron writes its event Conv's spike lists; default 0 */
+  int fuse_neurons;        /* ignored (kept so that older callers still build): the option was removed */
+  int neuron_event_maps;   /* ignored (kept so that older callers still build): the option was removed */
 } tspike_load_options;
 TSPIKE_API void tspike_load_options_init(tspike_load_options* options);
 /* tspike_model_load with options (NULL: the defaults). A value out of range

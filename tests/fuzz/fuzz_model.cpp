@@ -10,7 +10,7 @@
 #include <string>
 
 #include "converter/onnx_model.hpp"
-#include "runtime/checked.hpp"
+#include "base/checked.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 #include "tspike/tspike.hpp"
 

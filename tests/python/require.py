@@ -11,7 +11,9 @@ import os
 import sys
 
 PACKAGES = {"torch": "python3-torch", "onnx": "python3-onnx", "numpy": "python3-numpy",
-            "pytest": "python3-pytest", "distributed": "python3-distributed", "dask": "python3-dask"}
+            "pytest": "python3-pytest", "distributed": "python3-distributed", "dask": "python3-dask",
+            # tspike's own compiled module, built by CMake when pybind11 is found.
+            "tspike._tspike": "the build's Python module: TSPIKE_BUILD_PYTHON, pybind11-dev, python3-dev"}
 
 sep = sys.argv.index("--")
 missing = []

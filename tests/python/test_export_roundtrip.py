@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Round trip of the PyTorch exporter (tools/tspike_torch): small random
+"""Round trip of the PyTorch exporter (tspike.torch): small random
 networks are exported, run by the C++ runtime (`tsrun --json`, before and
 after `tsconvert`), and compared with PyTorch's mean-over-T outputs and
 per-timestep spike maps.
@@ -42,9 +42,9 @@ from onnx import numpy_helper
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-from tspike_torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
-from tspike_torch.reference_compat import (from_reference, is_reference_neuron,  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from tspike.torch import TernarySpike, export_tspike, reset_net, spike_layers  # noqa: E402
+from tspike.torch.reference_compat import (from_reference, is_reference_neuron,  # noqa: E402
                                            to_ternary_spike)
 
 TOOLS = os.environ.get("TSPIKE_TOOLS_DIR") or os.path.join(ROOT, "build", "tools")
@@ -648,7 +648,7 @@ class TestSequence(RoundTrip):
 
 class TestReferenceCompat(RoundTrip):
     """A network in the reference code's multi-step structure, converted by
-    tspike_torch.reference_compat.from_reference, then exported."""
+    tspike.torch.reference_compat.from_reference, then exported."""
 
     def convert(self, trainable, seed):
         T = 4
@@ -702,7 +702,7 @@ class TestReferenceCompat(RoundTrip):
     # TernarySpike its amplitude through an Identity node, which
     # export_tspike rejects ("amplitude ... is computed in the graph"). Every
     # constant fire_ratio is 1, so these networks cannot be exported until
-    # export.py resolves such Identity nodes. When it does, this test passes
+    # exporter.py resolves such Identity nodes. When it does, this test passes
     # unexpectedly (a failure): remove the marker.
     @unittest.expectedFailure
     def test_constant_fire_ratio_export(self):

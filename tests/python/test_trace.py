@@ -7,8 +7,7 @@ Needs python3-onnx, python3-numpy and the built tools: TSPIKE_TOOLS_DIR
 (default build/tools of this checkout) must hold tsrun.
 
 - The spike map of every TernarySpike node at every timestep equals the
-  reference's, on the shipped models, with the neurons fused into their
-  Conv kernels and without (TSPIKE_FUSE=0). Equality as the format spec
+  reference's, on the shipped models, with every engine. Equality as the format spec
   says: a spike may differ only where the reference's membrane lies within
   float rounding of the threshold; such a flip changes everything after it,
   so the rest of that sample is not compared.
@@ -140,26 +139,11 @@ class TraceTest(unittest.TestCase):
         for name in ("fashion_tsnet", "fashion_tsnet_binary", "fashion_resnet"):
             model = os.path.join(ROOT, "models", name + ".onnx")
             x = np.load(os.path.join(ROOT, "models", "golden", name + ".input.npy"))
-            for engine, fuse in (("auto", "1"), ("event", "1"), ("event", "0"), ("dense", "1")):
-                with self.subTest(model=name, engine=engine, fuse=fuse):
-                    _, out_dir, printed, listing = self.run_trace(model, x, "--engine", engine,
-                                                                  env={"TSPIKE_FUSE": fuse})
+            for engine in ("auto", "event", "dense"):
+                with self.subTest(model=name, engine=engine):
+                    _, out_dir, printed, listing = self.run_trace(model, x, "--engine", engine)
                     self.check_files(out_dir, listing, printed)
                     self.check_against_reference(model, x, out_dir, listing)
-
-    def test_fused_neurons_are_traced(self):
-        # fashion_resnet's event-driven Convs run their neurons in the kernel;
-        # the trace must still hold those neurons' spike maps.
-        model = os.path.join(ROOT, "models", "fashion_resnet.onnx")
-        info = tsrun(model, "--info", "--engine", "event", env={"TSPIKE_FUSE": "1"})
-        fused = re.findall(r"fused with TernarySpike '([^']+)'", info)
-        self.assertTrue(fused, "the model has no fused neuron: this test would not exercise fusion")
-        x = np.load(os.path.join(ROOT, "models", "golden", "fashion_resnet.input.npy"))
-        _, out_dir, printed, listing = self.run_trace(model, x, "--engine", "event", env={"TSPIKE_FUSE": "1"})
-        traced = {e["node"] for e in listing["spike_nodes"]}
-        for node in fused:
-            self.assertIn(node, traced)
-        self.check_against_reference(model, x, out_dir, listing)
 
     def test_sequence_model(self):
         model = os.path.join(ROOT, "tests", "data", "binary_sequence.onnx")

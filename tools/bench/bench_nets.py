@@ -27,7 +27,7 @@ Each forward takes an `Ops` object that says how layers run:
 import torch
 from torch import nn
 
-from tspike_torch import TernarySpike
+from tspike.torch import TernarySpike
 
 ARCHS = ("resnet19", "resnet20", "tiny")
 
@@ -214,7 +214,7 @@ def _amplitudes():
     """Distinct per-layer amplitudes in [0.25, 0.5), below the threshold: a
     shortcut spike alone never fires the next neuron, so each layer's density
     is set by its BatchNorm; distinct, because torch's exporter merges equal
-    initializers (tspike_torch README, known limit); multiples of 2^-7 (see
+    initializers (tspike.torch README, known limit); multiples of 2^-7 (see
     make_dyadic)."""
     k = 0
     while True:

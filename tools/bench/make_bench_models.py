@@ -11,7 +11,7 @@ rounded to short binary fractions (bench_nets.make_dyadic) so that every sum
 is exact in float32 and all runtimes must produce the same spikes. Files, named DIR/NAME.* (NAME: --name, default
 ARCH_dDD, e.g. resnet19_d10):
 
-- NAME.tspike.onnx   the tspike model (tools/tspike_torch export, BatchNorm folded)
+- NAME.tspike.onnx   the tspike model (tspike.torch export, BatchNorm folded)
 - NAME.unrolled.onnx the same network over T timesteps with standard ONNX
                      ops only (no custom op), for ONNX Runtime
 - NAME.pt            the state_dict, rebuilt by torch_eager.py from NAME.json
@@ -34,10 +34,10 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.dirname(HERE))   # tools/, for tspike_torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))   # for tspike.torch
 
 import bench_nets  # noqa: E402
-from tspike_torch import export_tspike, reset_net  # noqa: E402
+from tspike.torch import export_tspike, reset_net  # noqa: E402
 
 INPUT_SAMPLES = 16
 

@@ -1,5 +1,5 @@
 """Bring a network written with the Ternary-Spike reference training code
-(Guo et al., AAAI 2024) into tspike_torch, weights and all, for export.
+(Guo et al., AAAI 2024) into tspike.torch, weights and all, for export.
 
 The reference code's neuron ("reference-style" below) runs, per timestep,
 
@@ -32,7 +32,7 @@ sequence in one call, and it wraps every other layer so that it runs on
 that sequence (a wrapper with a ``step`` attribute around one module: a
 conv, linear or pool run per timestep, or a BatchNorm3d over the permuted
 sequence), and a top-level wrapper repeats the image T times and averages
-the output over T. tspike_torch runs ONE timestep per call.
+the output over T. tspike.torch runs ONE timestep per call.
 ``unwrap_multistep`` puts each wrapped module in its wrapper's place (a
 BatchNorm3d becomes a BatchNorm2d with the same parameters and running
 statistics: in eval mode both normalise per channel alike).
@@ -173,7 +173,7 @@ def unwrap_multistep(model):
 
 def from_reference(model, decay=REFERENCE_DECAY, mode="ternary"):
     """``unwrap_multistep`` then ``replace_reference_neurons``: a network of
-    the reference training code, with its weights, as a tspike_torch network
+    the reference training code, with its weights, as a tspike.torch network
     that runs one timestep per call (reset with ``reset_net`` before each
     input, call T times, average the outputs). Returns the root to use."""
     root = unwrap_multistep(model)

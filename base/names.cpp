@@ -1,6 +1,5 @@
 // String forms of the public enums.
-#include "runtime/graph.hpp"
-#include "runtime/values.hpp"
+#include "base/values.hpp"
 #include "tspike/error.hpp"
 #include "tspike/model.hpp"
 

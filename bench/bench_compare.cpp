@@ -1,18 +1,15 @@
-// The neuron fused with its neighbours, at the model level: Session::run()
-// with a load option off and on, side by side in one run (repetitions
-// interleaved at random), on the shipped models and on any model given as
+// Two settings of the library at the model level: Session::run() with an
+// option off and on, side by side in one run (repetitions interleaved at
+// random), on the shipped models and on any model given as
 // MODEL.onnx:INPUT.npy (the first sample of the input is used, batch 1),
 // e.g. a tools/bench/make_bench_models.py ResNet-19. The option:
-//   fusion (default)  LoadOptions::fuse_neurons: the neuron in the Conv that feeds it;
-//   maps              LoadOptions::neuron_event_maps: the neuron writing the
-//                     spike map of the event Conv it feeds.
-//   layermajor        SessionOptions::layer_major: each layer runs its T
-//                     timesteps back to back.
-//   pools             LoadOptions::fold_pool_max_window: off never folds an
-//                     average pool of spikes into the next layer, on folds
-//                     every one (any window; the model must be unconverted).
+//   layermajor (default)  SessionOptions::layer_major: each layer runs its T
+//                         timesteps back to back.
+//   pools                 LoadOptions::fold_pool_max_window: off never folds an
+//                         average pool of spikes into the next layer, on folds
+//                         every one (any window; the model must be unconverted).
 //
-//   build/bench/bench_fusion [--compare fusion|maps|layermajor|pools] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
+//   build/bench/bench_compare [--compare layermajor|pools] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
 //
 // The table at the end gives medians and the ratio time off / time on.
 #include <benchmark/benchmark.h>
@@ -29,25 +26,21 @@ namespace {
 
 using Case = tspike::bench::ModelCase;
 
-std::string compare = "fusion";  // --compare
+std::string compare = "layermajor";  // --compare
 
 void run(benchmark::State& state, const Case& c, bool on, int threads) {
   // The defaults, but for the option compared.
-  tspike::LoadOptions options{.fuse_neurons = on && compare == "fusion",
-                              .neuron_event_maps = on && compare == "maps"};
+  tspike::LoadOptions options{};
   if (compare == "pools") options.fold_pool_max_window = on ? int64_t{1} << 40 : 0;
   auto model = tspike::Model::load(c.model, options);
   tspike::Session session(model, tspike::SessionOptions{.threads = threads, .layer_major = on && compare == "layermajor"});
   std::vector<tspike::Tensor> outputs;
   session.run(c.input, outputs);  // plans memory, first kernel calls
   for (auto _ : state) session.run(c.input, outputs);
-  int fused = 0;
-  for (const auto& layer : model->info().layers) fused += layer.kernel.find("fused") != std::string::npos;
-  state.counters["fused layers"] = fused;
-  int free = 0;
-  for (const auto& layer : model->info().layers) free += layer.multiplication_free;
-  state.counters["add-only layers"] = free;
   state.counters["firing rate"] = session.stats().mean_firing_rate;
+  int add_only = 0;
+  for (const auto& layer : model->info().layers) add_only += layer.multiplication_free;
+  state.counters["add-only layers"] = add_only;
 }
 
 }  // namespace
@@ -59,8 +52,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[k];
     if (a == "--compare" && k + 1 < argc) {
       compare = argv[++k];
-      if (compare != "fusion" && compare != "maps" && compare != "layermajor" && compare != "pools") {
-        fmt::print(stderr, "bench_fusion: --compare {}: expected fusion, maps, layermajor or pools\n", compare);
+      if (compare != "layermajor" && compare != "pools") {
+        fmt::print(stderr, "bench_compare: --compare {}: expected layermajor or pools\n", compare);
         return 1;
       }
     } else {
@@ -74,7 +67,7 @@ int main(int argc, char** argv) {
   try {
     cases = tspike::bench::model_cases(TSPIKE_SOURCE_DIR, argc, argv, args, threads);
   } catch (const tspike::Error& e) {
-    fmt::print(stderr, "bench_fusion: {}\n", e.what());
+    fmt::print(stderr, "bench_compare: {}\n", e.what());
     return 1;
   }
   int count = static_cast<int>(args.size());
@@ -88,10 +81,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   fmt::print("\nmedians, {} thread(s); {} off and on; ratio = time off / time on (wall | CPU)\n", threads,
-             compare == "maps"         ? "LoadOptions::neuron_event_maps"
-             : compare == "layermajor" ? "SessionOptions::layer_major"
-             : compare == "pools"      ? "LoadOptions::fold_pool_max_window (0 | all)"
-                                       : "LoadOptions::fuse_neurons");
+             compare == "pools" ? "LoadOptions::fold_pool_max_window (0 | all)" : "SessionOptions::layer_major");
   for (const Case& c : cases) {
     const auto a = reporter.median.find(c.name + "/off"), b = reporter.median.find(c.name + "/on");
     if (a == reporter.median.end() || b == reporter.median.end()) continue;

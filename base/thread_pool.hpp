@@ -8,7 +8,7 @@
 // Waiting: an idle worker (and the caller waiting for the workers) first
 // polls for up to `spin_us` microseconds, then sleeps on a condition
 // variable. Waking a sleeping thread costs about 50 us on a virtual machine
-// (measured by bench/bench_thread_pool), which a Session pays several times
+// (measured by bench/bench_threads), which a Session pays several times
 // per layer and timestep; a short poll between consecutive parallel_for
 // calls avoids it. spin_us = 0 always sleeps (no CPU burnt while idle).
 //

@@ -1,0 +1,89 @@
+"""Type stubs of tspike._tspike, the compiled runtime (re-exported by tspike)."""
+
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+FASHION_MNIST_DIR: str
+
+PathLike = Union[str, os.PathLike]
+FileContents = Union[bytes, bytearray, memoryview]
+ArrayLike = npt.ArrayLike
+Outputs = Union[np.ndarray, Dict[str, np.ndarray]]
+
+class Limits:
+    """Limits that protect the process from hostile files and inputs."""
+    max_file_bytes: int
+    max_tensor_elements: int
+    max_arena_bytes: int
+    max_nodes: int
+    max_timesteps: int
+    max_image_pixels: int
+    def __init__(self, **overrides: int) -> None: ...
+    def as_dict(self) -> Dict[str, int]: ...
+
+class Model:
+    """A loaded, checked and converted tspike model; immutable, shareable across threads."""
+    @staticmethod
+    def load(source: Union[PathLike, FileContents], *, engine: str = "auto", isa: str = "best",
+             reference_kernels: bool = False, reparameterize: bool = True,
+             limits: Optional[Limits] = None, name: str = "") -> Model: ...
+    @property
+    def info(self) -> Dict[str, Any]:
+        """path, input, outputs, timesteps, encoding, readout, labels, image, reparameterized,
+        metadata, op_counts, spike_nodes, layers, folded, kept_amplitudes."""
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def labels(self) -> List[str]: ...
+    @property
+    def timesteps(self) -> int: ...
+
+class NodeOutput:
+    """One output of one node at one timestep, given to Session.observe's callback."""
+    @property
+    def timestep(self) -> int: ...
+    @property
+    def node(self) -> str: ...
+    @property
+    def op_type(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def data(self) -> np.ndarray: ...
+
+class Session:
+    """The state of runs of a Model; one per thread. run() and step() release the GIL."""
+    def __init__(self, model: Union[Model, PathLike, FileContents], timesteps: Optional[int] = None,
+                 threads: int = 1, profile: bool = False, layer_major: bool = False,
+                 allow_spinning: bool = True) -> None: ...
+    def run(self, x: ArrayLike, *, as_dict: bool = False) -> Outputs:
+        """All T timesteps on x, read out: one array for a one-output model, else a dict by name."""
+    def step(self, x: ArrayLike, *, as_dict: bool = False) -> Outputs: ...
+    def reset(self) -> None: ...
+    def readout(self, *, as_dict: bool = False) -> Outputs: ...
+    @property
+    def stats(self) -> Dict[str, Any]:
+        """timesteps, batch, time_ms, firing_rates, mean_firing_rate, spike_counts, layer_major."""
+    def profile(self) -> Dict[str, Any]: ...
+    def observe(self, callback: Optional[Callable[[NodeOutput], Any]],
+                nodes: Optional[Sequence[str]] = None) -> None: ...
+    @property
+    def timesteps(self) -> int: ...
+    @property
+    def model(self) -> Model: ...
+    def _native_run_seconds(self, x: ArrayLike, iterations: int) -> float: ...
+
+def load_image(source: Union[PathLike, FileContents], model: Model) -> np.ndarray: ...
+def load_npy(source: Union[PathLike, FileContents], limits: Optional[Limits] = None) -> np.ndarray: ...
+def load_idx_dir(dir: PathLike, prefix: str = "t10k",
+                 limits: Optional[Limits] = None) -> Tuple[np.ndarray, np.ndarray]: ...
+def load_idx(images: PathLike, labels: PathLike,
+             limits: Optional[Limits] = None) -> Tuple[np.ndarray, np.ndarray]: ...
+def images_to_input(images: ArrayLike, model: Model) -> np.ndarray: ...
+def convert(src: PathLike, dst: PathLike, *, strict: bool = False, verify: bool = False,
+            limits: Optional[Limits] = None) -> Dict[str, Any]: ...
+def set_log_level(level: str) -> None: ...
