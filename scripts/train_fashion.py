@@ -158,12 +158,16 @@ class RatePenalty:
 
     def __init__(self, model, weight, target=0.0):
         self.weight = float(weight)
-        self.target = float(target)
         self.layers = spike_layers(model)
         self.sums = [0.0] * len(self.layers)
         self.calls = [0] * len(self.layers)
         self.hooks = [m.register_forward_pre_hook(self._hook(k))
                       for k, (_, m) in enumerate(self.layers)] if self.weight else []
+        # One target for every layer, or one per layer.
+        targets = list(target) if isinstance(target, (list, tuple)) else [float(target)] * len(self.layers)
+        if len(targets) != len(self.layers):
+            raise ValueError(f"{len(targets)} rate targets for {len(self.layers)} spike layers")
+        self.targets = targets
 
     def _hook(self, k):
         def hook(mod, inputs):
@@ -187,7 +191,7 @@ class RatePenalty:
         rates = [s / max(c, 1) for s, c in zip(self.sums, self.calls)]
         self.sums = [0.0] * len(self.layers)
         self.calls = [0] * len(self.layers)
-        excess = [torch.clamp(r - self.target, min=0.0) for r in rates]
+        excess = [torch.clamp(r - t, min=0.0) for r, t in zip(rates, self.targets)]
         return self.weight * sum(excess) / len(excess)
 
     def remove(self):

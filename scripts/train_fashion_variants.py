@@ -172,8 +172,9 @@ def main():
     ap.add_argument("--timesteps", type=int, default=4)
     ap.add_argument("--rate-penalty", type=float, default=0.0,
                     help="weight of the firing-rate penalty (train_fashion.RatePenalty)")
-    ap.add_argument("--rate-target", type=float, default=0.0,
-                    help="the penalty counts only each layer's rate above this (0: all of it)")
+    ap.add_argument("--rate-target", default="0",
+                    help="the penalty counts only each layer's rate above this (0: all of it); "
+                         "one value, or one per spike layer separated by commas")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the model's)")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
@@ -190,6 +191,7 @@ def main():
                     help="tsnet only: distil from this exported fashion_tsnet file as well")
     ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation loss")
     ap.add_argument("--save-state", default=None, help="also save the trained state_dict here (.pt)")
+    ap.add_argument("--init-state", default=None, help="start from this state_dict (.pt, from --save-state)")
     ap.add_argument("--name", default=None, help="file stem (default by --model)")
     ap.add_argument("--out", default=os.path.join(ROOT, "models"))
     ap.add_argument("--results", default=None,
@@ -227,6 +229,10 @@ def main():
         if args.model != "tsnet":
             ap.error("--init-onnx takes a fashion_tsnet file (--model tsnet)")
         load_tsnet_onnx(model, args.init_onnx, xtr[:10000] if args.calibrate_bn else None)
+    if args.init_state:
+        model.load_state_dict(torch.load(args.init_state))
+    targets = [float(v) for v in args.rate_target.split(",")]
+    rate_target = targets[0] if len(targets) == 1 else targets
     teacher = None
     if args.teacher_onnx:
         teacher = FashionTSNet()
@@ -246,7 +252,7 @@ def main():
     t0 = time.time()
     history = train(model, xtr, ytr, args.epochs, args.batch, args.lr, args.timesteps,
                     args.rate_penalty, log=lambda m: print(m, flush=True),
-                    freeze_bn=bool(args.init_onnx) and not args.calibrate_bn, rate_target=args.rate_target,
+                    freeze_bn=bool(args.init_onnx) and not args.calibrate_bn, rate_target=rate_target,
                     teacher=teacher, kd_weight=args.kd_weight if teacher else 0.0)
     train_s = time.time() - t0
     if args.save_state:
@@ -272,7 +278,7 @@ def main():
         with open(args.results, "w") as f:
             json.dump({"model": args.model, "mode": args.mode, "timesteps": args.timesteps,
                        "seed": args.seed, "epochs": args.epochs, "rate_penalty": args.rate_penalty,
-                       "rate_target": args.rate_target,
+                       "rate_target": args.rate_target, "init_state": args.init_state,
                        "width": args.width, "params": params, "threads": args.threads,
                        "init_onnx": args.init_onnx, "calibrate_bn": args.calibrate_bn, "lr": args.lr,
                        "teacher_onnx": args.teacher_onnx, "kd_weight": args.kd_weight if teacher else 0.0,
