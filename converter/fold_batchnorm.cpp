@@ -59,17 +59,23 @@ void set_float_attr(onnx::NodeProto& n, const std::string& name, float value) {
 
 // Folds node `bn` (a per-channel affine op, OpTraits::per_channel_affine)
 // into the layer that feeds it, when that layer's output goes to it alone.
-bool fold_one(PassContext& ctx, onnx::NodeProto& bn, const ops::OpTraits& bn_traits) {
-  if (bn.input_size() < 1) return false;
+// Returns an empty string, or why it did not fold (for the report).
+std::string fold_one(PassContext& ctx, onnx::NodeProto& bn, const ops::OpTraits& bn_traits) {
+  if (bn.input_size() < 1) return "it has no input";
   onnx::NodeProto* layer = find_producer(ctx.graph, bn.input(0));
-  const ops::OpTraits* traits = layer ? ops::find_traits(layer->domain(), layer->op_type()) : nullptr;
-  if (!traits || !traits->layer || !traits->layer->folds_batchnorm) return false;
+  if (!layer) return fmt::format("its input '{}' is not computed by a layer", bn.input(0));
+  const ops::OpTraits* traits = ops::find_traits(layer->domain(), layer->op_type());
+  if (!traits || !traits->layer || !traits->layer->folds_batchnorm)
+    return fmt::format("it follows {} {}, which has no weights to fold it into", layer->op_type(), layer->name());
   // The layer's output must go to this node alone.
-  if (use_count(ctx.graph, bn.input(0)) != 1) return false;
+  if (use_count(ctx.graph, bn.input(0)) != 1)
+    return fmt::format("the output of {} {} is also read elsewhere", layer->op_type(), layer->name());
   const auto layout = weight_layout(ctx, *layer, *traits->layer);
-  if (!layout) return false;
+  if (!layout)
+    return fmt::format("the weights of {} {} are not a float32 initializer of a usable shape", layer->op_type(),
+                       layer->name());
   const int64_t channels = find_initializer(ctx.graph, layer->input(1))->dims(layout->out_axis);
-  if (channels <= 0) return false;
+  if (channels <= 0) return fmt::format("{} {} has no output channels", layer->op_type(), layer->name());
   std::vector<ConstTensor> values;  // bn's float constant inputs
   std::vector<const ConstTensor*> inputs;
   values.reserve(size_t(bn.input_size()));
@@ -78,10 +84,15 @@ bool fold_one(PassContext& ctx, onnx::NodeProto& bn, const ops::OpTraits& bn_tra
     if (t && t->data_type() == onnx::TensorProto::FLOAT) values.push_back(read_tensor(ctx, *t));
     inputs.push_back(t && t->data_type() == onnx::TensorProto::FLOAT ? &values.back() : nullptr);
   }
+  for (int k = 1; k < bn.input_size(); ++k)
+    if (!inputs[size_t(k)] && !bn.input(k).empty())
+      return fmt::format("its input {} '{}' is not a float32 initializer (computed in the graph)", k, bn.input(k));
   ops::PerChannelAffine affine;
-  if (!bn_traits.per_channel_affine(bn, inputs, channels, affine)) return false;
+  if (!bn_traits.per_channel_affine(bn, inputs, channels, affine))
+    return fmt::format("its parameters do not give one scale and shift per channel of {} {} ({} channels)",
+                       layer->op_type(), layer->name(), channels);
   auto bias = read_bias(ctx, *layer, *traits->layer, channels);
-  if (!bias) return false;
+  if (!bias) return fmt::format("the bias of {} {} is not a per-channel constant", layer->op_type(), layer->name());
 
   // Weights: scale every weight of output channel m by factor[m].
   onnx::TensorProto* wt = owned_initializer(ctx, *layer, 1);
@@ -111,7 +122,7 @@ bool fold_one(PassContext& ctx, onnx::NodeProto& bn, const ops::OpTraits& bn_tra
   bn.clear_output();
   bn.add_output("");
   bn.clear_input();
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -121,7 +132,7 @@ void fold_batchnorm(PassContext& ctx) {
   if (ctx.opset < 9) return;
   for (auto& n : *ctx.graph.mutable_node())
     if (const ops::OpTraits* t = ops::find_traits(n.domain(), n.op_type()); t && t->per_channel_affine)
-      fold_one(ctx, n, *t);
+      if (std::string why = fold_one(ctx, n, *t); !why.empty()) ctx.report.unfolded.emplace_back(n.name(), why);
   remove_dead(ctx.graph);
 }
 

@@ -1,5 +1,11 @@
-// Pass a: Constant nodes become initializers, and a Reshape that only
-// flattens [N, C, H, W] to [N, C*H*W] becomes Flatten(axis = 1).
+// Pass a: Constant nodes become initializers, an Identity of an initializer
+// gives way to the initializer, and a Reshape that only flattens
+// [N, C, H, W] to [N, C*H*W] becomes Flatten(axis = 1).
+//
+// PyTorch's exporter stores equal parameters once (zero biases, BatchNorms
+// with the same statistics, amplitudes of 1) and feeds every later reader
+// through an Identity; read directly, they are constants again for
+// BatchNorm folding.
 //
 // PyTorch exports x.view(x.size(0), -1) as Shape -> Gather(0) -> Unsqueeze ->
 // Concat([-1]) -> Reshape. We evaluate that shape computation on int64
@@ -68,6 +74,20 @@ void constants_to_initializers(PassContext& ctx) {
     // The node is now dead: clearing its output lets remove_dead() drop it.
     n.set_output(0, "");
   }
+}
+
+void bypass_constant_identities(PassContext& ctx) {
+  int bypassed = 0;
+  for (auto& n : *ctx.graph.mutable_node()) {
+    if (n.op_type() != "Identity" || !n.domain().empty() || n.input_size() != 1 || n.output_size() != 1) continue;
+    if (!find_initializer(ctx.graph, n.input(0)) || is_graph_output(ctx.graph, n.output(0))) continue;
+    for (auto& [reader, slot] : find_uses(ctx.graph, n.output(0))) reader->set_input(slot, n.input(0));
+    n.set_output(0, "");  // dead now: remove_dead() drops it
+    bypassed++;
+  }
+  if (bypassed > 0)
+    ctx.report.folded.push_back(
+        fmt::format("{} Identity node(s) of initializers bypassed (their readers read the initializer)", bypassed));
 }
 
 class ShapeEvaluator {
@@ -190,6 +210,7 @@ bool is_flatten(const Shape& data, const std::vector<int64_t>& target, int64_t b
 
 void fold_views(PassContext& ctx) {
   constants_to_initializers(ctx);
+  bypass_constant_identities(ctx);
   ShapeEvaluator evaluator(ctx);
   for (auto& n : *ctx.graph.mutable_node()) {
     if (n.op_type() != "Reshape" || !n.domain().empty() || n.input_size() != 2) continue;

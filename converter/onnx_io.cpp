@@ -165,6 +165,11 @@ ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& fi
       md.pool_folds[node] = window.get<int64_t>();
     }
   }
+  if (auto v = get("tspike.weights")) {
+    if (*v != "fp32" && *v != "fp16")
+      throw invalid(file, "metadata tspike.weights: expected fp32 or fp16, got \"" + *v + "\"");
+    md.half_weights = *v == "fp16";
+  }
   return md;
 }
 

@@ -36,8 +36,13 @@ class Conv final : public Op {
     const bool has_bias = b.node.input_size() > 2 && !b.node.input(2).empty();
     if (b.input_is_spikes && !reference_kernels_ && b.engine != Engine::kDense && w && w->dtype == DType::kFloat32 &&
         w->shape.size() == 4 && (!has_bias || (bias && bias->dtype == DType::kFloat32 && bias->size() == w->shape[0])))
-      event_ = EventConv::make(w->f.data(), w->shape[0], w->shape[1], w->shape[2], w->shape[3], group_,
-                               has_bias ? bias->f.data() : nullptr, b.isa, b.engine == Engine::kAuto);
+      try {
+        event_ = EventConv::make(w->f.data(), w->shape[0], w->shape[1], w->shape[2], w->shape[3], group_,
+                                 has_bias ? bias->f.data() : nullptr, b.isa, b.engine == Engine::kAuto, {0, 0},
+                                 b.half_weights);
+      } catch (const Error& e) {
+        throw attrs.error(e.code(), e.what());
+      }
   }
 
   // The event kernel packed W and B at creation and reads only its copy.
@@ -90,7 +95,7 @@ class Conv final : public Op {
     const ValueDesc* bias = ctx.inputs.size() > 2 ? ctx.inputs[2] : nullptr;
     const ConvGeometry g{x.shape[0], c, x.shape[2], x.shape[3], m, group_, win};
     if (event_) {
-      ctx.node_state = event_->prepare(g, ctx.threads);
+      ctx.node_state = event_->prepare(g, ctx.threads, &ctx.scratch_bytes);
       return;
     }
     if (!reference_kernels_ && w.constant && (!bias || (bias->constant && bias->dtype == DType::kFloat32))) {

@@ -41,6 +41,7 @@
 #include "ops/cpu_features.hpp"
 #include "ops/event_common.hpp"
 #include "ops/event_kernels.hpp"
+#include "ops/event_tiling.hpp"
 #include "ops/op.hpp"
 
 namespace tspike::ops {
@@ -60,29 +61,57 @@ class EventConv {
   // the shapes do not suit the kernel (offsets beyond 32 bits).
   // `dense_fallback`: the auto engine (a timestep denser than
   // event_auto_crossover() runs through oneDNN when the build has it).
+  // `tiling`: output channels per weight tile and taps per chunk
+  // (ops/event_tiling.hpp); zeros choose them from the shape and the CPU's
+  // caches. Any tiling gives the same outputs to the bit.
   static std::unique_ptr<EventConv> make(const float* weights, int64_t m, int64_t cg, int64_t kh, int64_t kw,
-                                         int64_t group, const float* bias, Isa isa, bool dense_fallback);
+                                         int64_t group, const float* bias, Isa isa, bool dense_fallback,
+                                         EventTiling tiling = {0, 0}, bool half_weights = false);
 
-  // The scratch for geometry `g` and `threads` threads (and, for the auto
-  // engine, oneDNN's primitive, given weights unpacked for the occasion).
-  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads) const;
+  // The state for geometry `g` and `threads` threads: spike maps (and, for
+  // the auto engine, room for oneDNN's primitive, made by run() the first
+  // time a timestep runs densely). The working memory of run() (per thread) comes from the
+  // RunContext's scratch, of *scratch_bytes per thread; with scratch_bytes
+  // null the state holds its own (for callers without a plan).
+  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads, int64_t* scratch_bytes = nullptr) const;
 
   // One timestep: x and y NCHW of the prepared geometry. Allocates nothing
-  // (oneDNN, when auto picks it, may).
+  // (oneDNN, when auto picks it, may; and the first dense timestep of the
+  // plan makes oneDNN's primitive).
   void run(const RunContext& ctx, NodeState& state, const float* x, float* y) const;
 
-  // "event/avx512", or "auto: event/avx512 up to 55% spikes, else oneDNN".
+  // "event/avx512", or "auto: event/avx512 up to 45% spikes, else oneDNN".
   std::string describe() const;
   Isa isa() const { return kernels_->isa; }
+  int64_t tile_width() const { return tw_; }
+  int64_t tiles() const { return tiles_; }
+  int64_t chunk_taps() const { return chunk_taps_; }
+  bool half_weights() const { return half_; }
 
  private:
   EventConv() = default;
+  // oneDNN's primitive for the auto engine's dense timesteps.
+  std::unique_ptr<NodeState> make_dense(const ConvGeometry& g, int threads) const;
   // conv_reference's loops over the packed weights, for g.n samples.
   void reference(const ConvGeometry& g, const float* x, float* y) const;
   const EventConvKernels* kernels_ = nullptr;
-  int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1, mg_ = 0, mgp_ = 0;
+  // Where weight (group g, tap ky kx, input channel ic, output channel j of
+  // the group) is in weights_.
+  int64_t packed(int64_t g, int64_t ky, int64_t kx, int64_t ic, int64_t j) const {
+    return (((((g * tiles_ + j / tw_) * kh_ + ky) * kw_ + kx) * cg_ + ic) * tw_) + j % tw_;
+  }
+  int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1, mg_ = 0, mgp_ = 0, tw_ = 16, tiles_ = 1, chunk_taps_ = 1;
   bool dense_fallback_ = false, has_bias_ = false;
-  AlignedBuffer<float> weights_;  // [group][kh][kw][cg][mgp]
+  // Weight k as a float.
+  float weight(int64_t k) const { return store_half_ ? half_to_float(half_weights_[k]) : weights_[k]; }
+  const void* packed_weights() const {
+    return store_half_ ? static_cast<const void*>(half_weights_.data()) : weights_.data();
+  }
+  // half_: the weights are rounded to half floats (tspike.weights = fp16);
+  // store_half_: and kept in 16 bits (in half_weights_, else in weights_).
+  bool half_ = false, store_half_ = false;
+  AlignedBuffer<float> weights_;  // [group][tile][kh][kw][cg][tw]
+  AlignedBuffer<uint16_t> half_weights_;
   AlignedBuffer<float> bias_;     // [group][mgp], zeros without bias
 };
 

@@ -18,6 +18,11 @@ struct V {
     for (int i = 0; i < W; ++i) t.f[i] = p[i];
     return t;
   }
+  static T load(const uint16_t* p) {
+    T t;
+    for (int i = 0; i < W; ++i) t.f[i] = half_to_float(p[i]);
+    return t;
+  }
   static T add(T a, T b) {
     for (int i = 0; i < W; ++i) a.f[i] += b.f[i];
     return a;

@@ -30,15 +30,22 @@ struct Slot {
   dnnl::stream stream;
   // src and dst wrap the plan's buffers (handles set per call).
   memory src, dst, scratchpad;
-  // The argument list handed to dnnl_primitive_execute, built once: the C++
+  // The primitive's own layouts when it chose blocked ones (memory it owns),
+  // else src and dst themselves.
+  memory conv_src, conv_dst;
+  // The argument lists handed to dnnl_primitive_execute, built once: the C++
   // execute() would copy an unordered_map into a fresh vector on every call.
   dnnl_exec_arg_t args[5];
   int nargs = 0;
+  dnnl_exec_arg_t src_args[2], dst_args[2];
 };
 
 struct OneDnnConv final : NodeState {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   dnnl::convolution_forward primitive;
+  // NCHW to the primitive's source layout and its destination layout to
+  // NCHW, when it chose blocked ones; else null.
+  dnnl::primitive src_reorder, dst_reorder;
   memory weights, bias;  // reordered once, read by every slot
   // Per-sample mode (the default): the primitive is made for one sample and
   // run once per sample, the batch split over `slots` Session threads.
@@ -62,7 +69,11 @@ bool omp_mode() {
 dnnl_status_t execute(const OneDnnConv& s, Slot& slot, const float* x, float* y) {
   dnnl_status_t status = dnnl_memory_set_data_handle(slot.src.get(), const_cast<float*>(x));
   if (status == dnnl_success) status = dnnl_memory_set_data_handle(slot.dst.get(), y);
+  if (status == dnnl_success && s.src_reorder)
+    status = dnnl_primitive_execute(s.src_reorder.get(), slot.stream.get(), 2, slot.src_args);
   if (status == dnnl_success) status = dnnl_primitive_execute(s.primitive.get(), slot.stream.get(), slot.nargs, slot.args);
+  if (status == dnnl_success && s.dst_reorder)
+    status = dnnl_primitive_execute(s.dst_reorder.get(), slot.stream.get(), 2, slot.dst_args);
   if (status == dnnl_success) status = dnnl_stream_wait(slot.stream.get());
   return status;
 }
@@ -94,17 +105,28 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
                      : memory::dims{g.group, g.m / g.group, g.c / g.group, g.win.kernel_h, g.win.kernel_w};
     const memory::desc src_md(src_dims, f32, tag::nchw), dst_md(dst_dims, f32, tag::nchw);
     const memory::desc w_any(w_dims, f32, tag::any);
+    // Activations in whatever layout oneDNN's fastest kernel wants (blocked
+    // channels: its direct convolutions), reordered from and to NCHW around
+    // each call; with NCHW itself it falls back to GEMM-based convolution,
+    // which is slower and whose kernels take tens of ms to generate in a
+    // fresh process (docs/engines.md).
+    const memory::desc src_any(src_dims, f32, tag::any), dst_any(dst_dims, f32, tag::any);
     const memory::desc bias_md = bias ? memory::desc({g.m}, f32, tag::x) : memory::desc();
     const memory::dims strides{g.win.stride_h, g.win.stride_w};
     const memory::dims dilates{g.win.dilation_h - 1, g.win.dilation_w - 1};  // oneDNN counts the gaps
     const memory::dims pad_l{g.win.pad_top, g.win.pad_left}, pad_r{g.win.pad_bottom, g.win.pad_right};
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                         dnnl::algorithm::convolution_direct, src_md, w_any, bias_md, dst_md,
+                                         dnnl::algorithm::convolution_direct, src_any, w_any, bias_md, dst_any,
                                          strides, dilates, pad_l, pad_r);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, state->engine);
     state->primitive = dnnl::convolution_forward(pd);
+    const bool src_blocked = pd.src_desc() != src_md, dst_blocked = pd.dst_desc() != dst_md;
+    if (src_blocked)
+      state->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(state->engine, src_md, state->engine, pd.src_desc()));
+    if (dst_blocked)
+      state->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(state->engine, pd.dst_desc(), state->engine, dst_md));
 
     // The one weight reorder, from the model's constant (read only).
     dnnl::stream stream(state->engine);
@@ -129,18 +151,25 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
       slot.src = memory(src_md, state->engine, DNNL_MEMORY_NONE);
       slot.dst = memory(dst_md, state->engine, DNNL_MEMORY_NONE);
       slot.scratchpad = memory(pd.scratchpad_desc(), state->engine);
+      slot.conv_src = src_blocked ? memory(pd.src_desc(), state->engine) : slot.src;
+      slot.conv_dst = dst_blocked ? memory(pd.dst_desc(), state->engine) : slot.dst;
+      slot.src_args[0] = {DNNL_ARG_FROM, slot.src.get()};
+      slot.src_args[1] = {DNNL_ARG_TO, slot.conv_src.get()};
+      slot.dst_args[0] = {DNNL_ARG_FROM, slot.conv_dst.get()};
+      slot.dst_args[1] = {DNNL_ARG_TO, slot.dst.get()};
       auto& a = slot.args;
       int& k = slot.nargs;
-      a[k++] = {DNNL_ARG_SRC, slot.src.get()};
+      a[k++] = {DNNL_ARG_SRC, slot.conv_src.get()};
       a[k++] = {DNNL_ARG_WEIGHTS, state->weights.get()};
-      a[k++] = {DNNL_ARG_DST, slot.dst.get()};
+      a[k++] = {DNNL_ARG_DST, slot.conv_dst.get()};
       a[k++] = {DNNL_ARG_SCRATCHPAD, slot.scratchpad.get()};
       if (bias) a[k++] = {DNNL_ARG_BIAS, state->bias.get()};
     }
-    // One call now, on zeros: oneDNN sets its GEMM kernels up on a first
-    // execution (about 26 ms in a fresh process here), which is load-time
-    // work; left to the first run, tsrun's first inference of
-    // models/fashion_tsnet.onnx took 29 ms instead of 0.4.
+    // One call now, on zeros: oneDNN finishes setting its kernels up on a
+    // first execution, which is load-time work. (With NCHW activations it
+    // chose GEMM-based convolutions, whose first execution generated its
+    // GEMM kernels: 26 ms in a fresh process on a quiet machine, 40-95 ms
+    // on a loaded one, for models/fashion_tsnet.onnx's first layer.)
     std::vector<float> src(static_cast<size_t>(n * state->in_size)), dst(static_cast<size_t>(n * state->out_size));
     if (execute(*state, state->slots[0], src.data(), dst.data()) != dnnl_success) return nullptr;
     return state;

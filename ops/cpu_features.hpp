@@ -11,7 +11,7 @@ namespace tspike::ops {
 // Ordered: a higher value runs everything a lower one does.
 enum class Isa : int {
   kPortable = 0,  // plain C++ (the baseline the library is compiled for)
-  kAvx2 = 1,      // AVX2 + FMA + BMI1/2 + POPCNT (x86-64-v3)
+  kAvx2 = 1,      // AVX2 + FMA + BMI1/2 + POPCNT + F16C (x86-64-v3)
   kAvx512 = 2,    // the above + AVX-512 F/BW/DQ/VL (x86-64-v4)
 };
 

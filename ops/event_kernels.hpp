@@ -14,18 +14,27 @@ namespace tspike::ops {
 // many floats: one AVX-512 vector, two AVX2 vectors, 64 bytes.
 constexpr int64_t kEventRowPad = 16;
 
-// What the kernels see of one Conv, for one sample.
+// What the kernels see of one Conv, for one sample. The weights are packed
+// in output-channel tiles (ops/event_tiling.hpp):
+// [group][tile][kh][kw][cg][tw], the last tile of a group padded to tw with
+// zeros; the bias is [group][mgp].
 struct EventConvShape {
   int64_t c, h, w;            // input channels, height, width
   int64_t m, groups, cg, mg;  // output channels, groups, C/groups, M/groups
-  int64_t mgp;                // mg padded to kEventRowPad: the length of a weight row
+  int64_t mgp;                // mg padded to kEventRowPad
   int64_t kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow;
+  int64_t tw, tiles;          // tile width (a multiple of kEventRowPad) and tiles per group
+  int64_t chunk_taps;         // taps (of kh * kw) per pass over a band
+  bool half_weights;          // the weights are IEEE half floats (uint16_t), else float
 };
+
+struct EventBand;
 
 // The compact spike map of one sample. Slot s = pixel * groups + group has
 // cg entries: plus[s] +1 events from the front, minus[s] -1 events from the
-// back; an entry is (input channel within the group) * mgp. `entries` has
-// kEventListSlack entries more than the slots need.
+// back; an entry is (input channel within the group) * tw, the event's row
+// offset within a tile. `entries` has kEventListSlack entries more than the
+// slots need.
 struct SpikeMap {
   uint32_t* entries;
   uint32_t* plus;
@@ -42,12 +51,59 @@ struct EventConvKernels {
                      bool* bad);
   // The number of -1 and +1 among x[0, n) (the auto engine's density).
   int64_t (*count)(const float* x, int64_t n);
-  // Output rows [oy0, oy1) of one sample: y (NCHW) = bias + events x weights.
-  // `lists` (2 * event_conv_list_capacity(s) entries) and `tile`
-  // (kEventPixBlock * s.mgp floats, 64-byte aligned): the calling thread's own.
-  void (*accumulate)(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map, float* y,
-                     int64_t oy0, int64_t oy1, uint32_t* lists, float* tile);
+  // Output rows [oy0, oy1) and tiles [tile0, tile1) of every group, of one
+  // sample: y (NCHW) = bias + events x weights. For each output, the sum
+  // starts at the bias, then for each tap (ky, then kx) adds the rows of its
+  // +1 events (input channels ascending) and subtracts those of its -1
+  // events (descending): the same steps whatever the tiles, chunks of taps,
+  // bands and threads.
+  // `band`: the calling thread's own.
+  // `weights`: float, or uint16_t half floats (s.half_weights).
+  void (*accumulate)(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map, float* y,
+                     int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band);
 };
+
+// IEEE half floats (binary16), for weights stored in 16 bits
+// (LoadOptions / the model's tspike.weights = fp16): the same values the
+// CPU's F16C conversion gives. float_to_half rounds to nearest, ties to
+// even; a magnitude beyond 65504 becomes infinity (the loader refuses it).
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);  // inf, nan
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else if (man == 0) {
+    bits = sign;
+  } else {  // subnormal: normalize
+    uint32_t e = 113, m = man;
+    while (!(m & 0x400u)) m <<= 1, --e;
+    bits = sign | (e << 23) | ((m & 0x3ffu) << 13);
+  }
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+inline uint16_t float_to_half(float f) {
+  uint32_t x;
+  __builtin_memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u, abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0));
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds beyond 65504
+  if (abs < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // below half the smallest subnormal
+    const uint32_t exp = abs >> 23, man = (abs & 0x7fffffu) | 0x800000u, shift = 126 - exp;  // 14..24
+    uint32_t h = man >> shift;
+    const uint32_t rest = man & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rest > half || (rest == half && (h & 1))) ++h;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = ((abs - 0x38000000u) >> 13);  // rebias the exponent, keep 10 bits
+  const uint32_t rest = abs & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) ++h;  // may carry into the exponent: still right
+  return static_cast<uint16_t>(sign | h);
+}
 
 // Output pixels per transposing store, the most of any instruction set.
 constexpr int64_t kEventPixBlock = 16;
@@ -55,11 +111,20 @@ constexpr int64_t kEventPixBlock = 16;
 // lists 16 entries at a time.
 constexpr int64_t kEventListSlack = 16;
 
-// Per-thread lists of accumulate(): the +1 (and, as many again, the -1)
-// events of one output pixel under every tap.
-inline int64_t event_conv_list_capacity(const EventConvShape& s) {
-  return (s.kh * s.kw * s.cg + 2 * kEventListSlack + 15) / 16 * 16;
-}
+// A thread's scratch for accumulate(): the event lists of a band of output
+// pixels, gathered once and walked once per tile and chunk of taps. Pixel p
+// of the band (in band order) has pixels[p * (1 + 2 * taps)] (where its
+// lists start in `entries`), then per tap its +1 and -1 events.
+struct EventBand {
+  uint32_t* entries;
+  int64_t capacity;    // entries, at least event_band_min_capacity(s); kEventListSlack more allocated
+  uint32_t* pixels;    // max_pixels x (1 + 2 * s.kh * s.kw)
+  int64_t max_pixels;
+  float* tile;         // kEventPixBlock * s.tw floats, 64-byte aligned: one tile of sums per pixel block
+  float* partial;      // max_pixels * s.tw floats: the sums between chunks of taps
+};
+// A band holds at least one pixel with every row an event.
+inline int64_t event_band_min_capacity(const EventConvShape& s) { return s.kh * s.kw * s.cg + kEventListSlack; }
 const EventConvKernels& event_conv_kernels_portable();
 const EventConvKernels& event_conv_kernels_avx2();
 const EventConvKernels& event_conv_kernels_avx512();

@@ -4,6 +4,7 @@
 // after it defines:
 //   struct V { using T; static constexpr int W;  // lanes
 //              static T zero(); static T load(const float*); static T add(T, T);
+//              static T load(const uint16_t*);  // W IEEE half floats, widened
 //              static T sub(T, T); static void store(float*, T); };
 //   constexpr int64_t kPixBlock;  // output pixels per transposing store, <= kEventPixBlock
 //   void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch,
@@ -38,17 +39,20 @@ struct Acc {
 #pragma GCC unroll 16
     for (int k = 0; k < NV; ++k) V::store(p + k * V::W, v[k]);
   }
-  // rows + list[i]: the weight rows of the events (offsets in floats).
-  void add(const float* rows, const uint32_t* list, uint32_t count) {
+  // rows + list[i]: the weight rows of the events (offsets in weights of
+  // type Wt: float, or uint16_t for half floats).
+  template <typename Wt>
+  void add(const Wt* rows, const uint32_t* list, uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
-      const float* r = rows + list[i];
+      const Wt* r = rows + list[i];
 #pragma GCC unroll 16
       for (int k = 0; k < NV; ++k) v[k] = V::add(v[k], V::load(r + k * V::W));
     }
   }
-  void sub(const float* rows, const uint32_t* list, uint32_t count) {
+  template <typename Wt>
+  void sub(const Wt* rows, const uint32_t* list, uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
-      const float* r = rows + list[i];
+      const Wt* r = rows + list[i];
 #pragma GCC unroll 16
       for (int k = 0; k < NV; ++k) v[k] = V::sub(v[k], V::load(r + k * V::W));
     }
@@ -66,80 +70,140 @@ inline void tap_range(int64_t o, int64_t stride, int64_t pad, int64_t dilation, 
   if (*k0 > *k1) *k0 = *k1;
 }
 
-// One output pixel, one block of NV vectors of output channels:
-// dst = bias + rows of plus - rows of minus.
-template <int NV>
-void conv_block(const float* rows, const float* bias, const uint32_t* plus, uint32_t np, const uint32_t* minus,
-                uint32_t nm, float* dst) {
+// One output pixel, one tile of NV vectors of output channels, taps
+// [0, taps) of a chunk: dst = init + for each tap, the rows of its +1
+// events - the rows of its -1 events. `counts`: per tap, the +1 then the -1
+// events; `list`: their rows, in that order.
+template <typename Wt, int NV>
+void conv_taps(const Wt* rows, const float* init, const uint32_t* list, const uint32_t* counts, int64_t taps,
+               float* dst) {
   Acc<NV> acc;
-  acc.load(bias);
-  acc.add(rows, plus, np);
-  acc.sub(rows, minus, nm);
+  acc.load(init);
+  for (int64_t t = 0; t < taps; ++t) {
+    const uint32_t np = counts[2 * t], nm = counts[2 * t + 1];
+    acc.add(rows, list, np);
+    acc.sub(rows, list + np, nm);
+    list += np + nm;
+  }
   acc.store(dst);
 }
 
-using ConvBlockFn = void (*)(const float*, const float*, const uint32_t*, uint32_t, const uint32_t*, uint32_t, float*);
-// conv_block<NV> for NV = 0..kBlockVectors (0: unused).
-template <int... NV>
-constexpr ConvBlockFn conv_block_for(int nv) {
-  ConvBlockFn table[] = {nullptr, conv_block<NV>...};
+template <typename Wt>
+using ConvTapsFn = void (*)(const Wt*, const float*, const uint32_t*, const uint32_t*, int64_t, float*);
+// conv_taps<Wt, NV> for NV = 1..16 (0: unused).
+template <typename Wt, int... NV>
+constexpr ConvTapsFn<Wt> conv_taps_for(int nv) {
+  ConvTapsFn<Wt> table[] = {nullptr, conv_taps<Wt, NV>...};
   return table[nv];
 }
 
-// Per output pixel: gather the events under every tap into one list per
-// sign (offsets from the group's weights), so that the accumulation has two
-// loops per pixel rather than two per tap; then each block of output
-// channels walks the lists with its accumulators in registers.
-void conv_accumulate(const EventConvShape& s, const float* weights, const float* bias, const SpikeMap& map, float* y,
-                     int64_t oy0, int64_t oy1, uint32_t* lists, float* tile) {
-  // Locals: the list stores below may alias anything, so fields would be
-  // reloaded from memory after each of them.
-  const int64_t w = s.w, groups = s.groups, cg = s.cg, mg = s.mg, mgp = s.mgp, kw = s.kw, ow = s.ow;
-  const int64_t sw = s.sw, dw = s.dw, pad_left = s.pad_left, sh = s.sh, dh = s.dh, pad_top = s.pad_top;
+// The event lists of output pixel (oy, ox), group gi, tap by tap (ky, then
+// kx; a tap outside the input has none): the rows of its +1 events (the
+// slot's order), then of its -1 events, at `out`; counts[2 * tap] and
+// counts[2 * tap + 1] get how many. Row offsets within a tile's slab.
+// Returns the entries written; may write kEventListSlack entries more.
+inline uint32_t gather_pixel(const EventConvShape& s, const SpikeMap& map, int64_t oy, int64_t ox, int64_t gi,
+                             uint32_t* out, uint32_t* counts) {
+  // Locals: the list stores (vector stores, which may alias anything) would
+  // make fields reload after each of them.
+  const int64_t w = s.w, groups = s.groups, cg = s.cg, kh = s.kh, kw = s.kw, dw = s.dw, sh = s.sh, dh = s.dh;
+  const int64_t sw = s.sw, pad_top = s.pad_top, pad_left = s.pad_left;
+  int64_t ky0, ky1, kx0, kx1;
+  tap_range(oy, sh, pad_top, dh, kh, s.h, &ky0, &ky1);
+  tap_range(ox, sw, pad_left, dw, kw, w, &kx0, &kx1);
+  const uint32_t tap_rows = static_cast<uint32_t>(cg * s.tw);
   const uint32_t* const entries = map.entries;
   const uint32_t* const plus_count = map.plus;
   const uint32_t* const minus_count = map.minus;
-  uint32_t* const plus = lists;
-  uint32_t* const minus = lists + event_conv_list_capacity(s);
-  float* const tmp = tile;  // [kPixBlock][mgp]
-  const int64_t plane = s.oh * ow, group_weights = s.kh * kw * cg * mgp;
-  const uint32_t tap_rows = static_cast<uint32_t>(cg * mgp);
-  const int64_t full_blocks = mgp / kBlock * kBlock;
-  const ConvBlockFn tail = conv_block_for<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15>((mgp - full_blocks) / V::W);
-  for (int64_t oy = oy0; oy < oy1; ++oy) {
-    int64_t ky0, ky1;
-    tap_range(oy, sh, pad_top, dh, s.kh, s.h, &ky0, &ky1);
-    for (int64_t ox0 = 0; ox0 < ow; ox0 += kPixBlock) {
-      const int64_t npx = min64(kPixBlock, ow - ox0);
-      for (int64_t gi = 0; gi < groups; ++gi) {
-        const float* wg = weights + gi * group_weights;
-        const float* bg = bias + gi * mgp;
-        for (int64_t px = 0; px < npx; ++px) {
-          const int64_t ox = ox0 + px;
-          int64_t kx0, kx1;
-          tap_range(ox, sw, pad_left, dw, kw, w, &kx0, &kx1);
-          uint32_t np = 0, nm = 0;
-          for (int64_t ky = ky0; ky < ky1; ++ky) {
-            const int64_t iy = oy * sh - pad_top + ky * dh;
-            int64_t slot = (iy * w + ox * sw - pad_left + kx0 * dw) * groups + gi;
-            uint32_t base = static_cast<uint32_t>(ky * kw + kx0) * tap_rows;
-            for (int64_t kx = kx0; kx < kx1; ++kx, slot += dw * groups, base += tap_rows) {
-              const uint32_t* list = entries + slot * cg;
-              const uint32_t sp = plus_count[slot], sm = minus_count[slot];
-              copy_offsets(plus + np, list, sp, base);
-              copy_offsets(minus + nm, list + cg - sm, sm, base);
-              np += sp;
-              nm += sm;
+  for (int64_t k = 0; k < 2 * kh * kw; ++k) counts[k] = 0;
+  uint32_t n = 0;
+  for (int64_t ky = ky0; ky < ky1; ++ky) {
+    const int64_t iy = oy * sh - pad_top + ky * dh;
+    int64_t slot = (iy * w + ox * sw - pad_left + kx0 * dw) * groups + gi;
+    uint32_t base = static_cast<uint32_t>(ky * kw + kx0) * tap_rows;
+    for (int64_t kx = kx0; kx < kx1; ++kx, slot += dw * groups, base += tap_rows) {
+      const uint32_t np = plus_count[slot], nm = minus_count[slot];
+      const uint32_t* list = entries + slot * cg;
+      copy_offsets(out + n, list, np, base);
+      copy_offsets(out + n + np, list + cg - nm, nm, base);
+      counts[2 * (ky * kw + kx)] = np;
+      counts[2 * (ky * kw + kx) + 1] = nm;
+      n += np + nm;
+    }
+  }
+  return n;
+}
+
+// Bands of output pixels (as many as their lists' worst case leaves room
+// for): the band's event lists are gathered once (gather_pixel), then for
+// each tile, for each chunk of taps, every pixel of the band walks its
+// events of those taps with its accumulators in registers, starting from
+// the bias (first chunk) or its partial sums (kept in band.partial), and
+// the last chunk stores each block of pixels transposed to NCHW. One slab
+// of rows (a tile's rows of a chunk of taps) is reused by every pixel of
+// the band while it stays in cache. The sums go through the same steps in
+// the same order whatever the tiles, chunks, bands and threads.
+template <typename Wt>
+void conv_accumulate_rows(const EventConvShape& s, const Wt* weights, const float* bias, const SpikeMap& map, float* y,
+                          int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
+  const int64_t ow = s.ow, tw = s.tw, mg = s.mg, mgp = s.mgp, plane = s.oh * ow, groups = s.groups;
+  const int64_t taps = s.kh * s.kw, chunk = s.chunk_taps, stride = 1 + 2 * taps;
+  const int64_t tiles = s.tiles, slab = taps * s.cg * tw, pixel_worst = taps * s.cg;
+  uint32_t* const pixels = band.pixels;  // per pixel: start, then the counts of every tap
+  uint32_t* const entries = band.entries;
+  const int64_t capacity = band.capacity, max_pixels = band.max_pixels;
+  float* const tmp = band.tile;  // [kPixBlock][tw]
+  float* const partial = band.partial;  // [max_pixels][tw]
+  for (int64_t gi = 0; gi < groups; ++gi) {
+    int64_t oy = oy0, ox = 0;  // the next pixel to gather
+    while (oy < oy1) {
+      const int64_t band_y = oy, band_x = ox;
+      int64_t count = 0, used = 0;
+      while (oy < oy1 && used + pixel_worst + kEventListSlack <= capacity && count < max_pixels) {
+        uint32_t* index = pixels + count * stride;
+        index[0] = static_cast<uint32_t>(used);
+        used += gather_pixel(s, map, oy, ox, gi, entries + used, index + 1);
+        ++count;
+        if (++ox == ow) ox = 0, ++oy;
+      }
+      for (int64_t t = tile0; t < tile1; ++t) {
+        const Wt* rows = weights + (gi * tiles + t) * slab;
+        const float* b = bias + gi * mgp + t * tw;
+        const int64_t width = min64(tw, mgp - t * tw), channels = min64(tw, mg - t * tw);
+        const ConvTapsFn<Wt> walk =
+            conv_taps_for<Wt, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>(static_cast<int>(width / V::W));
+        float* const y_tile = y + (gi * mg + t * tw) * plane;
+        for (int64_t tap0 = 0; tap0 < taps; tap0 += chunk) {
+          const int64_t n_taps = min64(chunk, taps - tap0);
+          const bool first = tap0 == 0, last = tap0 + n_taps == taps;
+          int64_t cy = band_y, cx = band_x;
+          for (int64_t p = 0; p < count;) {
+            const int64_t npx = min64(min64(kPixBlock, ow - cx), count - p);
+            for (int64_t px = 0; px < npx; ++px) {
+              const uint32_t* index = pixels + (p + px) * stride;
+              uint32_t skip = 0;  // the events of the earlier chunks' taps
+              for (int64_t k = 0; k < 2 * tap0; ++k) skip += index[1 + k];
+              float* own = partial + (p + px) * tw;
+              walk(rows, first ? b : own, entries + index[0] + skip, index + 1 + 2 * tap0, n_taps,
+                   last ? tmp + px * tw : own);
             }
+            if (last) store_transposed(tmp, tw, npx, channels, y_tile + cy * ow + cx, plane);
+            p += npx;
+            cx += npx;
+            if (cx == ow) cx = 0, ++cy;
           }
-          float* dst = tmp + px * mgp;
-          for (int64_t cb = 0; cb < full_blocks; cb += kBlock) conv_block<kBlockVectors>(wg + cb, bg + cb, plus, np, minus, nm, dst + cb);
-          if (full_blocks < mgp) tail(wg + full_blocks, bg + full_blocks, plus, np, minus, nm, dst + full_blocks);
         }
-        store_transposed(tmp, mgp, npx, mg, y + gi * mg * plane + oy * ow + ox0, plane);
       }
     }
   }
+}
+
+void conv_accumulate(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map, float* y,
+                     int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
+  if (s.half_weights)
+    conv_accumulate_rows(s, static_cast<const uint16_t*>(weights), bias, map, y, oy0, oy1, tile0, tile1, band);
+  else
+    conv_accumulate_rows(s, static_cast<const float*>(weights), bias, map, y, oy0, oy1, tile0, tile1, band);
 }
 
 int64_t conv_compact(const EventConvShape& s, const float* x, const SpikeMap& map, int64_t y0, int64_t y1,
@@ -152,7 +216,7 @@ int64_t conv_compact(const EventConvShape& s, const float* x, const SpikeMap& ma
     const int64_t t1 = min64(t0 + 128, p1);
     for (int64_t c = 0; c < s.c; ++c) {
       const int64_t gi = c / s.cg;
-      const uint32_t offset = static_cast<uint32_t>((c - gi * s.cg) * s.mgp);
+      const uint32_t offset = static_cast<uint32_t>((c - gi * s.cg) * s.tw);
       const float* xc = x + c * plane;
       for (int64_t p = t0; p < t1; p += V::W) {
         uint32_t plus, minus;

@@ -8,6 +8,7 @@
 // Session and is passed in through RunContext.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +28,8 @@ class ThreadPool;
 }
 
 namespace tspike::ops {
+
+struct NeuronParams;  // ops/neuron.hpp
 
 // What prepare() sees of one input, and fills in for one output.
 struct ValueDesc {
@@ -53,6 +56,9 @@ struct PrepareContext {
   int64_t state_floats = 0;  // persistent per-session state this node needs
   std::unique_ptr<NodeState> node_state;  // optional, handed to run()
   int threads = 1;  // the Session's thread count (kernels that plan per thread count)
+  // Working memory run() needs per thread, only while it runs: every node
+  // of a plan (and the plans of a layer-major run) shares one block.
+  int64_t scratch_bytes = 0;
 };
 
 struct RunContext {
@@ -62,6 +68,12 @@ struct RunContext {
   int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
   NodeState* node_state = nullptr;   // what prepare() left in PrepareContext::node_state
   ThreadPool* pool = nullptr;        // the Session's workers; null: one thread
+  // PrepareContext::scratch_bytes for each thread: thread t's (the index
+  // parallel_for over the thread count hands it) starts at
+  // scratch + t * scratch_stride, 64-byte aligned. Its contents do not
+  // last from one run() to the next.
+  std::byte* scratch = nullptr;
+  int64_t scratch_stride = 0;
 };
 
 // Runs fn(begin, end) over [0, n) on the context's pool, or inline.
@@ -105,6 +117,9 @@ class Op {
   // loader may then drop the data of an initializer that no one else reads,
   // keeping its dtype and shape.
   virtual bool packed_input(size_t /*input*/) const { return false; }
+  // A neuron (OpTraits::neuron): its threshold, decay, mode and amplitude
+  // (for comparing models spike by spike, runtime/verify_conversion.cpp).
+  virtual const NeuronParams* neuron_params() const { return nullptr; }
 };
 
 // Everything an op factory may look at.
@@ -127,6 +142,9 @@ struct OpBuildContext {
   // (the CPU's best, capped by LoadOptions::max_isa and TSPIKE_ISA).
   Engine engine = Engine::kAuto;
   Isa isa = Isa::kPortable;
+  // The model's tspike.weights is fp16: event-driven layers keep their
+  // weights as half floats.
+  bool half_weights = false;
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const OpBuildContext&);

@@ -93,6 +93,7 @@ class TernarySpike final : public Op {
   }
 
   bool stateful() const override { return true; }
+  const NeuronParams* neuron_params() const override { return &p_; }
 
   void prepare(PrepareContext& ctx) const override {
     const ValueDesc& x = require_input(*this, ctx, 0, "X", 2);

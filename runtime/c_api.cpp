@@ -13,69 +13,12 @@
 #include "tspike/log.hpp"
 #include "tspike/session.hpp"
 #include "tspike/version.h"
-
-struct tspike_status {
-  tspike_code code;
-  std::string message;
-};
-
-struct tspike_model {
-  std::shared_ptr<const tspike::Model> model;
-};
-
-struct tspike_session {
-  tspike::Session session;
-  std::vector<tspike::Tensor> outputs;
-  tspike::RunStats stats;  // refreshed after each run / step / reset
-};
+#include "runtime/c_api_handles.hpp"
 
 namespace {
 
-tspike_code code_of(tspike::ErrorCode code) {
-  using tspike::ErrorCode;
-  switch (code) {
-    case ErrorCode::kParse: return TSPIKE_ERR_PARSE;
-    case ErrorCode::kInvalidModel: return TSPIKE_ERR_INVALID_MODEL;
-    case ErrorCode::kUnsupportedOp: return TSPIKE_ERR_UNSUPPORTED_OP;
-    case ErrorCode::kShapeMismatch: return TSPIKE_ERR_SHAPE_MISMATCH;
-    case ErrorCode::kResourceLimit: return TSPIKE_ERR_RESOURCE_LIMIT;
-    case ErrorCode::kBadInput: return TSPIKE_ERR_BAD_INPUT;
-    case ErrorCode::kIO: return TSPIKE_ERR_IO;
-  }
-  return TSPIKE_ERR_INTERNAL;
-}
-
-tspike_code fail(tspike_status** status, tspike_code code, const char* message) {
-  if (status) {
-    // If even the status cannot be allocated, the caller still gets the code.
-    *status = new (std::nothrow) tspike_status{code, {}};
-    if (*status) {
-      try {
-        (*status)->message = message;
-      } catch (...) {
-      }
-    }
-  }
-  return code;
-}
-
-// Runs `body`, turning every exception into a status.
-template <typename Body>
-tspike_code guarded(tspike_status** status, Body&& body) {
-  if (status) *status = nullptr;
-  try {
-    body();
-    return TSPIKE_OK;
-  } catch (const tspike::Error& e) {
-    return fail(status, code_of(e.code()), e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(status, TSPIKE_ERR_OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(status, TSPIKE_ERR_INTERNAL, e.what());
-  } catch (...) {
-    return fail(status, TSPIKE_ERR_INTERNAL, "unknown exception");
-  }
-}
+using tspike::capi::fail;
+using tspike::capi::guarded;
 
 tspike::Error invalid(const std::string& what) { return tspike::Error(tspike::ErrorCode::kBadInput, what); }
 
@@ -95,9 +38,6 @@ tspike::Tensor make_tensor(const float* data, const long* shape, size_t rank) {
 
 void refresh(tspike_session* s) { s->stats = s->session.stats(); }
 
-// The fields of a caller's options struct that its struct_size covers; the
-// rest keep their defaults (a program built against older headers).
-#define TSPIKE_COVERS(options, type, field) ((options)->struct_size >= offsetof(type, field) + sizeof((options)->field))
 
 tspike::LoadOptions load_options(const tspike_load_options* c) {
   tspike::LoadOptions o;
@@ -133,6 +73,7 @@ tspike::SessionOptions session_options(const tspike_session_options* c) {
   if (TSPIKE_COVERS(c, tspike_session_options, threads)) o.threads = c->threads < 1 ? 1 : c->threads;
   if (TSPIKE_COVERS(c, tspike_session_options, allow_spinning)) o.allow_spinning = c->allow_spinning != 0;
   if (TSPIKE_COVERS(c, tspike_session_options, layer_major)) o.layer_major = c->layer_major != 0;
+  if (TSPIKE_COVERS(c, tspike_session_options, timestep_major)) o.timestep_major = c->timestep_major != 0;
   return o;
 }
 

@@ -206,6 +206,7 @@ struct ModelBuilder {
       ctx.input_is_spikes = entry->traits->layer && input_origin.kind == Origin::kSpikes;
       ctx.engine = options.engine;
       ctx.isa = isa;
+      ctx.half_weights = info.metadata.half_weights;
       try {
         node.op = entry->create(ctx);
       } catch (const Error& e) {

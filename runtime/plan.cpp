@@ -19,9 +19,13 @@ constexpr int64_t kAlignFloats = 16;  // 64-byte alignment of every value
 int64_t aligned(int64_t floats) { return (floats + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
 
 // Runs a node whose inputs are all constants, making its outputs constants.
-void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::NodeState* state) {
+void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::NodeState* state,
+               int64_t scratch_bytes) {
   ops::RunContext ctx;
   ctx.node_state = state;
+  std::vector<std::byte> scratch(static_cast<size_t>(scratch_bytes) + 64);
+  ctx.scratch = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+  ctx.scratch_stride = scratch_bytes;
   std::vector<std::shared_ptr<ConstTensor>> outs;
   for (int v : node.inputs) {
     if (v < 0) { ctx.inputs.push_back({}); continue; }
@@ -68,6 +72,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   plan->nodes.resize(n_nodes);
   int64_t state_floats = 0;
   int64_t folded_bytes = 0;  // constants made by folding, counted against max_arena_bytes
+  int64_t scratch_bytes = 0;  // per thread, the most any node asks for
   for (int k = 0; k < n_nodes; ++k) {
     const GraphNode& node = graph.nodes[k];
     PlannedNode& pn = plan->nodes[k];
@@ -97,6 +102,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
       if (node.outputs[o] >= 0) values[node.outputs[o]].desc = d;
     }
     pn.node_state = std::move(ctx.node_state);
+    scratch_bytes = std::max(scratch_bytes, (ctx.scratch_bytes + 63) / 64 * 64);
     const bool stateful = node.op->stateful();
     bool outputs_constant = true;
     for (int v : node.outputs) outputs_constant &= v < 0 || values[v].desc.constant != nullptr;
@@ -107,7 +113,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
         throw node.op->error(ErrorCode::kResourceLimit,
                              fmt::format("constants computed when planning need {} bytes, over the limit of {} bytes",
                                          folded_bytes, graph.limits.max_arena_bytes));
-      fold_node(node, values, pn.node_state.get());
+      fold_node(node, values, pn.node_state.get(), ctx.scratch_bytes);
       outputs_constant = true;
     }
     pn.folded = outputs_constant;
@@ -174,12 +180,18 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     arena_floats = std::max(arena_floats, offset + size_of(v));
     placed.push_back(v);
   }
-  if ((arena_floats + state_floats) * 4 > graph.limits.max_arena_bytes)
+  const int threads = pool ? pool->threads() : 1;
+  const int64_t plan_bytes = (arena_floats + state_floats) * 4 + scratch_bytes * threads;
+  if (plan_bytes > graph.limits.max_arena_bytes)
     throw Error(ErrorCode::kResourceLimit,
                 fmt::format("the plan for input {} needs {} bytes, over the limit of {} bytes", shape_to_string(frame_shape),
-                            (arena_floats + state_floats) * 4, graph.limits.max_arena_bytes));
+                            plan_bytes, graph.limits.max_arena_bytes));
   plan->arena.assign(arena_floats, 0.0f);
   plan->state.assign(state_floats, 0.0f);
+  plan->scratch_stride = scratch_bytes;
+  plan->scratch_storage.assign(static_cast<size_t>(scratch_bytes * threads + 64), std::byte{0});
+  plan->scratch = plan->scratch_storage.data() +
+                  (64 - reinterpret_cast<uintptr_t>(plan->scratch_storage.data()) % 64) % 64;
   plan->spike_counts.assign(plan->spike_elements.size(), 0);
 
   // Ready-made run contexts.
@@ -197,6 +209,8 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     pn.ctx.state = pn.state_floats ? plan->state.data() + pn.state_offset : nullptr;
     pn.ctx.node_state = pn.node_state.get();
     pn.ctx.pool = pool;
+    pn.ctx.scratch = plan->scratch;
+    pn.ctx.scratch_stride = plan->scratch_stride;
     if (pn.spike_index >= 0) pn.ctx.nonzero_count = &plan->spike_counts[pn.spike_index];
   }
   for (int v : graph.outputs) plan->outputs.push_back(ref(v));
@@ -212,12 +226,38 @@ void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant) {
   }
 }
 
-void share_state(Plan& plan, Plan& owner) {
-  for (PlannedNode& pn : plan.nodes) {
-    if (pn.folded) continue;
-    if (pn.state_floats) pn.ctx.state = owner.state.data() + pn.state_offset;
-    if (pn.spike_index >= 0) pn.ctx.nonzero_count = &owner.spike_counts[pn.spike_index];
+std::unique_ptr<Plan> timestep_plan(Plan& owner) {
+  auto plan = std::make_unique<Plan>();
+  plan->frame_shape = owner.frame_shape;
+  plan->values = owner.values;
+  plan->arena.assign(owner.arena.size(), 0.0f);
+  plan->scratch = owner.scratch;
+  plan->scratch_stride = owner.scratch_stride;
+  plan->spike_elements = owner.spike_elements;
+  // The same offset in this plan's arena; constants stay where they are.
+  const float* begin = owner.arena.data();
+  const float* end = begin + owner.arena.size();
+  auto rebase = [&](TensorRef ref) {
+    const float* p = static_cast<const float*>(ref.data);
+    if (p && p >= begin && p < end) ref.data = plan->arena.data() + (p - begin);
+    return ref;
+  };
+  plan->nodes.resize(owner.nodes.size());
+  for (size_t k = 0; k < owner.nodes.size(); ++k) {
+    const PlannedNode& from = owner.nodes[k];
+    PlannedNode& pn = plan->nodes[k];
+    pn.folded = from.folded;
+    pn.invariant = from.invariant;
+    pn.spike_index = from.spike_index;
+    pn.state_offset = from.state_offset;
+    pn.state_floats = from.state_floats;
+    pn.ctx = from.ctx;  // state, spike counter, node state, pool and scratch: the owner's
+    for (TensorRef& ref : pn.ctx.inputs) ref = rebase(ref);
+    for (TensorRef& ref : pn.ctx.outputs) ref = rebase(ref);
   }
+  for (const TensorRef& ref : owner.outputs) plan->outputs.push_back(rebase(ref));
+  plan->input = rebase(owner.input);
+  return plan;
 }
 
 void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct) {

@@ -36,6 +36,12 @@ struct Plan {
   std::vector<PlannedNode> nodes;
   std::vector<float> arena;
   std::vector<float> state;
+  // The nodes' scratch (PrepareContext::scratch_bytes), one block per
+  // thread; `scratch` is the 64-byte aligned start within scratch_storage
+  // (the owner's, for a timestep_plan).
+  std::vector<std::byte> scratch_storage;
+  std::byte* scratch = nullptr;
+  int64_t scratch_stride = 0;
   std::vector<int64_t> spike_counts;    // per TernarySpike node, since reset
   std::vector<int64_t> spike_elements;  // elements per timestep, per TernarySpike node
   std::vector<TensorRef> outputs;       // the graph outputs of the current timestep
@@ -57,11 +63,14 @@ void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant);
 // Zeroes neuron state and spike counters.
 void reset_state(Plan& plan);
 
-// Layer-major runs (SessionOptions::layer_major): one plan per timestep, all
-// made for the same input shape. share_state points `plan`'s neurons at the
-// state and spike counters of `owner` (timestep 0's plan), so that a neuron's
-// membrane carries from one timestep's plan to the next.
-void share_state(Plan& plan, Plan& owner);
+// Layer-major runs (SessionOptions::layer_major): one plan per timestep.
+// timestep_plan makes a later timestep's plan from `owner` (timestep 0's):
+// its own arena (the activations, placed as in the owner), and the owner's
+// neuron state and spike counters (a membrane carries from one timestep's
+// plan to the next), scratch and node states (the kernels' per-plan data:
+// a node runs for one timestep at a time). Nothing is prepared again. The
+// owner must outlive it.
+std::unique_ptr<Plan> timestep_plan(Plan& owner);
 
 // Runs each node for every timestep (plans[t]) before the next node, so that
 // a layer's weights are read once per run rather than once per timestep.

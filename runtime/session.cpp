@@ -11,6 +11,7 @@
 #include "runtime/plan.hpp"
 #include "runtime/profile.hpp"
 #include "base/thread_pool.hpp"
+#include "ops/event_tiling.hpp"
 #include "tspike/error.hpp"
 
 namespace tspike {
@@ -33,6 +34,18 @@ struct Session::Impl {
   bool ran_layer_major = false;
 
   const detail::Graph& graph() const { return detail::graph_of(*model); }
+
+  // Whether the weights of the model's synaptic layers (Conv, Gemm, MatMul as
+  // loaded: their shapes, the data may be packed away) pass the L2 cache.
+  bool weights_pass_l2() const {
+    int64_t bytes = 0;
+    for (const auto& node : graph().nodes)
+      if (node.traits && node.traits->layer)
+        for (size_t k = 1; k < node.inputs.size(); ++k)
+          if (node.inputs[k] >= 0 && graph().values[node.inputs[k]].initializer)
+            bytes += graph().values[node.inputs[k]].initializer->size() * 4;
+    return bytes > ops::cache_sizes().l2;
+  }
   const ModelInfo& info() const { return model->info(); }
 
   Error bad_input(const std::string& what) const {
@@ -107,8 +120,7 @@ struct Session::Impl {
     try {
       detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
         while (static_cast<int>(later_plans.size()) < timesteps - 1) {
-          later_plans.push_back(detail::make_plan(graph(), plan->frame_shape, pool.get()));
-          detail::share_state(*later_plans.back(), *plan);
+          later_plans.push_back(detail::timestep_plan(*plan));
         }
         by_timestep.reserve(later_plans.size() + 1);
         detail::log(LogLevel::kInfo, "layer-major runs: {} plans for input {}", timesteps,
@@ -120,12 +132,17 @@ struct Session::Impl {
     }
   }
 
-  // Whether run() can go layer by layer (SessionOptions::layer_major) for T
+  // Whether run() goes layer by layer (SessionOptions::layer_major,
+  // timestep_major, and by default where it pays and fits) for T
   // timesteps; makes the plans it needs (planning work: once per shape).
   bool ensure_layer_major(int timesteps) {
-    if (!options.layer_major || recorder || observation || timesteps < 2) return false;
+    if (options.timestep_major || recorder || observation || timesteps < 2) return false;
+    // T arenas and states; the scratch is shared.
     const int64_t plan_bytes = static_cast<int64_t>((plan->arena.size() + plan->state.size()) * sizeof(float));
-    if (plan_bytes > model->limits().max_arena_bytes / timesteps) return false;
+    const int64_t scratch = plan->scratch_stride * (pool ? pool->threads() : 1);
+    if (plan_bytes > (model->limits().max_arena_bytes - scratch) / timesteps) return false;
+    if (!options.layer_major &&
+        (plan_bytes > options.layer_major_budget_bytes / (timesteps - 1) || !weights_pass_l2())) return false;
     if (static_cast<int>(later_plans.size()) < timesteps - 1) make_later_plans(timesteps);
     by_timestep.assign(1, plan.get());
     for (int t = 1; t < timesteps; ++t) by_timestep.push_back(later_plans[t - 1].get());

@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 cmake --build build -j"$(nproc)"
+# Which commit build/ holds (scripts/check-fresh.sh compares test counts only then).
+git rev-parse HEAD > build/source-commit 2>/dev/null || true

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz/ and runs
 # each for SECONDS (default 60) on a copy of its seed corpus.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: fuzz_model fuzz_npy fuzz_image fuzz_run fuzz_idx
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: fuzz_model fuzz_npy fuzz_image fuzz_run fuzz_idx fuzz_events
 # Findings (crash-*, leak-*, timeout-*, oom-*) are written to build-fuzz/findings/;
 # any finding fails the script. Each run prints libFuzzer's execution count.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(fuzz_model fuzz_npy fuzz_image fuzz_run fuzz_idx)
+[ ${#targets[@]} -eq 0 ] && targets=(fuzz_model fuzz_npy fuzz_image fuzz_run fuzz_idx fuzz_events)
 
 scripts/install-deps.sh
 scripts/install-fuzz-deps.sh

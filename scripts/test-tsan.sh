@@ -3,7 +3,7 @@
 # without oneDNN, whose OpenMP runtime TSan cannot see) and runs the tests in
 # which one Model is shared by Sessions on several threads, and sessions use
 # their own worker threads: the pool itself, and the kernels that split work
-# over it in ways of their own (the event Conv's row split, the Gemm rows,
+# over it in ways of their own (the event Conv's tile and row splits, the Gemm rows,
 # the elementwise split, layer-major runs). Any data race fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +11,4 @@ scripts/install-deps.sh
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Release -DTSPIKE_TSAN=ON -DTSPIKE_WITH_ONEDNN=OFF -DTSPIKE_BUILD_BENCH=OFF >/dev/null
 cmake --build build-tsan -j"$(nproc)" --target tspike_tests
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
-  build-tsan/tests/tspike_tests --gtest_filter='Session.OneModelManyThreads:Session.Threads*:ThreadPool.*:EventKernels.*:Elementwise*:LayerMajor.*'
+  build-tsan/tests/tspike_tests --gtest_filter='Session.OneModelManyThreads:Session.Threads*:ThreadPool.*:EventKernels.*:EventTiling.*:Elementwise*:LayerMajor.*'

@@ -18,7 +18,7 @@ unless --timesteps):
            then spike), ternary, per-channel amplitudes.
   resnet19, resnet20
            the reference code's ResNet-19 and ResNet-20 ("modified")
-           topologies (tools/bench/bench_nets.py) at a fraction of their
+           topologies (scripts/fashion_resnets.py) at a fraction of their
            width (--width), on 1 x 28 x 28 images, ternary, one trainable
            amplitude per channel.
   tsnet    FashionTSNet with --mode, --timesteps, --seed, --rate-penalty;
@@ -52,10 +52,9 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-sys.path.insert(0, os.path.join(ROOT, "tools", "bench"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from tspike.torch import TernarySpike, spike_layers  # noqa: E402
-from bench_nets import BenchNet  # noqa: E402
+from fashion_resnets import FashionRefResNet  # noqa: E402
 from train_fashion import (FashionTSNet, amplitudes_str, evaluate, export_with_golden,  # noqa: E402
                            load, load_tsnet_onnx, preprocess, train)
 from torch import nn  # noqa: E402
@@ -124,12 +123,11 @@ def build(kind, mode="ternary", width=None):
     if kind == "resnet":
         return FashionResNet()
     if kind in ("resnet19", "resnet20"):
-        # The reference code's topologies (tools/bench/bench_nets.py) on
-        # 1 x 28 x 28 images; ResNet-20's stem pads to 32 x 32 so that its
-        # AvgPools all halve even sizes (as on CIFAR's 32 x 32).
-        return BenchNet(kind, width=width or DEFAULTS[kind]["width"], in_channels=1,
-                        stem_padding=3 if kind == "resnet20" else 1,
-                        neuron={"mode": mode}, channelwise=True)
+        # The reference code's topologies on 1 x 28 x 28 images; ResNet-20's
+        # stem pads to 32 x 32 so that its AvgPools all halve even sizes (as
+        # on CIFAR's 32 x 32).
+        return FashionRefResNet(kind, width=width or DEFAULTS[kind]["width"], in_channels=1,
+                                stem_padding=3 if kind == "resnet20" else 1, neuron={"mode": mode})
     model = FashionTSNet()
     if kind == "binary" or mode == "binary":
         # TernarySpike draws no random numbers: the convs and the linear

@@ -51,6 +51,12 @@ NodeBuilder& NodeBuilder::ints(const std::string& name, const std::vector<int64_
   return *this;
 }
 
+NodeBuilder& NodeBuilder::floats(const std::string& name, const std::vector<float>& values) {
+  auto* a = add_attribute(node_, name, onnx::AttributeProto::FLOATS);
+  for (float v : values) a->add_floats(v);
+  return *this;
+}
+
 ModelBuilder::ModelBuilder(const Shape& input_shape, const std::string& input_name, int opset)
     : model_(std::make_unique<onnx::ModelProto>()) {
   model_->set_ir_version(8);

@@ -35,6 +35,7 @@ class NodeBuilder {
   NodeBuilder& f(const std::string& name, float value);
   NodeBuilder& s(const std::string& name, const std::string& value);
   NodeBuilder& ints(const std::string& name, const std::vector<int64_t>& values);
+  NodeBuilder& floats(const std::string& name, const std::vector<float>& values);
   onnx::NodeProto& proto() { return *node_; }
 
  private:

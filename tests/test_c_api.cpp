@@ -221,8 +221,12 @@ TEST(CApi, SessionOptionsGiveTheSameOutputs) {
     EXPECT_EQ(outputs(&options), want) << "spinning " << spinning;
   }
   EXPECT_EQ(options.layer_major, 0);
+  EXPECT_EQ(options.timestep_major, 0);
   options.layer_major = 1;
   EXPECT_EQ(outputs(&options), want) << "layer major";
+  options.layer_major = 0;
+  options.timestep_major = 1;
+  EXPECT_EQ(outputs(&options), want) << "timestep major";
   options.timesteps = 2;
   EXPECT_NE(outputs(&options), want);
   tspike_model_free(model);

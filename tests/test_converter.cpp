@@ -1,7 +1,7 @@
 // Tests of the converter passes (converter/reparameterize.cpp and the fold_*
-// passes): small ModelProtos built here, expected weights computed by hand;
-// then an end-to-end property test that runs random models before and after
-// conversion through tspike::Session.
+// passes): small ModelProtos built with test::ModelBuilder, expected weights
+// computed by hand; then an end-to-end property test that runs random models
+// before and after conversion through tspike::Session.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -17,6 +17,7 @@
 
 #include "converter/onnx_model.hpp"
 #include "ops/op.hpp"
+#include "tests/model_builder.hpp"
 #include "tests/test_util.hpp"
 #include "tspike/tspike.hpp"
 
@@ -25,98 +26,41 @@ namespace {
 
 using Floats = std::vector<float>;
 
-void set_attr(onnx::NodeProto& n, const std::string& name, int64_t v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void set_attr(onnx::NodeProto& n, const std::string& name, float v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
+// Attributes on a node already made (NodeBuilder's setters).
+void set_attr(onnx::NodeProto& n, const std::string& name, int64_t v) { test::NodeBuilder(&n).i(name, v); }
+void set_attr(onnx::NodeProto& n, const std::string& name, float v) { test::NodeBuilder(&n).f(name, v); }
 void set_attr(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (int64_t x : v) a->add_ints(x);
+  test::NodeBuilder(&n).ints(name, v);
 }
-void set_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
+void set_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) { test::NodeBuilder(&n).s(name, v); }
 
-// A model under construction: one float input "x" whose -1 dims are the
-// symbolic batch "N", opset 13 and tspike 1.
+// A model built with test::ModelBuilder (one float input "x" whose -1 dims
+// are the symbolic batch, opset 13 and tspike 1), and what the converter's
+// tests read back from it: nodes, initializers, op counts.
 struct Net {
-  onnx::ModelProto m;
+  test::ModelBuilder builder;
+  onnx::ModelProto& m = builder.proto();
   onnx::GraphProto& g = *m.mutable_graph();
 
-  explicit Net(const Shape& input, int opset = 13) {
-    m.set_ir_version(8);
-    m.set_producer_name("test_converter");
-    auto* op = m.add_opset_import();
-    op->set_domain("");
-    op->set_version(opset);
-    op = m.add_opset_import();
-    op->set_domain("tspike");
-    op->set_version(1);
-    g.set_name("net");
-    auto* in = g.add_input();
-    in->set_name("x");
-    auto* tt = in->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : input) {
-      auto* dim = tt->mutable_shape()->add_dim();
-      if (d < 0) dim->set_dim_param("N");
-      else dim->set_dim_value(d);
-    }
-  }
+  explicit Net(const Shape& input, int opset = 13) : builder(input, "x", opset) {}
 
   onnx::NodeProto& node(const std::string& op, const std::string& name,
                         const std::vector<std::string>& inputs, const std::string& output) {
-    auto* n = g.add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (const auto& i : inputs) n->add_input(i);
-    n->add_output(output);
-    return *n;
+    return builder.node(op, name, inputs, {output}).proto();
   }
   onnx::NodeProto& spike(const std::string& name, const std::string& x, const std::string& amp,
                          const std::string& y) {
-    auto& n = node("TernarySpike", name, amp.empty() ? std::vector<std::string>{x}
-                                                     : std::vector<std::string>{x, amp}, y);
-    n.set_domain("tspike");
-    return n;
+    return builder.spike(name, x, y, amp).proto();
   }
   void init(const std::string& name, const Shape& dims, const Floats& values) {
-    ConstTensor t;
-    t.shape = dims;
-    t.f = values;
-    *g.add_initializer() = convert::tensor_to_proto(t, name);
+    builder.initializer(name, dims, values);
   }
   void init_i64(const std::string& name, const Shape& dims, const std::vector<int64_t>& values) {
-    ConstTensor t;
-    t.dtype = DType::kInt64;
-    t.shape = dims;
-    t.i = values;
-    *g.add_initializer() = convert::tensor_to_proto(t, name);
+    builder.initializer_i64(name, dims, values);
   }
   // Without `dims`, shape inference fills in the shape (see check()).
   void output(const std::string& name, const std::optional<Shape>& dims = std::nullopt) {
-    auto* o = g.add_output();
-    o->set_name(name);
-    auto* tt = o->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : dims.value_or(Shape{})) {
-      auto* dim = tt->mutable_shape()->add_dim();
-      if (d < 0) dim->set_dim_param("N");
-      else dim->set_dim_value(d);
-    }
+    builder.output(name, dims);
   }
   // Graph outputs are declared without a shape; ONNX's shape inference fills
   // them in before the checker (which wants one) sees the model.
@@ -251,6 +195,53 @@ TEST(ConvertBatchNorm, NotFoldedWhenConvOutputHasAnotherConsumer) {
   expect_floats(net.input_values("conv", 1), {2});
 }
 
+// PyTorch's exporter stores equal parameters once (zero biases, unit
+// variances) and feeds later readers through Identity nodes; those
+// BatchNorms fold all the same.
+TEST(ConvertBatchNorm, FoldsParametersFedThroughIdentity) {
+  Net net({-1, 2, 3, 3});
+  net.init("W1", {2, 2, 1, 1}, {1, 2, 3, 4});
+  net.init("W2", {2, 2, 1, 1}, {1, 0, 0, 1});
+  net.init("gamma", {2}, {2, 0.5f});
+  net.init("zeros", {2}, {0, 0});
+  net.init("ones", {2}, {1, 1});
+  net.node("Identity", "merged_zeros", {"zeros"}, "zeros_again");
+  net.node("Identity", "merged_ones", {"ones"}, "ones_again");
+  net.node("Conv", "conv1", {"x", "W1"}, "c1");
+  set_attr(net.node("BatchNormalization", "bn1", {"c1", "gamma", "zeros", "zeros", "ones"}, "h1"), "epsilon", 0.0f);
+  net.node("Conv", "conv2", {"h1", "W2"}, "c2");
+  set_attr(net.node("BatchNormalization", "bn2", {"c2", "ones", "zeros_again", "zeros_again", "ones_again"}, "y"),
+           "epsilon", 0.0f);
+  net.output("y");
+  const auto report = net.convert();
+  EXPECT_EQ(net.count_op("BatchNormalization"), 0);
+  EXPECT_EQ(net.count_op("Identity"), 0);
+  EXPECT_TRUE(report.unfolded.empty());
+  EXPECT_TRUE(has_line(report.folded, "BatchNormalization bn2 folded into Conv conv2"));
+  EXPECT_TRUE(has_line(report.folded, "2 Identity node(s) of initializers bypassed"));
+  expect_floats(net.input_values("conv1", 1), {2, 4, 1.5f, 2});
+}
+
+TEST(ConvertBatchNorm, TheReportSaysWhyABatchNormStays) {
+  Net net({-1, 1, 2, 2});
+  net.init("W", {1, 1, 1, 1}, {2});
+  for (const char* p : {"gamma", "beta", "mean", "var"}) net.init(p, {1}, {1});
+  net.node("Conv", "conv", {"x", "W"}, "c");
+  net.node("BatchNormalization", "bn_shared", {"c", "gamma", "beta", "mean", "var"}, "y");
+  net.node("Relu", "relu", {"c"}, "z");
+  net.node("Add", "add", {"x", "x"}, "s");
+  net.node("BatchNormalization", "bn_after_add", {"s", "gamma", "beta", "mean", "var"}, "w");
+  for (const char* o : {"y", "z", "w"}) net.output(o);
+  const auto report = net.convert();
+  ASSERT_EQ(report.unfolded.size(), 2u);
+  EXPECT_EQ(report.unfolded[0].first, "bn_shared");
+  EXPECT_NE(report.unfolded[0].second.find("the output of Conv conv is also read elsewhere"), std::string::npos)
+      << report.unfolded[0].second;
+  EXPECT_EQ(report.unfolded[1].first, "bn_after_add");
+  EXPECT_NE(report.unfolded[1].second.find("it follows Add add, which has no weights"), std::string::npos)
+      << report.unfolded[1].second;
+}
+
 TEST(ConvertAmplitude, ConvWithGroups) {
   Net net({-1, 4, 2, 2});
   net.init("a", {1, 4, 1, 1}, {0.5f, 2, -1, 3});
@@ -349,14 +340,7 @@ TEST(ConvertAmplitude, NegativeIntoMaxPoolIsKeptAndStrictThrows) {
 
   Net strict({-1, 2, 4, 4});
   build(strict);
-  try {
-    strict.convert(true);
-    ADD_FAILURE() << "strict conversion did not throw";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kUnsupportedOp);
-    EXPECT_NE(std::string(e.what()).find("'s'"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("MaxPool max"), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { strict.convert(true); }, ErrorCode::kUnsupportedOp, {"'s'", "MaxPool max"});
 }
 
 TEST(ConvertAmplitude, PartlyFoldableKeepsAMulOnTheOtherEdge) {

@@ -21,17 +21,7 @@ namespace {
 std::string broken(const std::string& name) { return test::source_path("tests/broken/" + name); }
 std::string data(const std::string& name) { return test::source_path("tests/data/" + name); }
 
-void expect_error(const std::function<void()>& f, ErrorCode code, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected " << to_string(code);
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << n << " in: " << e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "not a tspike::Error: " << e.what();
-  }
-}
+using test::expect_error;
 
 struct Case {
   const char* file;

@@ -55,17 +55,7 @@ std::string read_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-// Runs f, expects a tspike::Error with this code whose message contains `text`.
-template <class F>
-void expect_error(F f, ErrorCode code, const std::string& text) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one containing '" << text << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(int(e.code()), int(code)) << e.what();
-    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 void expect_values(const Tensor& t, const Shape& shape, const std::vector<float>& want) {
   EXPECT_EQ(t.shape, shape);
@@ -184,7 +174,7 @@ TEST(LoadImage, TruncatedJpegIsParseError) {
   ASSERT_NE(stbi_write_jpg(path.c_str(), 32, 32, 3, px.data(), 90), 0);
   const std::string bytes = read_bytes(path);
   write_bytes(path, bytes.substr(0, bytes.size() / 2));
-  expect_error([&] { load_image(path, image_model({1, 3, 32, 32})); }, ErrorCode::kParse, path);
+  expect_error([&] { load_image(path, image_model({1, 3, 32, 32})); }, ErrorCode::kParse, {path});
 }
 
 // The decoders' memory is bounded: below what a 64x64 RGB image takes, both
@@ -216,18 +206,18 @@ TEST(LoadImage, TruncatedPngIsParseError) {
   const auto path = write_png(dir, "t.png", 32, 32, 3, px);
   const std::string bytes = read_bytes(path);
   write_bytes(path, bytes.substr(0, bytes.size() / 2));
-  expect_error([&] { load_image(path, image_model({1, 3, 32, 32})); }, ErrorCode::kParse, path);
+  expect_error([&] { load_image(path, image_model({1, 3, 32, 32})); }, ErrorCode::kParse, {path});
 }
 
 TEST(LoadImage, TextFileIsParseError) {
   const std::string path = test::temp_dir("img") + "/text.png";
   write_bytes(path, "this is not an image\n");
-  expect_error([&] { load_image(path, image_model({1, 1, 2, 2})); }, ErrorCode::kParse, path);
+  expect_error([&] { load_image(path, image_model({1, 1, 2, 2})); }, ErrorCode::kParse, {path});
 }
 
 TEST(LoadImage, MissingFileIsIOError) {
   const std::string path = test::temp_dir("img") + "/missing.png";
-  expect_error([&] { load_image(path, image_model({1, 1, 2, 2})); }, ErrorCode::kIO, path);
+  expect_error([&] { load_image(path, image_model({1, 1, 2, 2})); }, ErrorCode::kIO, {path});
 }
 
 uint32_t crc32(const std::string& bytes) {
@@ -263,36 +253,36 @@ TEST(LoadImage, HugeHeaderIsRefusedBeforeDecoding) {
   // stbi_info reports 100000x10000 (within stb's own PNG bound): our limit.
   const std::string wide = dir + "/wide.png";
   write_bytes(wide, lying_png(100000, 10000));
-  expect_error([&] { load_image(wide, model); }, ErrorCode::kResourceLimit, "100000x10000");
+  expect_error([&] { load_image(wide, model); }, ErrorCode::kResourceLimit, {"100000x10000"});
 
   // stb's PNG reader refuses 100000x100000 inside stbi_info and reports
   // "unknown image type"; load_image reads the IHDR size itself then.
   const std::string huge = dir + "/huge.png";
   write_bytes(huge, lying_png(100000, 100000));
-  expect_error([&] { load_image(huge, model); }, ErrorCode::kResourceLimit, "100000x100000");
+  expect_error([&] { load_image(huge, model); }, ErrorCode::kResourceLimit, {"100000x100000"});
 
   // A header with sides beyond 2^31 (the product would overflow int64).
   const std::string max = dir + "/max.png";
   write_bytes(max, lying_png(0xFFFFFFFFu, 0xFFFFFFFFu));
-  expect_error([&] { load_image(max, model); }, ErrorCode::kResourceLimit, "4294967295x4294967295");
+  expect_error([&] { load_image(max, model); }, ErrorCode::kResourceLimit, {"4294967295x4294967295"});
 
   // stbi_info reports the full 100000x100000 of a PGM header: our limit.
   const std::string pgm = dir + "/huge.pgm";
   write_bytes(pgm, "P5\n100000 100000\n255\n");
-  expect_error([&] { load_image(pgm, model); }, ErrorCode::kResourceLimit, "100000x100000");
+  expect_error([&] { load_image(pgm, model); }, ErrorCode::kResourceLimit, {"100000x100000"});
 }
 
 TEST(LoadImage, ModelShapeErrors) {
   const std::string dir = test::temp_dir("img");
   const auto path = write_png(dir, "g.png", 2, 2, 1, {0, 1, 2, 3});
-  expect_error([&] { load_image(path, image_model({1, 2, 2, 2})); }, ErrorCode::kBadInput, "'image'");
-  expect_error([&] { load_image(path, image_model({1, 784})); }, ErrorCode::kBadInput, "not an image input");
-  expect_error([&] { load_image(path, image_model({1, 1, -1, -1})); }, ErrorCode::kBadInput, "H and W");
+  expect_error([&] { load_image(path, image_model({1, 2, 2, 2})); }, ErrorCode::kBadInput, {"'image'"});
+  expect_error([&] { load_image(path, image_model({1, 784})); }, ErrorCode::kBadInput, {"not an image input"});
+  expect_error([&] { load_image(path, image_model({1, 1, -1, -1})); }, ErrorCode::kBadInput, {"H and W"});
   expect_error([&] { load_image(path, image_model({1, 3, 2, 2}, 1, {0, 0})); }, ErrorCode::kInvalidModel,
-               "mean");
+               {"mean"});
   ModelInfo seq = image_model({1, 1, 2, 2});
   seq.metadata.encoding = Encoding::kSequence;
-  expect_error([&] { load_image(path, seq); }, ErrorCode::kBadInput, "sequence");
+  expect_error([&] { load_image(path, seq); }, ErrorCode::kBadInput, {"sequence"});
 }
 
 // ---- .npy -----------------------------------------------------------------
@@ -364,7 +354,7 @@ TEST(Npy, Errors) {
   auto expect_npy = [&](const std::string& bytes, ErrorCode code, const std::string& text,
                         const Limits& limits = {}) {
     write_bytes(path, bytes);
-    expect_error([&] { load_npy(path, limits); }, code, text);
+    expect_error([&] { load_npy(path, limits); }, code, {text});
   };
   expect_npy(npy_bytes(1, dict("<f8", "False", "(2,)"), two + two), ErrorCode::kBadInput, "'<f8'");
   expect_npy(npy_bytes(1, dict(">f4", "False", "(2,)"), two), ErrorCode::kBadInput, "float32");
@@ -401,13 +391,13 @@ TEST(Npy, Errors) {
   expect_npy(std::string("\x93NUMPY\x02\x00\xf0\xff\xff\xff", 12) + "{}", ErrorCode::kParse, "past the end");
   expect_npy(std::string("\x93NUMPY\x02\x00\x01\x00\x00", 11), ErrorCode::kParse, "inside the header");
 
-  expect_error([&] { load_npy(dir + "/missing.npy"); }, ErrorCode::kIO, dir + "/missing.npy");
+  expect_error([&] { load_npy(dir + "/missing.npy"); }, ErrorCode::kIO, {dir + "/missing.npy"});
 }
 
 TEST(Npy, SaveErrors) {
   const std::string dir = test::temp_dir("npy");
-  expect_error([&] { save_npy(dir + "/no/such/dir/x.npy", Tensor({1}, {1})); }, ErrorCode::kIO, "x.npy");
-  expect_error([&] { save_npy(dir + "/x.npy", Tensor({2, 2}, {1, 2, 3})); }, ErrorCode::kBadInput, "[2,2]");
+  expect_error([&] { save_npy(dir + "/no/such/dir/x.npy", Tensor({1}, {1})); }, ErrorCode::kIO, {"x.npy"});
+  expect_error([&] { save_npy(dir + "/x.npy", Tensor({2, 2}, {1, 2, 3})); }, ErrorCode::kBadInput, {"[2,2]"});
 }
 
 }  // namespace

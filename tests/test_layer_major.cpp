@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ops/conv_onednn.hpp"
+#include "ops/event_tiling.hpp"
 #include "tests/model_builder.hpp"
 #include "tests/test_util.hpp"
 #include "tspike/tspike.hpp"
@@ -109,7 +110,7 @@ TEST(LayerMajor, FallsBackWhenTPlansPassTheArenaLimit) {
   const std::vector<Tensor> want = Session(b.load()).run(x);
   // Room for one plan of this net, not for four.
   LoadOptions tight;
-  tight.limits.max_arena_bytes = 60 * 1024;
+  tight.limits.max_arena_bytes = 80 * 1024;
   Session session(b.load(tight), SessionOptions{.timesteps = 4, .layer_major = true});
   const std::vector<Tensor> got = session.run(x);
   for (size_t k = 0; k < got.size(); ++k) EXPECT_EQ(got[k].data, want[k].data) << k;
@@ -118,6 +119,43 @@ TEST(LayerMajor, FallsBackWhenTPlansPassTheArenaLimit) {
   Session roomy(b.load(), SessionOptions{.timesteps = 4, .layer_major = true});
   (void)roomy.run(x);
   EXPECT_TRUE(roomy.stats().layer_major);
+}
+
+}  // namespace
+}  // namespace tspike
+
+namespace tspike {
+namespace {
+
+// The default schedule: layer by layer when the weights pass the L2 and the
+// extra plans fit the budget; timestep by timestep otherwise, or when asked.
+TEST(LayerMajor, ByDefaultWhereItPaysAndFits) {
+  std::mt19937 rng(3);
+  // A spike-fed 3x3 Conv of 256 channels: 2.4 MB of weights.
+  test::ModelBuilder big({1, 256, 4, 4});
+  big.initializer("w", {256, 256, 3, 3}, test::random_weights(rng, 256 * 256 * 9));
+  big.spike("s0", "x", "s").f("threshold", 0.3f);
+  big.node("Conv", "conv", {"s", "w"}, {"c"}).ints("pads", {1, 1, 1, 1});
+  big.spike("s1", "c", "y").f("threshold", 0.3f);
+  big.output("y").metadata("tspike.timesteps", "4");
+  Tensor x({1, 256, 4, 4});
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (auto& v : x.data) v = u(rng);
+  auto model = big.load();
+  ASSERT_GT(int64_t{256} * 256 * 9 * 4, ops::cache_sizes().l2) << "the test needs weights beyond the L2";
+  Session by_default(model), by_timestep(model, SessionOptions{.timestep_major = true});
+  Session tight(model, SessionOptions{.layer_major_budget_bytes = 1});
+  const std::vector<Tensor> want = by_timestep.run(x);
+  EXPECT_FALSE(by_timestep.stats().layer_major);
+  EXPECT_EQ(by_default.run(x)[0].data, want[0].data);
+  EXPECT_TRUE(by_default.stats().layer_major);
+  EXPECT_EQ(tight.run(x)[0].data, want[0].data);
+  EXPECT_FALSE(tight.stats().layer_major);
+  // The small shipped model's weights stay in cache: timestep by timestep.
+  auto small = Model::load(test::source_path("models/fashion_tsnet.onnx"));
+  Session small_default(small);
+  (void)small_default.run(load_image(test::source_path("models/samples/fashion_0_ankle_boot.png"), small->info()));
+  EXPECT_FALSE(small_default.stats().layer_major);
 }
 
 }  // namespace

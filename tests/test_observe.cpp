@@ -95,13 +95,8 @@ TEST(Observe, StepCountsFromResetAndObservingStops) {
 
 TEST(Observe, UnknownNodeIsBadInput) {
   Session s(residual_block());
-  try {
-    s.observe({"spike1", "no_such_node"}, [](const NodeOutput&) {});
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kBadInput);
-    EXPECT_NE(std::string(e.what()).find("no_such_node"), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { s.observe({"spike1", "no_such_node"}, [](const NodeOutput&) {}); }, ErrorCode::kBadInput,
+                     {"no_such_node"});
   // The Session still runs (with no observer).
   EXPECT_NO_THROW(s.run(load_npy(data("residual_block.input0.npy"))));
 }

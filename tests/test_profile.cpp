@@ -195,12 +195,8 @@ TEST(Profile, OffByDefaultAndNamedWhenMissing) {
   plain.run(hand_input());
   EXPECT_THROW(plain.profile(), Error);
   Session profiled(model, SessionOptions{.profile = true});
-  try {
-    profiled.profile();
-    FAIL() << "profile() before any run";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kBadInput);
-  }
+  // profile() before any run.
+  test::expect_error([&] { profiled.profile(); }, ErrorCode::kBadInput, {});
 }
 
 // step() past the Session's T keeps recording (the buffers grow), and
@@ -260,24 +256,28 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// tsrun --profile (table and JSON) and --report on every model in models/.
+// tsrun --profile (table and JSON) and --report on every model in models/
+// (an image, or a recording for an event-camera model).
 TEST(ProfileTool, EveryShippedModel) {
   const std::string dir = test::temp_dir("profile_models");
-  const std::string image = test::source_path("models/samples/fashion_0_ankle_boot.png");
+  const std::string image_input = " --input " + test::source_path("models/samples/fashion_0_ankle_boot.png");
+  const std::string events_input =
+      " --events " + test::source_path("models/samples/events/fashion_events_0_ankle_boot.bin");
   int models = 0;
   for (const auto& entry : std::filesystem::directory_iterator(test::source_path("models"))) {
     if (entry.path().extension() != ".onnx") continue;
     ++models;
     const std::string path = entry.path().string(), name = entry.path().stem().string();
     SCOPED_TRACE(name);
-    auto table = test::run_command(tsrun() + " " + path + " --input " + image + " --profile");
+    const std::string input = has_event_binning(Model::load(path)->info()) ? events_input : image_input;
+    auto table = test::run_command(tsrun() + " " + path + input + " --profile");
     ASSERT_EQ(table.exit_code, 0) << table.err;
     EXPECT_NE(table.out.find("spike density per timestep"), std::string::npos) << table.out;
     EXPECT_NE(table.out.find("Horowitz ISSCC 2014"), std::string::npos);
     EXPECT_NE(table.out.find("energy ratio dense ANN / SNN"), std::string::npos);
 
     const std::string report = dir + "/" + name + ".html";
-    auto r = test::run_command(tsrun() + " " + path + " --input " + image + " --profile --json --report " + report);
+    auto r = test::run_command(tsrun() + " " + path + input + " --profile --json --report " + report);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     const auto& p = j.at("profile");

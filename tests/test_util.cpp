@@ -1,5 +1,6 @@
 #include "tests/test_util.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,18 @@
 #include <sstream>
 
 namespace tspike::test {
+
+void expect_error(const std::function<void()>& f, ErrorCode code, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected " << to_string(code);
+  } catch (const Error& e) {
+    EXPECT_EQ(to_string(e.code()), to_string(code)) << e.what();
+    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << p << " in: " << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a tspike::Error: " << e.what();
+  }
+}
 
 std::string source_path(const std::string& relative) {
   return std::string(TSPIKE_SOURCE_DIR) + "/" + relative;

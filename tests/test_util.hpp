@@ -1,9 +1,17 @@
 // Helpers shared by the tests.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "tspike/error.hpp"
 
 namespace tspike::test {
+
+// Runs `f`, which must throw a tspike::Error with `code` whose message holds
+// every one of `parts` (e.g. the node's name); anything else fails the test.
+void expect_error(const std::function<void()>& f, ErrorCode code, const std::vector<std::string>& parts);
 
 // Path of a file in the source tree, e.g. source_path("tests/data/x.onnx").
 std::string source_path(const std::string& relative);

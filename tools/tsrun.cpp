@@ -11,6 +11,7 @@
 
 #include "tools/cli_common.hpp"
 #include "tools/trace.hpp"
+#include "tools/tsrun_events.hpp"
 #include "tools/profile_report.hpp"
 #include "tspike/tspike.hpp"
 
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Run a TernarySpike model over T timesteps and classify an input.", "tsrun"};
   std::string model_path, input_path;
   int timesteps = 0, top = 5, threads = 1;
-  bool json = false, info_only = false, quiet = false, profile = false, layer_major = false;
+  bool json = false, info_only = false, quiet = false, profile = false, layer_major = false, timestep_major = false;
   std::string report_path;
   LoadOptions load_options;
   app.add_option("model", model_path, "Model file (.onnx)")->required();
@@ -108,8 +109,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
-  app.add_flag("--layer-major", layer_major,
-               "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the activations)");
+  auto* by_layer = app.add_flag("--layer-major", layer_major,
+                                "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the "
+                                "activations; default where the weights pass the L2 and the copies take <= 64 MiB)");
+  app.add_flag("--timestep-major", timestep_major, "Run timestep by timestep (same outputs)")->excludes(by_layer);
   app.add_flag("--json", json, "Print one JSON object");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
@@ -128,6 +131,8 @@ int main(int argc, char** argv) {
   app.add_option("--isa", isa, "Most the optimized kernels may use of the CPU (TSPIKE_ISA caps it too)")
       ->check(CLI::IsMember({"best", "avx512", "avx2", "portable"}));
   tspike::cli::add_limit_options(app, load_options.limits);
+  cli::EventOptions events;
+  cli::add_event_options(app, events, load_options.limits);
   app.footer(
       "Examples:\n"
       "  tsrun models/fashion_tsnet.onnx --input models/samples/fashion_0_ankle_boot.png\n"
@@ -135,7 +140,8 @@ int main(int argc, char** argv) {
       "  tsrun model.onnx --input x.npy --engine dense --isa avx2\n"
       "  tsrun model.onnx --input x.npy --trace trace/    (spike maps for comparing with PyTorch)\n"
       "  tsrun model.onnx --input x.npy --profile --report profile.html\n"
-      "  tsrun model.onnx --info");
+      "  tsrun model.onnx --info\n"
+      "  tsrun models/fashion_events.onnx --events models/samples/events/fashion_events_0_ankle_boot.bin --stream");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     load_options.engine = engine == "event" ? Engine::kEvent : engine == "dense" ? Engine::kDense : Engine::kAuto;
@@ -150,15 +156,24 @@ int main(int argc, char** argv) {
       else print_info(info);
       return 0;
     }
-    if (input_path.empty()) throw Error(ErrorCode::kBadInput, "no input: give --input FILE (or --info)");
+    if (input_path.empty() == events.path.empty())
+      throw Error(ErrorCode::kBadInput, "give one input: --input FILE or --events FILE (or --info)");
     const std::string ext = std::filesystem::path(input_path).extension().string();
-    Tensor input = ext == ".npy" ? load_npy(input_path, model->limits())
-                                  : load_image(input_path, info, model->limits());
+    cli::EventInput recording;
+    if (!events.path.empty()) recording = cli::load_event_input(events, *model);
+    Tensor input = !events.path.empty() ? std::move(recording.input)
+                   : ext == ".npy"      ? load_npy(input_path, model->limits())
+                                        : load_image(input_path, info, model->limits());
 
     Session session(model, SessionOptions{.timesteps = timesteps,
                                           .threads = threads,
                                           .profile = profile || !report_path.empty(),
-                                          .layer_major = layer_major});
+                                          .layer_major = layer_major,
+                                          .timestep_major = timestep_major});
+    if (events.stream) {
+      recording.input = std::move(input);
+      return cli::stream_events(session, recording, {.json = json, .quiet = quiet, .top = top});
+    }
     // Profiled: one run first, so that one-time kernel setup (oneDNN's first
     // call) does not count as a layer's time.
     if (profile || !report_path.empty()) session.run(input);

@@ -45,6 +45,10 @@ struct ModelMetadata {
   // tspike.pool_folds: layer node -> the inputs of the average pool folded
   // into it (spec 3.3), written by the converter.
   std::map<std::string, int64_t> pool_folds;
+  // tspike.weights = fp16 (tsconvert --weights fp16): the event-driven
+  // Convs keep their weights as IEEE half floats (docs/engines.md); fp32,
+  // the default, keeps them exact.
+  bool half_weights = false;
   std::map<std::string, std::string> raw;  // every metadata_props entry
 };
 
@@ -68,6 +72,8 @@ struct ConversionReport {
   std::vector<std::pair<std::string, std::string>> kept_amplitudes;
   // Average pools of spikes left before a layer (spec 3.3), and why.
   std::vector<std::pair<std::string, std::string>> kept_pools;
+  // BatchNormalization nodes (per-channel affine maps) left unfolded, and why.
+  std::vector<std::pair<std::string, std::string>> unfolded;
   bool already_reparameterized = false;
 };
 
@@ -79,6 +85,7 @@ struct Limits {
   int64_t max_nodes = 100000;
   int max_timesteps = 10000;
   int64_t max_image_pixels = int64_t{1} << 26;
+  int64_t max_events = int64_t{1} << 26;  // events in one recording (16 bytes each in memory)
 };
 
 // How the Conv / Gemm / MatMul layers fed directly by spikes run

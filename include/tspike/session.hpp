@@ -42,13 +42,21 @@ struct SessionOptions {
   // layer and timestep. Off: idle workers sleep at once (no CPU spent
   // polling, e.g. when the machine's cores are all busy with other work).
   bool allow_spinning = true;
-  // run() goes layer by layer instead of timestep by timestep: each layer
-  // runs its T timesteps back to back, so that its weights are read from
-  // memory once per run rather than T times. The outputs are bitwise the
-  // same; memory holds T copies of the activations (one plan per timestep).
-  // Ignored (timestep by timestep) for step(), with a profile or an
-  // observer, and when T plans would pass Limits::max_arena_bytes.
+  // The order of run()'s work. Layer by layer, each layer runs its T
+  // timesteps back to back, so that its weights are read from memory once
+  // per run rather than T times; memory holds T copies of the activations
+  // (one plan per timestep). Timestep by timestep, the whole graph runs for
+  // each timestep. The outputs are bitwise the same either way.
+  // By default run() goes layer by layer where that pays and fits: the
+  // model's weights pass the L2 cache (smaller ones stay in cache across
+  // timesteps anyway) and the T - 1 extra plans take at most
+  // layer_major_budget_bytes. layer_major forces layer by layer (within
+  // Limits::max_arena_bytes), timestep_major forces timestep by timestep.
+  // step() (one timestep at a time by nature), a profile and an observer
+  // (they report per timestep) always go timestep by timestep.
   bool layer_major = false;
+  bool timestep_major = false;
+  int64_t layer_major_budget_bytes = int64_t{64} << 20;
 };
 
 struct RunStats {

@@ -4,6 +4,7 @@
 #include "tspike/convert.hpp"
 #include "tspike/dataset.hpp"
 #include "tspike/error.hpp"
+#include "tspike/events.hpp"
 #include "tspike/input.hpp"
 #include "tspike/log.hpp"
 #include "tspike/model.hpp"

@@ -123,6 +123,8 @@ typedef struct tspike_session_options {
   int threads;         /* worker threads used inside kernels; default 1 */
   int allow_spinning;  /* nonzero: idle workers poll about 1 ms before they sleep; default 1 */
   int layer_major;     /* nonzero: run layer by layer, each layer's T timesteps back to back; default 0 */
+  int timestep_major;  /* nonzero: run timestep by timestep; default 0 (both 0: layer by layer where it
+                          pays and fits, see SessionOptions) */
 } tspike_session_options;
 TSPIKE_API void tspike_session_options_init(tspike_session_options* options);
 /* tspike_session_create with options (NULL: the defaults). */
@@ -172,6 +174,64 @@ typedef int (*tspike_observe_fn)(void* user_data, int timestep, const char* node
  * TSPIKE_ERR_BAD_INPUT. The next run plans memory again (once). */
 TSPIKE_API tspike_code tspike_session_observe(tspike_session* session, const char* const* nodes, size_t count,
                                               tspike_observe_fn fn, void* user_data, tspike_status** status);
+
+/* ---- Event cameras (docs/events.md) ---- */
+/* One event. Fixed layout (not versioned): timestamps in microseconds as a
+ * double (whole numbers, exact below 2^53), events in time order. */
+typedef struct tspike_event {
+  double t;  /* timestamp, microseconds */
+  int x, y;  /* pixel column and row */
+  int p;     /* polarity: 1 ON (brighter); 0 or -1 OFF */
+} tspike_event;
+
+/* A recording read from a file: N-MNIST / N-Caltech101 (.bin), NumPy
+ * .npy / .npz with fields t, x, y, p, Prophesee EVT 2.0 (.raw), by
+ * extension. `model` (may be NULL) gives the limits. */
+typedef struct tspike_events tspike_events;
+TSPIKE_API tspike_events* tspike_events_read(const char* path, const tspike_model* model, tspike_status** status);
+TSPIKE_API size_t tspike_events_count(const tspike_events* events);
+TSPIKE_API const tspike_event* tspike_events_data(const tspike_events* events); /* count events */
+TSPIKE_API void tspike_events_free(tspike_events* events);
+
+/* How events become frames (tspike::EventBinning): the model's
+ * tspike.events.* metadata. Fill one with tspike_model_binning (which sets
+ * struct_size), change what you need, pass it to tspike_events_to_frames. */
+typedef enum {
+  TSPIKE_SLICE_TIME_BINS = 0,   /* `bins` frames of equal duration */
+  TSPIKE_SLICE_EVENT_BINS = 1,  /* `bins` frames of equal event counts */
+  TSPIKE_SLICE_TIME_WINDOW = 2, /* frames of `time_window` microseconds */
+  TSPIKE_SLICE_EVENT_COUNT = 3  /* frames of `event_count` events */
+} tspike_slicing;
+typedef struct tspike_binning {
+  size_t struct_size;     /* sizeof(tspike_binning) */
+  int width, height;      /* sensor size */
+  int polarities;         /* 2: OFF and ON channels; 1: one channel */
+  int slicing;            /* a tspike_slicing */
+  long bins;              /* TIME_BINS, EVENT_BINS */
+  double time_window;     /* TIME_WINDOW, microseconds */
+  long event_count;       /* EVENT_COUNT */
+  int include_incomplete; /* TIME_WINDOW, EVENT_COUNT: keep the last, shorter frame */
+  int binary;             /* nonzero: 1 where a pixel had events; else counts */
+} tspike_binning;
+/* Fills `binning` (struct_size set, or 0 for the full struct) from the
+ * model's metadata; TSPIKE_ERR_BAD_INPUT when the model has none. */
+TSPIKE_API tspike_code tspike_model_binning(const tspike_model* model, tspike_binning* binning,
+                                            tspike_status** status);
+
+/* Frames made from events: T frames, each shaped as the model's input with
+ * batch 1 (e.g. [1, 2, 34, 34]), ready for tspike_session_step (frame by
+ * frame) or, all together [T, 1, ...], tspike_session_run. binning NULL:
+ * the model's. The frame count and size are checked against the model's
+ * limits before anything is allocated. */
+typedef struct tspike_frames tspike_frames;
+TSPIKE_API tspike_frames* tspike_events_to_frames(const tspike_model* model, const tspike_event* events,
+                                                  size_t count, const tspike_binning* binning,
+                                                  tspike_status** status);
+TSPIKE_API size_t tspike_frames_count(const tspike_frames* frames);             /* T */
+TSPIKE_API size_t tspike_frames_rank(const tspike_frames* frames);              /* of one frame */
+TSPIKE_API long tspike_frames_dim(const tspike_frames* frames, size_t axis);    /* of one frame */
+TSPIKE_API const float* tspike_frames_data(const tspike_frames* frames, size_t index); /* frame index; NULL past the end */
+TSPIKE_API void tspike_frames_free(tspike_frames* frames);
 
 /* ---- Logging (see tspike/log.hpp) ---- */
 #define TSPIKE_LOG_OFF 0

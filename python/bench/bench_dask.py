@@ -10,9 +10,15 @@ The images are persisted on the workers first and a warm-up pass loads the
 model in each worker process, so the timed passes measure classification
 (plus Dask's scheduling), not cluster start-up or shipping the data set.
 Rounds alternate between the two clusters (both stay up); medians.
+
+On a machine busy with other work the wall-clock ratio is capped by the CPU
+time the workers get; the CPU seconds the workers spend per pass (user +
+system, summed over the worker processes) say whether a second worker adds
+work of its own (scheduling, transfers) or only divides the same work.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -25,10 +31,18 @@ import tspike.dask
 from common import cpu, load
 
 
+def cpu_seconds():
+    t = os.times()
+    return t.user + t.system
+
+
 def timed_pass(client, x, model, batch):
+    """Images per second and the workers' CPU seconds of one pass."""
+    before = sum(client.run(cpu_seconds).values())
     start = time.perf_counter()
     predictions = client.compute(tspike.dask.classify(x, model, batch=batch).predictions, sync=True)
-    return len(predictions) / (time.perf_counter() - start), predictions
+    rate = len(predictions) / (time.perf_counter() - start)
+    return rate, sum(client.run(cpu_seconds).values()) - before, predictions
 
 
 def main():
@@ -47,13 +61,15 @@ def main():
         timed_pass(client, x, args.model, args.batch)  # warm-up: each worker loads the model
         setups[workers] = (cluster, client, x)
     rates = {1: [], 2: []}
+    worker_cpu = {1: [], 2: []}
     before = load()
     reference = None
     for r in range(args.rounds):
         for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
             cluster, client, x = setups[workers]
-            rate, predictions = timed_pass(client, x, args.model, args.batch)
+            rate, seconds, predictions = timed_pass(client, x, args.model, args.batch)
             rates[workers].append(rate)
+            worker_cpu[workers].append(seconds)
             if reference is None:
                 reference = predictions
             assert (predictions == reference).all(), "the clusters disagree"
@@ -71,6 +87,8 @@ def main():
               f"{min(rates[workers]):.1f} to {max(rates[workers]):.1f})")
     print(f"2 workers / 1 worker: median {statistics.median(ratios):.3f}, min {min(ratios):.3f}, "
           f"max {max(ratios):.3f}")
+    c1, c2 = statistics.median(worker_cpu[1]), statistics.median(worker_cpu[2])
+    print(f"workers' CPU seconds per pass: 1 worker {c1:.2f}, 2 workers {c2:.2f} (ratio {c2 / c1:.3f})")
     return 0
 
 

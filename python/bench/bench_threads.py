@@ -10,7 +10,8 @@ the GIL.
 On a machine whose cores are busy with other work the speed-up is capped
 by the cores left: the load average is printed before and after.
 
-Also, less sensitive to that: how much Python work the main thread gets
+Less sensitive to that: the process's CPU time per image with 1 and 2
+threads (equal when the second thread only divides the work), and how much Python work the main thread gets
 done while another thread runs a Session, against the same time with no
 Session running (spins of a counting loop). Were the GIL held during run(),
 the main thread could run only between calls: a ratio near 0.01. With the
@@ -30,7 +31,7 @@ import tspike
 from common import cpu, load
 
 
-def throughput(model, x, threads, runs):
+def throughput(model, x, threads, runs, cpu=None):
     sessions = [tspike.Session(model) for _ in range(threads)]
     for s in sessions:
         s.run(x)  # plan outside the timing
@@ -45,10 +46,13 @@ def throughput(model, x, threads, runs):
     for w in workers:
         w.start()
     barrier.wait()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for w in workers:
         w.join()
-    return threads * runs * x.shape[0] / (time.perf_counter() - start)
+    images = threads * runs * x.shape[0]
+    if cpu is not None:
+        cpu.append((time.process_time() - start_cpu) / images)  # CPU seconds per image
+    return images / (time.perf_counter() - start)
 
 
 def spins(seconds, busy=None):
@@ -78,14 +82,15 @@ def main():
     model = tspike.Model.load(args.model)
     x = np.ascontiguousarray(np.repeat(tspike.load_image(args.image, model), args.batch, axis=0))
     one, two = [], []
+    cpu1, cpu2 = [], []
     before = load()
     for r in range(args.rounds):
         if r % 2 == 0:
-            one.append(throughput(model, x, 1, args.runs))
-            two.append(throughput(model, x, 2, args.runs))
+            one.append(throughput(model, x, 1, args.runs, cpu1))
+            two.append(throughput(model, x, 2, args.runs, cpu2))
         else:
-            two.append(throughput(model, x, 2, args.runs))
-            one.append(throughput(model, x, 1, args.runs))
+            two.append(throughput(model, x, 2, args.runs, cpu2))
+            one.append(throughput(model, x, 1, args.runs, cpu1))
     session = tspike.Session(model)
 
     def busy(stop):
@@ -103,6 +108,8 @@ def main():
     print(f"1 thread,  1 Session:  {statistics.median(one):10.1f} images/s (median)")
     print(f"2 threads, 2 Sessions: {statistics.median(two):10.1f} images/s (median)")
     print(f"speed-up: median {statistics.median(speedups):.3f}, min {min(speedups):.3f}, max {max(speedups):.3f}")
+    c1, c2 = statistics.median(cpu1), statistics.median(cpu2)
+    print(f"CPU time per image: 1 thread {c1 * 1e6:.1f} us, 2 threads {c2 * 1e6:.1f} us (ratio {c2 / c1:.3f})")
     ratios = [b / a for a, b in zip(alone, beside)]
     print(f"Python loop in the main thread while another thread runs a Session / alone: "
           f"median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")

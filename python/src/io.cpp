@@ -135,6 +135,14 @@ py::dict convert(py::handle src, py::handle dst, bool strict, bool verify, const
     kept.append(k);
   }
   d["kept_amplitudes"] = kept;
+  py::list unfolded;
+  for (const auto& [node, why] : report.unfolded) {
+    py::dict k;
+    k["node"] = text(node);
+    k["why"] = text(why);
+    unfolded.append(k);
+  }
+  d["unfolded_batchnorms"] = unfolded;
   int free = 0;
   for (const LayerInfo& l : converted->info().layers) {
     py::dict layer;
@@ -155,6 +163,30 @@ py::dict convert(py::handle src, py::handle dst, bool strict, bool verify, const
     v["max_rel_difference"] = check.max_rel_difference;
     v["limit"] = check.limit;
     v["spike_count_difference"] = check.spike_count_difference;
+    v["samples"] = check.samples;
+    v["compared_spikes"] = check.compared_spikes;
+    v["flip_count"] = check.flip_count;
+    v["excused_differences"] = check.excused_differences;
+    v["samples_with_flips"] = check.samples_with_flips;
+    py::list flips;
+    for (const SpikeFlip& f : check.flips) {
+      py::dict flip;
+      flip["node"] = text(f.node);
+      flip["timestep"] = f.timestep;
+      flip["sample"] = f.sample;
+      flip["input"] = f.input;
+      flip["element"] = shape_tuple(f.element);
+      flip["original_spike"] = f.original_spike;
+      flip["converted_spike"] = f.converted_spike;
+      flip["original_membrane"] = f.original_membrane;
+      flip["converted_membrane"] = f.converted_membrane;
+      flip["threshold"] = f.threshold;
+      flip["margin"] = f.margin;
+      flip["margin_steps"] = f.margin_steps;
+      flips.append(flip);
+    }
+    v["flips"] = flips;
+    v["failure"] = text(check.failure);
     v["ok"] = check.ok;
     d["verify"] = v;
   }
@@ -205,12 +237,15 @@ resize: H x W must be the model's.)");
 BatchNorm and spike amplitudes into weights, write the inference model to
 dst, and return the report as a dict with the fields of
 `tsconvert --json`: input, output, already_reparameterized, folded (one
-line per fold), kept_amplitudes [{node, why}], layers [{node, op,
-multiplication_free, why}], multiplication_free_layers and, with
-verify=True, verify {input_shape, inputs, max_abs_difference,
-max_rel_difference, limit, spike_count_difference, ok}: the original and
-the converted model run on random inputs (a failed verification is
-reported in verify.ok, not raised). strict=True raises when an amplitude
+line per fold), unfolded_batchnorms [{node, why}], kept_amplitudes
+[{node, why}], layers [{node, op, multiplication_free, why}],
+multiplication_free_layers and, with verify=True, verify {input_shape,
+inputs, samples, compared_spikes, flip_count, flips, excused_differences,
+samples_with_flips, max_abs_difference, max_rel_difference, limit,
+spike_count_difference, failure, ok}: the original and the converted model
+run on random inputs and are compared spike map by spike map under the
+format's equality rule (a failed verification is reported in verify.ok and
+verify.failure, not raised; dst is written all the same). strict=True raises when an amplitude
 cannot be folded. The GIL is released while converting.)");
   m.def("set_log_level", &set_log_level, py::arg("level"),
         R"(The library's logging, process-wide: "off" (the default), "error",

@@ -119,6 +119,14 @@ py::dict info_dict(const ModelInfo& info) {
     kept.append(k);
   }
   d["kept_amplitudes"] = kept;
+  py::list unfolded;
+  for (const auto& [node, why] : info.conversion.unfolded) {
+    py::dict k;
+    k["node"] = text(node);
+    k["why"] = text(why);
+    unfolded.append(k);
+  }
+  d["unfolded_batchnorms"] = unfolded;
   return d;
 }
 

@@ -115,6 +115,22 @@ def main():
     for name, data in runs.items():
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)
+
+    # Event recordings (fuzz_events.cpp): one selector byte (format, binning
+    # rule) + a recording of tests/events/ (tests/events/make_events.py).
+    d = out_dir("events")
+    ev = os.path.join(ROOT, "tests", "events")
+    events = {
+        "nmnist.bin": (0x00, "recording.bin"),
+        "evt2.raw": (0x12, "recording.raw"),
+        "tonic.npy": (0x21, "recording.npy"),
+        "aligned.npy": (0x31, "recording_aligned.npy"),
+        "fields.npz": (0x0d, "recording_fields.npz"),
+        "structured.npz": (0x1d, "recording_structured.npz"),
+    }
+    for name, (pick, source) in events.items():
+        with open(os.path.join(ev, source), "rb") as f, open(os.path.join(d, name), "wb") as g:
+            g.write(bytes([pick]) + f.read())
     return 0
 
 

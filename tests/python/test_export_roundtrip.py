@@ -617,16 +617,12 @@ class TestResidual(RoundTrip):
         self.roundtrip(make(ResNet, 12, mode="binary", per_channel=False), image_input(12),
                        fold_batchnorm=True)
 
-    # Known converter limit: in a residual block the two BatchNorms before
-    # the Add get the same gradient for their bias, so from equal initial
-    # values (0) they stay exactly equal through training (it happens in
+    # In a residual block the two BatchNorms before the Add get the same
+    # gradient for their bias, so from equal initial values (0) they stay
+    # exactly equal through training (it happens in
     # models/fashion_resnet.onnx). torch 1.13's exporter then merges the two
     # initializers and feeds the second BatchNormalization its bias through
-    # an Identity node; tsconvert does not fold that BatchNormalization (the
-    # runtime still computes it, outputs are right). When the converter
-    # resolves Identity-of-initializer inputs, this passes unexpectedly (a
-    # failure): remove the marker.
-    @unittest.expectedFailure
+    # an Identity node; both must still fold.
     def test_equal_batchnorm_biases_bn_kept(self):
         model = make(ResNet, 13, mode="ternary", per_channel=True)
         with torch.no_grad():
@@ -697,14 +693,9 @@ class TestReferenceCompat(RoundTrip):
         _, model, _ = self.check(trainable=False, seed=32, export=False)
         self.assertEqual(model.relu.amplitude.tolist(), [1.0])
 
-    # Known exporter bug: torch 1.13's export merges initializers of equal
-    # value (_jit_pass_onnx_deduplicate_initializers) and feeds the second
-    # TernarySpike its amplitude through an Identity node, which
-    # export_tspike rejects ("amplitude ... is computed in the graph"). Every
-    # constant fire_ratio is 1, so these networks cannot be exported until
-    # exporter.py resolves such Identity nodes. When it does, this test passes
-    # unexpectedly (a failure): remove the marker.
-    @unittest.expectedFailure
+    # Every constant fire_ratio is 1: torch 1.13's export merges
+    # initializers of equal value and feeds the later TernarySpikes their
+    # amplitude through Identity nodes, which the exporter resolves.
     def test_constant_fire_ratio_export(self):
         self.check(trainable=False, seed=32)
 

@@ -37,7 +37,7 @@ namespace {
 struct Options {
   std::string model;
   int threads = 1, batch = 1, timesteps = 0, iters = 10, warmup = 2, settle_ms = 50;
-  bool json = false, torch = false, ort = false, layer_major = false;
+  bool json = false, torch = false, ort = false, layer_major = false, timestep_major = false;
   std::string input, python = "/usr/bin/python3", node = "node", bench_dir = TSPIKE_BENCH_DIR;
 };
 
@@ -108,6 +108,7 @@ void add_tspike(std::vector<Column>& cols, const Options& o, Engine engine, cons
   so.threads = o.threads;
   so.timesteps = o.timesteps;
   so.layer_major = o.layer_major;
+  so.timestep_major = o.timestep_major;
   c.session = std::make_unique<Session>(c.model, so);
   for (int i = 0; i < std::max(1, o.warmup); ++i) c.session->run(input, c.outputs);
   c.memory_mb = heap_live_mb() - before;
@@ -321,6 +322,7 @@ int run(const Options& o) {
   out["warmup"] = o.warmup;
   out["settle_ms"] = o.settle_ms;
   out["layer_major"] = o.layer_major;
+  out["timestep_major"] = o.timestep_major;
   out["load_average"] = {load_avg_before, load_average()};
   out["weights_mb"] = static_cast<double>(fs::file_size(o.model)) / (1 << 20);
   // Both tspike models are loaded at once, so this bounds either engine's peak from above.
@@ -422,6 +424,9 @@ int main(int argc, char** argv) {
   app.add_option("--input", o.input, "float32 .npy [S, ...]: the first --batch samples (repeated)")
       ->check(CLI::ExistingFile);
   app.add_flag("--layer-major", o.layer_major, "tspike columns run layer by layer (SessionOptions::layer_major)");
+  app.add_flag("--timestep-major", o.timestep_major,
+               "tspike columns run timestep by timestep (SessionOptions::timestep_major; default: layer by layer "
+               "where it pays and fits)");
   app.add_flag("--torch", o.torch, "also PyTorch eager (tools/bench/torch_eager.py)");
   app.add_flag("--ort", o.ort, "also ONNX Runtime on NAME.unrolled.onnx (tools/bench/ort_bench.mjs)");
   app.add_option("--python", o.python, "Python with torch 1.13");

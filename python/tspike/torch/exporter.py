@@ -107,6 +107,10 @@ def export_tspike(model, example_input, path, timesteps=4, encoding="direct",
             # Graph.op is deprecated (it is what Function.symbolic gets).
             warnings.filterwarnings("ignore", message=".*tspike::TernarySpike.*")
             warnings.filterwarnings("ignore", message=".*_graph_op.*", category=FutureWarning)
+            # With fold_batchnorm=False (TrainingMode.PRESERVE) torch advises
+            # against constant folding, lest it change parameters that still
+            # train; the model is in eval mode here, so nothing trains.
+            warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
             torch.onnx.export(
                 model, (example_input,), buf,
                 opset_version=OPSET,
@@ -182,30 +186,83 @@ def _remove_noop_pads(g):
     _remove_unused_constants(g)
 
 
+def _bypass_constant_identities(g):
+    """Let the readers of an Identity of an initializer read the initializer.
+
+    torch's exporter stores equal parameters once (all amplitudes 1, zero
+    biases, BatchNorms with the same statistics) and feeds every later user
+    through an Identity node; the format wants a TernarySpike's amplitude to
+    be an initializer, and BatchNorm folding wants constant parameters."""
+    inits = {t.name for t in g.initializer}
+    outputs = {o.name for o in g.output}
+    source = {}
+    for node in g.node:
+        if (node.op_type == "Identity" and node.domain in ("", "ai.onnx") and len(node.input) == 1
+                and node.output[0] not in outputs):
+            src = source.get(node.input[0], node.input[0])
+            if src in inits:
+                source[node.output[0]] = src
+    if not source:
+        return
+    for node in g.node:
+        for k, name in enumerate(node.input):
+            node.input[k] = source.get(name, name)
+    for node in [n for n in g.node if n.op_type == "Identity" and n.output[0] in source]:
+        g.node.remove(node)
+
+
+def _module_path(node):
+    """"layer1.0.relu1" for a node named "/layer1/layer1.0/relu1/TernarySpike"
+    (torch names each scope after the module's qualified name)."""
+    scope = node.name.strip("/").rpartition("/")[0]
+    return scope.replace("/", ".") or node.name
+
+
+def _producer(g, name):
+    for n in g.node:
+        if name in n.output:
+            return n
+    return None
+
+
 def _postprocess(proto):
     """Make sure opset_import lists tspike v1, every amplitude is an
-    initializer (not a Constant node), and no no-op Pad is left."""
+    initializer of its own (not a Constant node, not an Identity of a
+    parameter torch merged with an equal one), and no no-op Pad is left."""
     if not any(o.domain == DOMAIN for o in proto.opset_import):
         proto.opset_import.append(helper.make_opsetid(DOMAIN, DOMAIN_VERSION))
 
     g = proto.graph
     _remove_noop_pads(g)
-    inits = {t.name for t in g.initializer}
-    for node in g.node:
-        if node.domain != DOMAIN or node.op_type != "TernarySpike":
+    _bypass_constant_identities(g)
+    inits = {t.name: t for t in g.initializer}
+    spikes = [n for n in g.node if n.domain == DOMAIN and n.op_type == "TernarySpike"]
+    readers = {}
+    for node in spikes:
+        if len(node.input) > 1 and node.input[1]:
+            readers[node.input[1]] = readers.get(node.input[1], 0) + 1
+    taken = set(inits) | {v for n in g.node for v in list(n.input) + list(n.output)}
+    for node in spikes:
+        if len(node.input) < 2 or not node.input[1]:
             continue
-        if len(node.input) < 2 or not node.input[1] or node.input[1] in inits:
+        name = node.input[1]
+        wanted = f"{_module_path(node)}.amplitude"
+        if name in inits and (readers[name] == 1 or name == wanted):
             continue
-        amp = _constant_value(g, node.input[1])
+        amp = _constant_value(g, name)
         if amp is None:
+            producer = _producer(g, name)
+            how = f"by a {producer.op_type} node ({producer.name})" if producer else "outside the graph"
             raise RuntimeError(
-                f"amplitude of {node.name} is computed in the graph, "
-                "not a constant: pass the parameter itself to the neuron")
-        # A Constant node's output becomes an initializer of its own name.
-        name = node.input[1] + "_init"
-        g.initializer.append(numpy_helper.from_array(amp, name))
-        node.input[1] = name
-        inits.add(name)
+                f"amplitude of {node.name} ('{name}') is computed {how}, not a constant: "
+                "the exporter needs its value (the neuron's amplitude tensor itself)")
+        # An amplitude of its own, named after the neuron's module.
+        new, k = wanted, 1
+        while new in taken:
+            new, k = f"{wanted}_{k}", k + 1
+        g.initializer.append(numpy_helper.from_array(amp, new))
+        node.input[1] = new
+        taken.add(new)
     _remove_unused_constants(g)
     _name_initializers(g)
     _infer_shapes(proto)

@@ -171,11 +171,35 @@ def unwrap_multistep(model):
     return model
 
 
+def fold_rp_scale(root):
+    """The reference ResNets' ``rp=True``: in the multi-step forward the
+    pooled features are multiplied by the parameter ``scale`` before the
+    classifier ``fc``, which the one-step forward skips. Folds it into
+    ``fc``'s weights (and sets ``rp`` to False), in place; ValueError when
+    it cannot be (no Linear ``fc``, or not one value per feature)."""
+    if not getattr(root, "rp", False):
+        return
+    scale = getattr(root, "scale", None)
+    fc = getattr(root, "fc", None)
+    if not isinstance(scale, torch.Tensor):
+        raise ValueError("rp=True but the network has no tensor 'scale' to multiply its features by")
+    if not isinstance(fc, nn.Linear) or scale.numel() != fc.in_features:
+        raise ValueError(
+            f"rp=True: 'scale' ({scale.numel()} values) multiplies the features before the classifier 'fc' "
+            f"({fc.in_features if isinstance(fc, nn.Linear) else 'not a Linear'}); it can be folded only into a "
+            "Linear 'fc' with one input feature per value")
+    with torch.no_grad():
+        fc.weight.mul_(scale.detach().reshape(1, -1).to(fc.weight.dtype))
+    root.rp = False
+
+
 def from_reference(model, decay=REFERENCE_DECAY, mode="ternary"):
-    """``unwrap_multistep`` then ``replace_reference_neurons``: a network of
-    the reference training code, with its weights, as a tspike.torch network
-    that runs one timestep per call (reset with ``reset_net`` before each
-    input, call T times, average the outputs). Returns the root to use."""
+    """``unwrap_multistep``, ``fold_rp_scale`` and ``replace_reference_neurons``:
+    a network of the reference training code, with its weights, as a
+    tspike.torch network that runs one timestep per call (reset with
+    ``reset_net`` before each input, call T times, average the outputs).
+    Returns the root to use."""
     root = unwrap_multistep(model)
+    fold_rp_scale(root)
     replace_reference_neurons(root, decay=decay, mode=mode)
     return root

@@ -1,7 +1,9 @@
-// The float32 Add/Sub/Mul/Div fast path (runs over the collapsed broadcast,
-// split over threads) held to the reference kernel bit for bit: directly on
-// seeded random shape pairs, and through a Session against a model loaded
-// with the reference kernels. Then the run structure of the common cases.
+// Add, Sub, Mul, Div (ops/elementwise.cpp): the reference kernel by hand
+// (broadcasting either operand); the float32 fast path (runs over the
+// collapsed broadcast, split over threads) held to the reference bit for bit,
+// directly on seeded random shape pairs and through a Session against a
+// model loaded with the reference kernels, then the run structure of the
+// common cases; errors that name the node; ONNX's cases of the four ops.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
@@ -14,17 +16,62 @@
 #include <string>
 #include <vector>
 
-#include "ops/elementwise.hpp"
 #include "base/thread_pool.hpp"
+#include "ops/elementwise.hpp"
 #include "tests/model_builder.hpp"
+#include "tests/ops/conformance.hpp"
+#include "tests/ops/op_test.hpp"
+#include "tests/test_util.hpp"
 #include "tspike/tspike.hpp"
 
 namespace tspike {
 namespace {
 
-using ops::BinaryKind;
+using namespace test;
 
-int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+// ---- The reference by hand ----
+
+TEST(Ops, ArithmeticBroadcasting) {
+  // x [2,2,3]: sample 0 = [[1,2,3],[4,5,6]], sample 1 = [[-1,-1,-1],[0,0,0]].
+  auto b = net({-1, 2, 3});
+  b.initializer("r", {3}, {10, 20, 30}).initializer("c", {2, 1}, {1, 2});
+  b.initializer("h", {1}, {0.5f}).initializer("d", {3}, {1, 2, 4});
+  b.node("Add", "add", {"x", "r"}, {"add"});    // + [10,20,30] on every row
+  b.node("Sub", "sub", {"x", "c"}, {"sub"});    // - 1 on row 0, - 2 on row 1
+  b.node("Sub", "rsub", {"c", "x"}, {"rsub"});  // the broadcast operand on the left
+  b.node("Mul", "mul", {"x", "h"}, {"mul"});    // * 0.5
+  b.node("Div", "div", {"x", "d"}, {"div"});    // / [1,2,4] on every row
+  b.output("add").output("sub").output("rsub").output("mul").output("div");
+  auto y = run(b, Tensor({2, 2, 3}, {1, 2, 3, 4, 5, 6, -1, -1, -1, 0, 0, 0}));
+  expect_tensor(y[0], {2, 2, 3}, {11, 22, 33, 14, 25, 36, 9, 19, 29, 10, 20, 30});
+  expect_tensor(y[1], {2, 2, 3}, {0, 1, 2, 2, 3, 4, -2, -2, -2, -2, -2, -2});
+  expect_tensor(y[2], {2, 2, 3}, {0, -1, -2, -2, -3, -4, 2, 2, 2, 2, 2, 2});
+  expect_tensor(y[3], {2, 2, 3}, {0.5f, 1, 1.5f, 2, 2.5f, 3, -0.5f, -0.5f, -0.5f, 0, 0, 0});
+  expect_tensor(y[4], {2, 2, 3}, {1, 1, 0.75f, 4, 2.5f, 1.5f, -1, -0.5f, -0.25f, 0, 0, 0});
+}
+
+TEST(Ops, AddBroadcastsBothOperands) {
+  // x [1,2,1] = [[1],[2]] + [10,20,30] -> [1,2,3]: [[11,21,31],[12,22,32]].
+  auto b = net({-1, 2, 1});
+  b.initializer("r", {3}, {10, 20, 30});
+  b.node("Add", "add", {"x", "r"}, {"y"});
+  b.output("y");
+  expect_tensor(run(b, Tensor({1, 2, 1}, {1, 2}))[0], {1, 2, 3}, {11, 21, 31, 12, 22, 32});
+}
+
+// ---- Errors ----
+
+TEST(OpsErrors, AddShapesThatDoNotBroadcastNameTheNode) {
+  auto b = net({-1, 3});
+  b.initializer("c", {4}, Floats(4, 1));
+  b.node("Add", "add_bad", {"x", "c"}, {"y"});
+  b.output("y", Shape{-1, 3});
+  expect_error([&] { run(b, Tensor({1, 3})); }, ErrorCode::kShapeMismatch, {"add_bad", "Add"});
+}
+
+// ---- The fast path against the reference ----
+
+using ops::BinaryKind;
 
 const std::vector<std::pair<BinaryKind, const char*>> kKinds{
     {BinaryKind::kAdd, "Add"}, {BinaryKind::kSub, "Sub"}, {BinaryKind::kMul, "Mul"}, {BinaryKind::kDiv, "Div"}};
@@ -206,6 +253,10 @@ TEST(Elementwise, NodeChoosesTheFastPathInPrepare) {
           << "reference_kernels " << reference << " " << to_string(dtype);
     }
 }
+
+// ---- ONNX's cases ----
+
+TSPIKE_ONNX_CONFORMANCE(Elementwise, "Add", "Sub", "Mul", "Div");
 
 }  // namespace
 }  // namespace tspike
