@@ -185,6 +185,10 @@ def main():
     ap.add_argument("--calibrate-bn", action="store_true",
                     help="with --init-onnx: BatchNorm trains (batch statistics), calibrated on the "
                          "training images to start as an identity")
+    ap.add_argument("--bn-gain-divisor", default=None,
+                    help="with --init-onnx (BatchNorm frozen): start each spike layer's BatchNorm at gain 1/k "
+                         "(k per spike layer, comma-separated), i.e. membranes k times smaller, as with a k "
+                         "times higher threshold: a sparser start for the rate penalty")
     ap.add_argument("--teacher-onnx", default=None,
                     help="tsnet only: distil from this exported fashion_tsnet file as well")
     ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation loss")
@@ -227,6 +231,16 @@ def main():
         if args.model != "tsnet":
             ap.error("--init-onnx takes a fashion_tsnet file (--model tsnet)")
         load_tsnet_onnx(model, args.init_onnx, xtr[:10000] if args.calibrate_bn else None)
+    if args.bn_gain_divisor:
+        if not args.init_onnx or args.calibrate_bn:
+            ap.error("--bn-gain-divisor goes with --init-onnx, without --calibrate-bn")
+        divisors = [float(v) for v in args.bn_gain_divisor.split(",")]
+        bns = [model.bn1, model.bn2]
+        if len(divisors) != len(bns):
+            ap.error(f"--bn-gain-divisor: {len(divisors)} values for {len(bns)} spike layers")
+        with torch.no_grad():
+            for bn, k in zip(bns, divisors):
+                bn.weight.fill_(1.0 / k)
     if args.init_state:
         model.load_state_dict(torch.load(args.init_state))
     targets = [float(v) for v in args.rate_target.split(",")]
@@ -278,7 +292,7 @@ def main():
                        "seed": args.seed, "epochs": args.epochs, "rate_penalty": args.rate_penalty,
                        "rate_target": args.rate_target, "init_state": args.init_state,
                        "width": args.width, "params": params, "threads": args.threads,
-                       "init_onnx": args.init_onnx, "calibrate_bn": args.calibrate_bn, "lr": args.lr,
+                       "init_onnx": args.init_onnx, "bn_gain_divisor": args.bn_gain_divisor, "calibrate_bn": args.calibrate_bn, "lr": args.lr,
                        "teacher_onnx": args.teacher_onnx, "kd_weight": args.kd_weight if teacher else 0.0,
                        "onnx": os.path.relpath(onnx_path, ROOT), "history": history,
                        "train_seconds": train_s, "test_accuracy": acc, "firing_rates": rates,
