@@ -298,8 +298,9 @@ TEST(Tseval, JsonReportsAccuracyTimeAndFiringRates) {
   EXPECT_GT(j["time_ms_per_image"].get<double>(), 0.0);
   ASSERT_EQ(j["firing_rates"].size(), 2u);
   for (const auto& [node, rate] : j["firing_rates"].items()) {
-    EXPECT_GT(rate.get<double>(), 0.3) << node;
-    EXPECT_LT(rate.get<double>(), 0.9) << node;
+    // The sparse demo: 9.6% and 24.2% over the whole test set.
+    EXPECT_GT(rate.get<double>(), 0.05) << node;
+    EXPECT_LT(rate.get<double>(), 0.35) << node;
   }
   EXPECT_GE(j["compare"]["identical"].get<int>(), 99);
   // The predictions file holds the classes the accuracy was counted from.
