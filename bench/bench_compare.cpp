@@ -6,11 +6,14 @@
 //   layermajor (default)  SessionOptions::timestep_major (off) against
 //                         layer_major (on): each layer runs its T timesteps
 //                         back to back.
+//   pools                 LoadOptions::fold_pool_max_window: off never folds an
+//                         average pool of spikes into the next layer, on folds
+//                         every one (any window; the model must be unconverted).
 //   fp16                  the model (off) against MODEL.fp16.onnx beside it
 //                         (on), made by tsconvert --weights fp16; a case
 //                         without one is left out.
 //
-//   build/bench/bench_compare [--compare layermajor|fp16] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
+//   build/bench/bench_compare [--compare layermajor|pools|fp16] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
 //
 // The table at the end gives medians and the ratio time off / time on.
 #include <benchmark/benchmark.h>
@@ -34,7 +37,8 @@ std::string fp16_path(const std::string& model) { return model.substr(0, model.s
 
 void run(benchmark::State& state, const Case& c, bool on, int threads) {
   // The defaults, but for the option compared.
-  const tspike::LoadOptions options{};
+  tspike::LoadOptions options{};
+  if (compare == "pools") options.fold_pool_max_window = on ? int64_t{1} << 40 : 0;
   auto model = tspike::Model::load(on && compare == "fp16" ? fp16_path(c.model) : c.model, options);
   tspike::Session session(model, tspike::SessionOptions{.threads = threads,
                                                         .layer_major = on && compare == "layermajor",
@@ -43,6 +47,9 @@ void run(benchmark::State& state, const Case& c, bool on, int threads) {
   session.run(c.input, outputs);  // plans memory, first kernel calls
   for (auto _ : state) session.run(c.input, outputs);
   state.counters["firing rate"] = session.stats().mean_firing_rate;
+  int add_only = 0;
+  for (const auto& layer : model->info().layers) add_only += layer.multiplication_free;
+  state.counters["add-only layers"] = add_only;
 }
 
 }  // namespace
@@ -54,8 +61,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[k];
     if (a == "--compare" && k + 1 < argc) {
       compare = argv[++k];
-      if (compare != "layermajor" && compare != "fp16") {
-        fmt::print(stderr, "bench_compare: --compare {}: expected layermajor or fp16\n", compare);
+      if (compare != "layermajor" && compare != "pools" && compare != "fp16") {
+        fmt::print(stderr, "bench_compare: --compare {}: expected layermajor, pools or fp16\n", compare);
         return 1;
       }
     } else {
@@ -88,8 +95,9 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   fmt::print("\nmedians, {} thread(s); {} off and on; ratio = time off / time on (wall | CPU)\n", threads,
-             compare == "fp16" ? "tspike.weights fp32 (off) and fp16 (on)"
-                               : "SessionOptions::timestep_major (off) and layer_major (on)");
+             compare == "fp16"    ? "tspike.weights fp32 (off) and fp16 (on)"
+             : compare == "pools" ? "LoadOptions::fold_pool_max_window (0 | all)"
+                                  : "SessionOptions::timestep_major (off) and layer_major (on)");
   for (const Case& c : cases) {
     const auto a = reporter.median.find(c.name + "/off"), b = reporter.median.find(c.name + "/on");
     if (a == reporter.median.end() || b == reporter.median.end()) continue;

@@ -170,6 +170,16 @@ ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& fi
                                       *v));
   }
   if (auto v = get("tspike.reparameterized")) md.reparameterized = (*v == "1");
+  if (auto v = get("tspike.pool_folds")) {
+    const char* expected = "metadata tspike.pool_folds: expected a JSON object of node names to pool windows (integers >= 1)";
+    auto j = nlohmann::json::parse(*v, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) throw invalid(file, expected);
+    for (const auto& [node, window] : j.items()) {
+      if (!window.is_number_integer() || window.get<int64_t>() < 1 || window.get<int64_t>() > (int64_t{1} << 31))
+        throw invalid(file, expected);
+      md.pool_folds[node] = window.get<int64_t>();
+    }
+  }
   if (auto v = get("tspike.weights")) {
     if (*v != "fp32" && *v != "fp16")
       throw invalid(file, "metadata tspike.weights: expected fp32 or fp16, got \"" + *v + "\"");

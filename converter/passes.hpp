@@ -7,6 +7,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -32,6 +33,9 @@ struct PassContext {
   std::unordered_map<std::string, Shape> shapes;
   // Names of the Mul nodes the amplitude pass inserted on edges.
   std::set<std::string> scale_muls;
+  // Layers the pool pass folded an average pool into -> the pool's window
+  // (written to the tspike.pool_folds metadata).
+  std::map<std::string, int64_t> pool_folds;
 
   const Shape* shape(const std::string& name) const {
     auto it = shapes.find(name);
@@ -44,6 +48,7 @@ void fold_views(PassContext& ctx);      // Constant -> initializer, view chains 
 void fold_pads(PassContext& ctx);       // a constant Pad into the pads of the Conv / pool after it
 void fold_batchnorm(PassContext& ctx);  // spec 3.1
 void fold_amplitudes(PassContext& ctx); // spec 3.2
+void fold_pools(PassContext& ctx);      // spec 3.3 (fold_pools.cpp)
 
 // ---- amplitude folding: fold_amplitudes.cpp plans, scale_edits.cpp applies ----
 

@@ -2,6 +2,8 @@
 // small graph-editing helpers they share.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <unordered_set>
 
 #include "converter/passes.hpp"
@@ -195,6 +197,14 @@ void prune_value_info(onnx::GraphProto& g) {
   g.mutable_value_info()->Swap(&kept);
 }
 
+void set_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
+  for (auto& kv : *model.mutable_metadata_props())
+    if (kv.key() == key) return kv.set_value(value);
+  auto* kv = model.add_metadata_props();
+  kv->set_key(key);
+  kv->set_value(value);
+}
+
 }  // namespace
 
 ConversionReport reparameterize(onnx::ModelProto& model, const std::string& name,
@@ -215,20 +225,17 @@ ConversionReport reparameterize(onnx::ModelProto& model, const std::string& name
   remove_dead(ctx.graph);
   fold_batchnorm(ctx);
   fold_amplitudes(ctx);
+  fold_pools(ctx);
   remove_dead(ctx.graph);
   prune_value_info(ctx.graph);
 
-  bool set = false;
-  for (auto& kv : *model.mutable_metadata_props())
-    if (kv.key() == "tspike.reparameterized") {
-      kv.set_value("1");
-      set = true;
-    }
-  if (!set) {
-    auto* kv = model.add_metadata_props();
-    kv->set_key("tspike.reparameterized");
-    kv->set_value("1");
+  if (!ctx.pool_folds.empty()) {
+    // Entries the file already had (a hand-written one) stay unless refolded.
+    ModelMetadata md = read_metadata(model, name);
+    for (const auto& [node, window] : ctx.pool_folds) md.pool_folds[node] = window;
+    set_metadata(model, "tspike.pool_folds", nlohmann::json(md.pool_folds).dump());
   }
+  set_metadata(model, "tspike.reparameterized", "1");
   return report;
 }
 

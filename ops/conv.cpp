@@ -166,7 +166,7 @@ std::string conv_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t
   layout = {0, 1, group, {}};
   return {};
 }
-const LayerTraits conv_layer{&conv_weight_layout, /*folds_batchnorm=*/true, nullptr};
+const LayerTraits conv_layer{&conv_weight_layout, /*folds_batchnorm=*/true, nullptr, PoolFold::kSpatial};
 
 // A convolution pads with zeros: a zero padding before it adds to its pads.
 bool conv_absorb_padding(onnx::NodeProto& node, const std::vector<int64_t>& pads, float value) {

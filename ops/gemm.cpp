@@ -129,7 +129,8 @@ std::string gemm_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t
   if (attrs.get_int("transA", 0)) layout.data_problem = fmt::format("Gemm {} has transA = 1", n.name());
   return {};
 }
-const LayerTraits gemm_layer{&gemm_weight_layout, /*folds_batchnorm=*/true, /*bias_scale_attribute=*/"beta"};
+const LayerTraits gemm_layer{&gemm_weight_layout, /*folds_batchnorm=*/true, /*bias_scale_attribute=*/"beta",
+                              PoolFold::kFeatures};
 }  // namespace
 
 const OpTraits traits_Gemm{.scale = ScaleFlow::kIntoWeights, .layer = &gemm_layer, .first_weight_input = 0};

@@ -139,7 +139,7 @@ std::string matmul_weight_layout(const onnx::NodeProto& n, const Shape& w, int64
   if (data_rank != 2) layout.data_problem = fmt::format("MatMul {} is not a [N, F] x [F, out] product", n.name());
   return {};
 }
-const LayerTraits matmul_layer{&matmul_weight_layout, /*folds_batchnorm=*/false, nullptr};
+const LayerTraits matmul_layer{&matmul_weight_layout, /*folds_batchnorm=*/false, nullptr, PoolFold::kFeatures};
 }  // namespace
 
 const OpTraits traits_MatMul{.scale = ScaleFlow::kIntoWeights, .layer = &matmul_layer, .first_weight_input = 0};

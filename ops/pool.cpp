@@ -118,6 +118,51 @@ TSPIKE_DEFINE_OP_FACTORY(MaxPool)
 TSPIKE_DEFINE_OP_FACTORY(AveragePool)
 TSPIKE_DEFINE_OP_FACTORY(GlobalAveragePool)
 
+namespace {
+
+bool all_equal(const std::vector<int64_t>& v, int64_t x) {
+  return std::all_of(v.begin(), v.end(), [&](int64_t y) { return y == x; });
+}
+
+// kernel = strides, no padding or dilation, and windows that divide H and W
+// (then ceil_mode changes nothing).
+bool average_pool_window(const onnx::NodeProto& n, const Shape& input, int64_t window[2], std::string& why) {
+  const Attributes attrs(n, n.name());
+  const auto kernel = attrs.get_ints("kernel_shape");
+  const auto pad_mode = attrs.get_string("auto_pad", "NOTSET");
+  if (kernel.size() != 2 || input.size() != 4) {
+    why = fmt::format("AveragePool {} is not a 2-D pool of a [N, C, H, W] input", n.name());
+  } else if (attrs.get_ints("strides", {1, 1}) != kernel) {
+    why = fmt::format("AveragePool {} has a stride other than its kernel", n.name());
+  } else if (!all_equal(attrs.get_ints("pads", {0, 0, 0, 0}), 0) || (pad_mode != "NOTSET" && pad_mode != "VALID")) {
+    why = fmt::format("AveragePool {} pads its input", n.name());
+  } else if (!all_equal(attrs.get_ints("dilations", {1, 1}), 1)) {
+    why = fmt::format("AveragePool {} is dilated", n.name());
+  } else if (input[2] < 1 || input[3] < 1 || input[2] % kernel[0] || input[3] % kernel[1]) {
+    // With ceil_mode a partial window would average fewer inputs; without,
+    // the rows left over would be dropped: either way not one layer.
+    why = fmt::format("the {}x{} input of AveragePool {} is not a multiple of its {}x{} window", input[2], input[3],
+                      n.name(), kernel[0], kernel[1]);
+  } else {
+    window[0] = kernel[0];
+    window[1] = kernel[1];
+    return true;
+  }
+  return false;
+}
+
+bool global_pool_window(const onnx::NodeProto& n, const Shape& input, int64_t window[2], std::string& why) {
+  if (input.size() != 4 || input[2] < 1 || input[3] < 1) {
+    why = fmt::format("the H and W of the input of GlobalAveragePool {} are not known", n.name());
+    return false;
+  }
+  window[0] = input[2];
+  window[1] = input[3];
+  return true;
+}
+
+}  // namespace
+
 // The maximum of spikes is a spike (and commutes with a scale >= 0 only);
 // an average of spikes is a multiple of 1/k (and commutes with any scale).
 namespace {
@@ -155,7 +200,9 @@ bool averagepool_absorb_padding(onnx::NodeProto& node, const std::vector<int64_t
 const OpTraits traits_MaxPool{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kThroughNonNegative,
                               .absorb_padding = &maxpool_absorb_padding};
 const OpTraits traits_AveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough,
+                                  .tiling_window = &average_pool_window,
                                   .absorb_padding = &averagepool_absorb_padding};
-const OpTraits traits_GlobalAveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough};
+const OpTraits traits_GlobalAveragePool{
+    .spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough, .tiling_window = &global_pool_window};
 
 }  // namespace tspike::ops

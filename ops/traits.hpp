@@ -84,6 +84,18 @@ void for_each_weight(const Shape& shape, const WeightLayout& layout, F&& fn) {
   }
 }
 
+// How an average pool of spikes folds into the layer it feeds (spec 3.3).
+enum class PoolFold : uint8_t {
+  kNone,
+  // A 2-D convolution over the pooled map: its kernel, strides and pads
+  // (ONNX's kernel_shape, strides, pads) scale by the window, each weight
+  // (its last two axes are the kernel) spread over the window.
+  kSpatial,
+  // Fed through a flattening from axis 1: input feature j (WeightLayout's
+  // in_axis) spreads over the pixels of j's window.
+  kFeatures,
+};
+
 struct LayerTraits {
   // The layout of `node`'s weights of shape `weights` when its data input
   // has rank `data_rank` (-1: unknown). Returns an empty string, or why
@@ -95,6 +107,7 @@ struct LayerTraits {
   bool folds_batchnorm = false;
   // The float attribute that multiplies the bias input (Gemm's beta); null: none.
   const char* bias_scale_attribute = nullptr;
+  PoolFold pool_fold = PoolFold::kNone;
 };
 
 // y = (x - center[c]) * factor[c] + shift[c] along axis 1.
@@ -120,6 +133,12 @@ struct OpTraits {
   // Inputs from this one on are read as weights (they must be finite when
   // they are initializers); -1: none.
   int first_weight_input = -1;
+  // An op that averages spikes (SpikeFlow::kAverages): when the node averages
+  // kh x kw windows that tile its [N, C, H, W] input without overlap or
+  // padding (a global pool: the whole map), sets window = {kh, kw} and
+  // returns true, so that it folds into the layer it feeds (spec 3.3);
+  // else says why not.
+  bool (*tiling_window)(const onnx::NodeProto& node, const Shape& input, int64_t window[2], std::string& why) = nullptr;
   // An op that is a PerChannelAffine map with constant parameters
   // (BatchNormalization in inference), which folds into the layer before
   // it (spec 3.1): fills `affine` for `channels` channels from the node and

@@ -72,12 +72,16 @@ Origin output_origin(const detail::GraphNode& node, const std::vector<Origin>& o
   return {Origin::kReal, fmt::format("{} '{}'", node.op_type, node.name)};
 }
 
-LayerInfo describe_layer(const detail::GraphNode& node, const Origin& o) {
+LayerInfo describe_layer(const detail::GraphNode& node, const Origin& o,
+                         const std::map<std::string, int64_t>& pool_folds) {
   LayerInfo layer{node.name, node.op_type, false, "", node.op->kernel()};
+  if (auto it = pool_folds.find(node.name); it != pool_folds.end()) layer.folded_pool = it->second;
   switch (o.kind) {
     case Origin::kSpikes:
       layer.multiplication_free = true;
       layer.why = fmt::format("consumes {{-1, 0, +1}} spikes of '{}': adds and subtracts only", o.source);
+      if (layer.folded_pool > 1)
+        layer.why += fmt::format(" (an average pool of {} inputs folded into its weights)", layer.folded_pool);
       break;
     case Origin::kAveragedSpikes:
       layer.why = fmt::format("consumes spikes of '{}' averaged by a pool: multiples of 1/k "
@@ -124,6 +128,7 @@ struct ModelBuilder {
     if (options.reparameterize && !metadata.reparameterized) {
       ConvertOptions convert_options;
       convert_options.limits = limits;
+      convert_options.fold_pool_max_window = options.fold_pool_max_window;
       report = convert::reparameterize(proto, name, convert_options);
       convert::check_model(proto, name, limits);
       metadata = convert::read_metadata(proto, name);
@@ -222,7 +227,7 @@ struct ModelBuilder {
       for (int v : node.inputs)
         if (v >= 0) g.values[v].consumers.push_back(index);
       const Origin produced = output_origin(node, origins);
-      if (entry->traits->layer) info.layers.push_back(describe_layer(node, input_origin));
+      if (entry->traits->layer) info.layers.push_back(describe_layer(node, input_origin, info.metadata.pool_folds));
       for (const auto& out : np.output()) {
         if (out.empty()) { node.outputs.push_back(-1); continue; }
         if (ids.count(out))
@@ -242,6 +247,11 @@ struct ModelBuilder {
       g.outputs.push_back(it->second);
       info.outputs.push_back(value_info(out));
     }
+    for (const auto& [node, window] : info.metadata.pool_folds)
+      if (std::none_of(info.layers.begin(), info.layers.end(), [&](const LayerInfo& l) { return l.node == node; }))
+        throw Error(ErrorCode::kInvalidModel,
+                    fmt::format("{}: metadata tspike.pool_folds names '{}', which is no Conv, Gemm or MatMul node",
+                                name, node));
     return model;
   }
 };

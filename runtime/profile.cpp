@@ -17,6 +17,7 @@ ProfileRecorder::ProfileRecorder(const Graph& graph, const Plan& plan, int times
     const GraphNode& node = graph.nodes[k];
     if (!node.traits->layer) continue;
     const bool spikes = info_layer < graph.info.layers.size() && graph.info.layers[info_layer].multiplication_free;
+    const int64_t folded_pool = info_layer < graph.info.layers.size() ? graph.info.layers[info_layer].folded_pool : 1;
     ++info_layer;
     if (plan.nodes[k].folded || node.inputs.empty() || node.inputs[0] < 0 || node.outputs.empty() ||
         node.outputs[0] < 0)
@@ -42,6 +43,9 @@ ProfileRecorder::ProfileRecorder(const Graph& graph, const Plan& plan, int times
     const int64_t inner = static_cast<int64_t>(layer.table.size());
     const int64_t outer = inner > 0 ? element_count(a) / inner : 0;
     layer.connections = layer.per_element * outer * std::accumulate(layer.table.begin(), layer.table.end(), int64_t{0});
+    // A layer with an average pool folded in has window times the connections
+    // of the layer as trained; the dense ANN is the network as trained.
+    layer.dense_connections = layer.connections / std::max<int64_t>(folded_pool, 1);
     layer_of_node_[k] = static_cast<int>(layers_.size());
     layers_.push_back(std::move(layer));
   }
@@ -136,7 +140,7 @@ Profile ProfileRecorder::result(const Graph& graph, const Plan& plan) const {
       total += np.ops.back();
     }
     (layer.spikes ? np.ac : np.mac) = total;
-    np.dense_macs = layer.connections;
+    np.dense_macs = layer.dense_connections;
     np.energy_pj = double(np.ac) * kPicojoulesPerAC + double(np.mac) * kPicojoulesPerMAC;
     np.dense_energy_pj = double(np.dense_macs) * kPicojoulesPerMAC;
     p.ac += np.ac;

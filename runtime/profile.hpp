@@ -36,6 +36,7 @@ class ProfileRecorder {
     int64_t per_element = 0;
     std::vector<int64_t> table;  // {1} for Gemm / MatMul
     int64_t connections = 0;     // every connection of one pass
+    int64_t dense_connections = 0;  // the same layer as trained (before a pool fold)
   };
   int64_t count_accumulates(const Layer& layer, const ops::RunContext& ctx) const;
 

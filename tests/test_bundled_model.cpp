@@ -62,5 +62,42 @@ TEST(BundledModel, ImagePreprocessingMatchesTraining) {
   for (size_t k = 0; k < image.data.size(); ++k) ASSERT_NEAR(image.data[k], golden.data[k], 1e-5f) << k;
 }
 
+// What the demo model is for: a sparse network whose every layer after the
+// first adds and subtracts only, and costs less than the same network as a
+// dense ANN by the 45 nm estimate (models/README.md has the test-set figures).
+TEST(BundledModel, IsSparseAndAddOnlyAfterTheFirstLayer) {
+  auto model = Model::load(models("fashion_tsnet.onnx"));
+  const auto& layers = model->info().layers;
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_FALSE(layers[0].multiplication_free) << layers[0].why;  // sees the image
+  for (size_t k = 1; k < layers.size(); ++k) {
+    EXPECT_TRUE(layers[k].multiplication_free) << layers[k].node << ": " << layers[k].why;
+    EXPECT_EQ(layers[k].folded_pool, 4) << layers[k].node;  // its 2x2 AveragePool folded in
+    // "event/..." or "auto: event/... up to X% spikes, else ...": event-driven
+    // at the densities checked below (well under the auto crossover).
+    const std::string& kernel = layers[k].kernel;
+    EXPECT_TRUE(kernel.rfind("event", 0) == 0 || kernel.rfind("auto: event", 0) == 0)
+        << layers[k].node << ": " << kernel;
+  }
+  Session session(model, SessionOptions{.profile = true});
+  session.run(load_npy(models("golden/fashion_tsnet.input.npy")));
+  const Profile p = session.profile();
+  double spikes = 0, elements = 0;
+  for (const auto& node : p.nodes)
+    if (node.op_type == "TernarySpike") {
+      const double n = double(p.timesteps) * double(element_count(node.output_shape));
+      EXPECT_LE(double(node.spikes) / n, 0.3) << node.name;  // far below the event engine's crossover
+      spikes += double(node.spikes);
+      elements += n;
+    } else if (node.synapses != SynapseKind::kNone && node.name != layers[0].node) {
+      EXPECT_EQ(node.synapses, SynapseKind::kAccumulate) << node.name;
+      EXPECT_EQ(node.mac, 0) << node.name;
+    }
+  // These 8 images: 16.2%; over the whole test set the average is <= 15%
+  // (Eval.DemoModelIsSparseOverTheTestSet).
+  EXPECT_LE(spikes / elements, 0.2);
+  EXPECT_GE(p.energy_ratio(), 2.0) << "SNN " << p.energy_pj << " pJ, dense ANN " << p.dense_energy_pj << " pJ";
+}
+
 }  // namespace
 }  // namespace tspike

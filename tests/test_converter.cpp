@@ -508,6 +508,164 @@ TEST(Convert, SetsMetadataAndLeavesConvertedModelsAlone) {
   EXPECT_EQ(net.m.SerializeAsString(), before);
 }
 
+// ---- Pool folding (spec 3.3) ----
+
+std::vector<int64_t> ints_of(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return {a.ints().begin(), a.ints().end()};
+  return {};
+}
+
+std::map<std::string, int64_t> pool_folds(const onnx::ModelProto& m) {
+  return convert::read_metadata(m, "test.onnx").pool_folds;
+}
+
+TEST(ConvertPools, AveragePoolFoldsIntoTheNextConv) {
+  Net net({-1, 1, 4, 4});
+  net.init("a", {1}, {2});
+  // W[m=0, c=0] = [[1, 2], [3, 4]] (kernel 2x2), stride 1, pads 1.
+  net.init("W", {1, 1, 2, 2}, {1, 2, 3, 4});
+  net.spike("s", "x", "a", "sx");
+  auto& avg = net.node("AveragePool", "avg", {"sx"}, "p");
+  set_attr(avg, "kernel_shape", std::vector<int64_t>{2, 2});
+  set_attr(avg, "strides", std::vector<int64_t>{2, 2});
+  auto& conv = net.node("Conv", "conv", {"p", "W"}, "y");
+  set_attr(conv, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  net.output("y");
+  const auto report = net.convert();
+  const auto* c = net.find("conv");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->input(0), net.find("s")->output(0));
+  EXPECT_EQ(net.find("avg"), nullptr);  // nobody else read it
+  EXPECT_EQ(ints_of(*c, "kernel_shape"), (std::vector<int64_t>{4, 4}));
+  EXPECT_EQ(ints_of(*c, "strides"), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(ints_of(*c, "pads"), (std::vector<int64_t>{2, 2, 2, 2}));
+  // Each weight (times the amplitude 2) over its 2x2 block, divided by 4.
+  expect_floats(net.input_values("conv", 1), {0.5f, 0.5f, 1, 1, 0.5f, 0.5f, 1, 1,
+                                              1.5f, 1.5f, 2, 2, 1.5f, 1.5f, 2, 2});
+  EXPECT_EQ(pool_folds(net.m), (std::map<std::string, int64_t>{{"conv", 4}}));
+  EXPECT_TRUE(has_line(report.folded, "AveragePool avg (2x2) folded into Conv conv: kernel 4x4, stride 2x2"));
+  EXPECT_TRUE(report.kept_pools.empty());
+}
+
+TEST(ConvertPools, GlobalPoolThroughFlattenFoldsIntoGemmAndMatMul) {
+  for (int trans_b = 0; trans_b < 3; ++trans_b) {  // 2: MatMul
+    SCOPED_TRACE("transB / MatMul " + std::to_string(trans_b));
+    Net net({-1, 2, 1, 2});
+    // Pooled features: channel 0, channel 1; 3 outputs.
+    const Floats w = trans_b == 1 ? Floats{1, 2, 3, 4, 5, 6} : Floats{1, 2, 3, 4, 5, 6};
+    net.init("B", trans_b == 1 ? Shape{3, 2} : Shape{2, 3}, w);
+    net.spike("s", "x", "", "sx");
+    net.node("GlobalAveragePool", "gap", {"sx"}, "p");
+    set_attr(net.node("Flatten", "flat", {"p"}, "f"), "axis", int64_t(1));
+    if (trans_b == 2) net.node("MatMul", "fc", {"f", "B"}, "y");
+    else set_attr(net.node("Gemm", "fc", {"f", "B"}, "y"), "transB", int64_t(trans_b));
+    net.output("y");
+    ConvertOptions options;
+    options.fold_pool_max_window = 2;
+    net.check();
+    const auto report = convert::reparameterize(net.m, "test.onnx", options);
+    net.check();
+    // Unpooled features: (c0, x0), (c0, x1), (c1, x0), (c1, x1).
+    if (trans_b == 1)
+      expect_floats(net.input_values("fc", 1), {0.5f, 0.5f, 1, 1, 1.5f, 1.5f, 2, 2, 2.5f, 2.5f, 3, 3});
+    else
+      expect_floats(net.input_values("fc", 1), {0.5f, 1, 1.5f, 0.5f, 1, 1.5f, 2, 2.5f, 3, 2, 2.5f, 3});
+    const auto* flat = net.producer(net.find("fc")->input(0));
+    ASSERT_NE(flat, nullptr);
+    EXPECT_EQ(flat->op_type(), "Flatten");
+    EXPECT_EQ(flat->input(0), "sx");
+    EXPECT_EQ(pool_folds(net.m), (std::map<std::string, int64_t>{{"fc", 2}}));
+    EXPECT_EQ(net.count_op("GlobalAveragePool"), 0);
+  }
+}
+
+TEST(ConvertPools, PoolWithAnotherReaderStaysForIt) {
+  Net net({-1, 2, 2, 2});
+  net.init("W", {2, 2, 1, 1}, {1, 0, 0, 1});
+  net.spike("s", "x", "", "sx");
+  auto& avg = net.node("AveragePool", "avg", {"sx"}, "p");
+  set_attr(avg, "kernel_shape", std::vector<int64_t>{2, 2});
+  set_attr(avg, "strides", std::vector<int64_t>{2, 2});
+  net.node("Conv", "conv", {"p", "W"}, "c");
+  net.node("Add", "add", {"c", "p"}, "y");
+  net.output("y");
+  net.convert();
+  EXPECT_EQ(net.find("conv")->input(0), "sx");
+  ASSERT_NE(net.find("avg"), nullptr);
+  EXPECT_EQ(net.find("add")->input(1), "p");
+}
+
+TEST(ConvertPools, WhatDoesNotFoldIsReportedWithTheReason) {
+  struct Case {
+    std::string name;
+    Shape input;
+    std::vector<int64_t> kernel, strides;
+    int64_t ceil_mode, max_window;
+    std::string reason;  // empty: folds
+  };
+  for (const auto& c : std::vector<Case>{
+           {"overlapping", {-1, 1, 4, 4}, {2, 2}, {1, 1}, 0, 4, "has a stride other than its kernel"},
+           {"partial window", {-1, 1, 5, 5}, {2, 2}, {2, 2}, 1, 4, "is not a multiple of its 2x2 window"},
+           {"ceil_mode without effect", {-1, 1, 4, 4}, {2, 2}, {2, 2}, 1, 4, ""},
+           {"window over the limit", {-1, 1, 6, 6}, {3, 3}, {3, 3}, 0, 4, "larger than the limit of 4"},
+           {"off", {-1, 1, 4, 4}, {2, 2}, {2, 2}, 0, 0, "folding pools is off"},
+           {"rectangular", {-1, 1, 4, 6}, {2, 3}, {2, 3}, 0, 6, ""}}) {
+    SCOPED_TRACE(c.name);
+    Net net(c.input);
+    net.init("W", {1, 1, 1, 1}, {1});
+    net.spike("s", "x", "", "sx");
+    auto& avg = net.node("AveragePool", "avg", {"sx"}, "p");
+    set_attr(avg, "kernel_shape", c.kernel);
+    set_attr(avg, "strides", c.strides);
+    set_attr(avg, "ceil_mode", c.ceil_mode);
+    net.node("Conv", "conv", {"p", "W"}, "y");
+    net.output("y");
+    net.check();
+    ConvertOptions options;
+    options.fold_pool_max_window = c.max_window;
+    const auto report = convert::reparameterize(net.m, "test.onnx", options);
+    net.check();
+    if (c.reason.empty()) {
+      EXPECT_EQ(net.find("conv")->input(0), "sx");
+      EXPECT_TRUE(report.kept_pools.empty());
+      continue;
+    }
+    EXPECT_EQ(net.find("conv")->input(0), "p");
+    ASSERT_EQ(report.kept_pools.size(), 1u);
+    EXPECT_EQ(report.kept_pools[0].first, "AveragePool avg -> Conv conv");
+    EXPECT_NE(report.kept_pools[0].second.find(c.reason), std::string::npos) << report.kept_pools[0].second;
+    EXPECT_TRUE(pool_folds(net.m).empty());
+  }
+}
+
+TEST(ConvertPools, PoolFoldsMetadataIsChecked) {
+  auto load = [](const std::string& value) {
+    Net net({-1, 2});
+    net.init("B", {2, 1}, {1, 1});
+    net.spike("s", "x", "", "sx");
+    net.node("MatMul", "mm", {"sx", "B"}, "y");
+    net.output("y");
+    auto* kv = net.m.add_metadata_props();
+    kv->set_key("tspike.pool_folds");
+    kv->set_value(value);
+    net.check();
+    const std::string bytes = net.m.SerializeAsString();
+    return Model::load_from_memory(bytes.data(), bytes.size(), "folds.onnx");
+  };
+  EXPECT_EQ(load(R"({"mm": 4})")->info().layers.at(0).folded_pool, 4);
+  for (const std::string bad : {R"({"mm": 0})", R"({"mm": "4"})", R"([4])", R"({"nobody": 4})", "{"}) {
+    SCOPED_TRACE(bad);
+    try {
+      load(bad);
+      ADD_FAILURE() << "loaded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidModel);
+      EXPECT_NE(std::string(e.what()).find("tspike.pool_folds"), std::string::npos) << e.what();
+    }
+  }
+}
+
 // ---- End to end: random models before and after conversion ----
 //
 // Every constant is a small multiple of 1/2 and every divisor (pools, BN's
@@ -524,6 +682,7 @@ class RandomNet {
     vals_.push_back({"x", 3, 4, 4});
     spike(conv(0));
     for (int b = 0, blocks = pick(4, 10); b < blocks; ++b) block();
+    if (chance(0.5)) spike(int(vals_.size()) - 1);  // a pool of spikes before the head, more often
     head();
   }
   Net net{{-1, 3, 4, 4}};
@@ -580,6 +739,7 @@ class RandomNet {
     if (v.c % 2 == 0 && m % 2 == 0) groups.push_back(2);
     if (m % v.c == 0) groups.push_back(v.c);
     const int64_t g = groups[size_t(pick(0, int(groups.size()) - 1))], k = one_of<int64_t>({1, 3});
+    const int64_t stride = v.h % 2 == 0 && v.w % 2 == 0 && chance(0.25) ? 2 : 1;
     const Shape wshape{m, v.c / g, k, k};
     auto& shared = weights_[shape_to_string(wshape)];
     std::string w = !shared.empty() && chance(0.4) ? shared : "";
@@ -590,7 +750,8 @@ class RandomNet {
     auto& n = node("Conv", {in}, consts, out);
     set_attr(n, "group", g);
     if (k == 3) set_attr(n, "pads", std::vector<int64_t>{1, 1, 1, 1});
-    int r = add_val(out, m, v.h, v.w);
+    if (stride == 2) set_attr(n, "strides", std::vector<int64_t>{2, 2});
+    int r = add_val(out, m, v.h / stride, v.w / stride);
     if (!chance(0.5)) return r;
     Floats gamma(static_cast<size_t>(m)), var(static_cast<size_t>(m));
     for (auto& x : gamma) x = one_of<float>({0.5f, 1, 2, -1});
@@ -601,7 +762,7 @@ class RandomNet {
                      constant("mean", {m}, halves(m, -2, 2)), constant("var", {m}, var)},
                     bn_out);
     set_attr(bn, "epsilon", 0.0f);
-    return add_val(bn_out, m, v.h, v.w);
+    return add_val(bn_out, m, v.h / stride, v.w / stride);
   }
 
   int spike(int in) {
@@ -639,7 +800,8 @@ class RandomNet {
         if (op == "GlobalAveragePool") return void(add_val(out, v.c, 1, 1));
         set_attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
         set_attr(n, "strides", std::vector<int64_t>{2, 2});
-        add_val(out, v.c, v.h / 2, v.w / 2);
+        const int pooled = add_val(out, v.c, v.h / 2, v.w / 2);
+        if (chance(0.5)) spike(conv(pooled));  // as in a CNN (the pool then folds into the conv)
         break;
       }
       case 4: node(one_of<std::string>({"Relu", "Identity"}), {in}, {}, out), add_val(out, v.c, v.h, v.w); break;
@@ -670,38 +832,60 @@ class RandomNet {
     }
   }
 
-  // Every value nobody reads is pooled into one feature vector for a final
-  // Gemm / MatMul; sometimes a spike value is also a graph output.
+  // Every value nobody reads reaches the logits: either all pooled into one
+  // feature vector for a final Gemm / MatMul (through a Concat, or a Flatten
+  // of the only one, sometimes 2x2-pooled first), or each through its own
+  // GlobalAveragePool, Flatten and Gemm / MatMul, the results added.
+  // Sometimes a spike value is also a graph output.
   void head() {
     std::vector<int> leaves;
     for (int k = 1; k < int(vals_.size()); ++k)
       if (vals_[k].uses == 0) leaves.push_back(k);
-    std::string features;
-    int64_t f = 0;
-    if (leaves.size() == 1 && chance(0.5)) {
-      const Val& v = vals_[leaves[0]];
-      features = fresh("flat");
-      set_attr(node("Flatten", {leaves[0]}, {}, features), "axis", int64_t(1));
-      f = v.c * v.h * v.w;
-    } else {
-      std::vector<int> pooled;
+    if (leaves.size() > 1 && chance(0.5)) {
+      std::string sum;
       for (int k : leaves) {
-        const std::string out = fresh("gap");
+        const std::string out = fresh("gap"), flat = fresh("flat");
         node("GlobalAveragePool", {k}, {}, out);
-        pooled.push_back(add_val(out, vals_[k].c, 1, 1));
-        f += vals_[k].c;
+        set_attr(net.node("Flatten", fresh("Flatten"), {out}, flat), "axis", int64_t(1));
+        const std::string logits = linear(flat, vals_[k].c);
+        if (sum.empty()) {
+          sum = logits;
+        } else {
+          const std::string next = fresh("sum");
+          net.node("Add", fresh("Add"), {sum, logits}, next);
+          sum = next;
+        }
       }
-      std::string cat = vals_[pooled[0]].name;
-      if (pooled.size() > 1) set_attr(node("Concat", pooled, {}, cat = fresh("cat")), "axis", int64_t(1));
-      set_attr(net.node("Flatten", fresh("Flatten"), {cat}, features = fresh("flat")), "axis", int64_t(1));
-    }
-    const int trans_b = pick(0, 2);  // 2: MatMul
-    const std::string w = constant("fcW", trans_b == 1 ? Shape{3, f} : Shape{f, 3}, halves(3 * f, -2, 2));
-    if (trans_b == 2) {
-      net.node("MatMul", "fc", {features, w}, "logits");
+      net.node("Identity", "out", {sum}, "logits");
     } else {
-      set_attr(net.node("Gemm", "fc", {features, w, constant("fcb", {3}, halves(3, -2, 2))}, "logits"),
-               "transB", int64_t(trans_b));
+      std::string features;
+      int64_t f = 0;
+      if (leaves.size() == 1 && chance(0.6)) {
+        int leaf = leaves[0];
+        if (vals_[leaf].h % 2 == 0 && chance(0.5)) {  // a 2x2 average pool, then Flatten
+          const std::string out = fresh("avg");
+          auto& n = node("AveragePool", {leaf}, {}, out);
+          set_attr(n, "kernel_shape", std::vector<int64_t>{2, 2});
+          set_attr(n, "strides", std::vector<int64_t>{2, 2});
+          leaf = add_val(out, vals_[leaf].c, vals_[leaf].h / 2, vals_[leaf].w / 2);
+        }
+        const Val& v = vals_[leaf];
+        features = fresh("flat");
+        set_attr(node("Flatten", {leaf}, {}, features), "axis", int64_t(1));
+        f = v.c * v.h * v.w;
+      } else {
+        std::vector<int> pooled;
+        for (int k : leaves) {
+          const std::string out = fresh("gap");
+          node("GlobalAveragePool", {k}, {}, out);
+          pooled.push_back(add_val(out, vals_[k].c, 1, 1));
+          f += vals_[k].c;
+        }
+        std::string cat = vals_[pooled[0]].name;
+        if (pooled.size() > 1) set_attr(node("Concat", pooled, {}, cat = fresh("cat")), "axis", int64_t(1));
+        set_attr(net.node("Flatten", fresh("Flatten"), {cat}, features = fresh("flat")), "axis", int64_t(1));
+      }
+      net.node("Identity", "out", {linear(features, f)}, "logits");
     }
     net.output("logits");
     for (int k = int(vals_.size()) - 1; k > 0; --k)
@@ -711,6 +895,20 @@ class RandomNet {
       }
   }
 
+  // A Gemm (transB 0 or 1) or MatMul from f features to 3 outputs.
+  std::string linear(const std::string& features, int64_t f) {
+    const int trans_b = pick(0, 2);  // 2: MatMul
+    const std::string w = constant("fcW", trans_b == 1 ? Shape{3, f} : Shape{f, 3}, halves(3 * f, -2, 2));
+    const std::string out = fresh("fc");
+    if (trans_b == 2) {
+      net.node("MatMul", fresh("MatMul"), {features, w}, out);
+    } else {
+      set_attr(net.node("Gemm", fresh("Gemm"), {features, w, constant("fcb", {3}, halves(3, -2, 2))}, out),
+               "transB", int64_t(trans_b));
+    }
+    return out;
+  }
+
   std::mt19937 rng_;
   std::vector<Val> vals_;
   std::map<std::string, std::string> weights_;  // shape -> a weight to share
@@ -718,18 +916,26 @@ class RandomNet {
 };
 
 TEST(ConvertEndToEnd, RandomModelsGiveTheSameOutputsAndSpikes) {
-  size_t folds = 0, kept = 0, edges = 0;
+  size_t folds = 0, kept = 0, edges = 0, conv_pools = 0, dense_pools = 0;
   for (uint32_t seed = 1; seed <= 80; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     RandomNet random(seed);
     Net& net = random.net;
     ASSERT_NO_THROW(net.check());
     onnx::ModelProto converted = net.m;
-    const auto report = convert::reparameterize(converted, "random.onnx", {});
+    // Odd seeds fold every average pool of spikes (global ones too), even
+    // seeds use the default.
+    ConvertOptions options;
+    if (seed % 2) options.fold_pool_max_window = int64_t{1} << 20;
+    const auto report = convert::reparameterize(converted, "random.onnx", options);
     ASSERT_NO_THROW(convert::check_model(converted, "converted.onnx", Limits{}));
     folds += report.folded.size();
     kept += report.kept_amplitudes.size();
-    for (const auto& line : report.folded) edges += line.find("kept on") != std::string::npos;
+    for (const auto& line : report.folded) {
+      edges += line.find("kept on") != std::string::npos;
+      conv_pools += line.find("Pool") != std::string::npos && line.find("folded into Conv") != std::string::npos;
+      dense_pools += line.find("Pool") != std::string::npos && line.find("input features instead") != std::string::npos;
+    }
 
     const std::string a = net.m.SerializeAsString(), b = converted.SerializeAsString();
     LoadOptions raw;
@@ -761,6 +967,8 @@ TEST(ConvertEndToEnd, RandomModelsGiveTheSameOutputsAndSpikes) {
   EXPECT_GT(folds, 100u);
   EXPECT_GT(kept, 3u);
   EXPECT_GT(edges, 10u);
+  EXPECT_GT(conv_pools, 10u) << conv_pools;
+  EXPECT_GT(dense_pools, 10u) << dense_pools;
 }
 
 TEST(Tsconvert, CommandLine) {

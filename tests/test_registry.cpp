@@ -64,6 +64,8 @@ TEST(Registry, EveryEntryHasCompleteTraits) {
       EXPECT_EQ(e.traits->scale, ops::ScaleFlow::kIntoWeights) << "a layer absorbs an amplitude in its weights";
     }
     if (e.traits->neuron) EXPECT_NE(e.traits->check, nullptr) << "a neuron checks its attributes";
+    if (e.traits->spikes == ops::SpikeFlow::kAverages)
+      EXPECT_NE(e.traits->tiling_window, nullptr) << "an average of spikes says when it folds into a layer";
     // Ops of tspike's own domain tell ONNX's checker what they are.
     EXPECT_EQ(std::string(e.domain) == ops::kDomain, e.traits->register_schema != nullptr);
     EXPECT_EQ(ops::find_traits(e.domain, e.op_type), e.traits);

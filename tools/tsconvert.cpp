@@ -34,6 +34,10 @@ void print_report(const ConversionReport& report, const ModelInfo& converted) {
     fmt::print("BatchNorm not folded ({}), the runtime computes it:\n", report.unfolded.size());
     for (const auto& [node, why] : report.unfolded) fmt::print("  {}: {}\n", node, why);
   }
+  if (!report.kept_pools.empty()) {
+    fmt::print("average pools of spikes kept ({}), the layer after them multiplies:\n", report.kept_pools.size());
+    for (const auto& [edge, why] : report.kept_pools) fmt::print("  {}: {}\n", edge, why);
+  }
   if (!report.kept_amplitudes.empty()) {
     fmt::print("amplitudes kept ({}), the runtime multiplies a * s there:\n",
                report.kept_amplitudes.size());
@@ -60,12 +64,17 @@ nlohmann::json report_json(const ConversionReport& report, const ModelInfo& conv
   j["folded"] = report.folded;
   j["unfolded_batchnorms"] = pairs_json(report.unfolded);
   j["kept_amplitudes"] = pairs_json(report.kept_amplitudes);
+  j["kept_pools"] = nlohmann::json::array();
+  for (const auto& [edge, why] : report.kept_pools) j["kept_pools"].push_back({{"edge", edge}, {"why", why}});
   j["layers"] = nlohmann::json::array();
   int free = 0;
   for (const auto& l : converted.layers) {
     free += l.multiplication_free;
-    j["layers"].push_back(
-        {{"node", l.node}, {"op", l.op_type}, {"multiplication_free", l.multiplication_free}, {"why", l.why}});
+    j["layers"].push_back({{"node", l.node},
+                           {"op", l.op_type},
+                           {"multiplication_free", l.multiplication_free},
+                           {"folded_pool", l.folded_pool},
+                           {"why", l.why}});
   }
   j["multiplication_free_layers"] = free;
   return j;
@@ -154,6 +163,12 @@ int main(int argc, char** argv) {
   app.add_option("--verify-batch", verify_options.batch, "Samples per random input (default 2)")
       ->check(CLI::Range(1, 4096));
   app.add_flag("--strict", strict, "Fail when an amplitude cannot be folded");
+  int64_t fold_pools = kDefaultFoldPoolMaxWindow;
+  app.add_option("--fold-pools", fold_pools,
+                 "Fold an average pool of spikes of at most this many inputs into the layer it feeds "
+                 "(0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--weights", weights,
                  "Event-driven layers' weights at run time: fp32 (exact, the default) or fp16 (half the bytes, "
                  "rounded; metadata tspike.weights; --verify then checks the folding on the dense engine)")
@@ -176,6 +191,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  tsconvert trained.onnx -o inference.onnx\n"
       "  tsconvert trained.onnx -o inference.onnx --verify --strict\n"
+      "  tsconvert trained.onnx -o inference.onnx --fold-pools 0    # keep every average pool\n"
       "  tsconvert trained.onnx -o inference.onnx --verify --json\n"
       "  tsconvert inference.onnx -o inference_fp16.onnx --weights fp16\n"
       "  tsconvert --from-reference resnet19 ckpt.pth -o resnet19.onnx --verify --labels cifar10\n"
@@ -186,6 +202,7 @@ int main(int argc, char** argv) {
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     ConvertOptions options;
     options.strict = strict;
+    options.fold_pool_max_window = fold_pools;
     options.weights = weights;
     tspike::cli::Progress progress(!quiet && !json);
     nlohmann::json j;

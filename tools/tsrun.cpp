@@ -43,6 +43,7 @@ nlohmann::json info_json(const ModelInfo& info) {
   j["folded"] = info.conversion.folded;
   for (const auto& [node, why] : info.conversion.kept_amplitudes)
     j["kept_amplitudes"].push_back({{"node", node}, {"why", why}});
+  for (const auto& [edge, why] : info.conversion.kept_pools) j["kept_pools"].push_back({{"edge", edge}, {"why", why}});
   return j;
 }
 
@@ -65,6 +66,7 @@ void print_info(const ModelInfo& info) {
   else fmt::print("re-parameterized at load: {} folds\n", info.conversion.folded.size());
   for (const auto& [node, why] : info.conversion.kept_amplitudes)
     fmt::print("  amplitude kept: {}: {}\n", node, why);
+  for (const auto& [edge, why] : info.conversion.kept_pools) fmt::print("  average pool kept: {}: {}\n", edge, why);
 }
 
 nlohmann::json number_or_null(float v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }

@@ -14,6 +14,12 @@ namespace tspike {
 
 struct ConvertOptions {
   bool strict = false;  // fail when an amplitude cannot be folded
+  // Spec 3.3: an average pool of spikes whose window has at most this many
+  // inputs (AveragePool k x k: k*k; GlobalAveragePool: H*W) is folded into
+  // the Conv / Gemm / MatMul it feeds, which then consumes {-1, 0, +1}
+  // again. 0: never fold. The default folds 2 x 2 pools and leaves larger
+  // ones (the measurements behind it: docs/format.md).
+  int64_t fold_pool_max_window = kDefaultFoldPoolMaxWindow;
   Limits limits;
   // How the runtime stores the event-driven layers' weights: "fp32" (exact,
   // the default) or "fp16" (half the bytes, rounded to half floats),

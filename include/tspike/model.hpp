@@ -51,6 +51,9 @@ struct ModelMetadata {
   // (torchvision's Resize(S) + CenterCrop(S)), instead of stretching.
   bool image_center_crop = false;
   bool reparameterized = false;
+  // tspike.pool_folds: layer node -> the inputs of the average pool folded
+  // into it (spec 3.3), written by the converter.
+  std::map<std::string, int64_t> pool_folds;
   // tspike.weights = fp16 (tsconvert --weights fp16): the event-driven
   // Convs keep their weights as IEEE half floats (docs/engines.md); fp32,
   // the default, keeps them exact.
@@ -65,6 +68,10 @@ struct LayerInfo {
   bool multiplication_free = false;  // consumes only {-1, 0, +1}
   std::string why;                   // what its input is
   std::string kernel;                // chosen at load: "event/avx512", "oneDNN", "reference", ...
+  // The window of the average pool the converter folded into this layer (1:
+  // none): the layer as trained had 1/folded_pool of its connections, which
+  // is what the dense-ANN comparison of a profile counts.
+  int64_t folded_pool = 1;
 };
 
 // What re-parameterization did (filled by the converter passes).
@@ -72,6 +79,8 @@ struct ConversionReport {
   std::vector<std::string> folded;  // one line per fold, human readable
   // TernarySpike nodes (or edges) that keep a multiplicative amplitude, and why.
   std::vector<std::pair<std::string, std::string>> kept_amplitudes;
+  // Average pools of spikes left before a layer (spec 3.3), and why.
+  std::vector<std::pair<std::string, std::string>> kept_pools;
   // BatchNormalization nodes (per-channel affine maps) left unfolded, and why.
   std::vector<std::pair<std::string, std::string>> unfolded;
   bool already_reparameterized = false;
@@ -102,9 +111,17 @@ TSPIKE_API const char* to_string(Engine e);
 // caps it as well.
 enum class InstructionSet { kBest, kAvx512, kAvx2, kPortable };
 
+// The converter's default for folding average pools of spikes into the
+// layer they feed (ConvertOptions::fold_pool_max_window): windows of up to 4
+// inputs, i.e. 2 x 2 pools (the measurements: docs/format.md).
+inline constexpr int64_t kDefaultFoldPoolMaxWindow = 4;
+
 struct LoadOptions {
   // Apply the converter's passes when the file is not yet converted.
   bool reparameterize = true;
+  // Those passes fold an average pool of spikes of at most this many inputs
+  // into the layer it feeds (ConvertOptions::fold_pool_max_window).
+  int64_t fold_pool_max_window = kDefaultFoldPoolMaxWindow;
   Limits limits;
   // Run every op with its portable reference kernel, not the optimized one
   // (oneDNN Conv, in builds with TSPIKE_WITH_ONEDNN). The environment

@@ -22,7 +22,9 @@
 //   are not counted, as in the SNN literature.
 // - Energy: 0.9 pJ per AC and 4.6 pJ per MAC (45 nm, Horowitz, ISSCC 2014).
 // - Dense ANN: the same network with every Conv / Gemm / MatMul run once per
-//   inference (T = 1) on real values: every connection as a MAC.
+//   inference (T = 1) on real values: every connection as a MAC. A layer
+//   the converter folded an average pool into counts as the network was
+//   trained (pool, then the layer): its connections / the pool's window.
 // Counts and energies are for the whole batch (N samples) of the run.
 #pragma once
 
@@ -61,7 +63,7 @@ struct NodeProfile {
   SynapseKind synapses = SynapseKind::kNone;
   std::vector<int64_t> ops;  // AC or MAC (see synapses) per timestep
   int64_t ac = 0, mac = 0;   // over all timesteps
-  int64_t dense_macs = 0;    // one dense-ANN pass: every connection
+  int64_t dense_macs = 0;    // one dense-ANN pass: every connection (as trained)
   double energy_pj = 0;        // ac * 0.9 + mac * 4.6
   double dense_energy_pj = 0;  // dense_macs * 4.6
 };

@@ -143,12 +143,21 @@ py::dict convert(py::handle src, py::handle dst, bool strict, bool verify, const
     unfolded.append(k);
   }
   d["unfolded_batchnorms"] = unfolded;
+  py::list kept_pools;
+  for (const auto& [edge, why] : report.kept_pools) {
+    py::dict k;
+    k["edge"] = text(edge);
+    k["why"] = text(why);
+    kept_pools.append(k);
+  }
+  d["kept_pools"] = kept_pools;
   int free = 0;
   for (const LayerInfo& l : converted->info().layers) {
     py::dict layer;
     layer["node"] = text(l.node);
     layer["op"] = text(l.op_type);
     layer["multiplication_free"] = l.multiplication_free;
+    layer["folded_pool"] = l.folded_pool;
     layer["why"] = text(l.why);
     layers.append(layer);
     free += l.multiplication_free;
@@ -238,7 +247,8 @@ BatchNorm and spike amplitudes into weights, write the inference model to
 dst, and return the report as a dict with the fields of
 `tsconvert --json`: input, output, already_reparameterized, folded (one
 line per fold), unfolded_batchnorms [{node, why}], kept_amplitudes
-[{node, why}], layers [{node, op, multiplication_free, why}],
+[{node, why}], kept_pools [{edge, why}], layers [{node, op,
+multiplication_free, folded_pool, why}],
 multiplication_free_layers and, with verify=True, verify {input_shape,
 inputs, samples, compared_spikes, flip_count, flips, excused_differences,
 samples_with_flips, max_abs_difference, max_rel_difference, limit,

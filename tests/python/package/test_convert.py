@@ -16,7 +16,8 @@ def test_report_equals_tsconvert_json(model, tmp_path):
     report = tspike.convert(model, tmp_path / "py.onnx", verify=True)
     j = json.loads(run_tool("tsconvert", model, "-o", tmp_path / "cli.onnx", "--verify", "--json"))
     assert report["output"] == str(tmp_path / "py.onnx")
-    for key in ("already_reparameterized", "folded", "kept_amplitudes", "layers", "multiplication_free_layers"):
+    for key in ("already_reparameterized", "folded", "kept_amplitudes", "kept_pools", "layers",
+                "multiplication_free_layers"):
         assert report[key] == j[key], key
     v, jv = report["verify"], j["verify"]
     assert list(v["input_shape"]) == jv["input_shape"]
