@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Overflow-safe size arithmetic for shapes and counts that come from files
 // (internal). Shapes read from a model, a .npy header or a caller's tensor
 // are checked with these before anything multiplies or allocates by them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "base/log.hpp"
 
 #include <cstdio>
@@ -18,8 +19,10 @@ LogSink& sink() {
 void log_message(LogLevel level, const std::string& message) {
   std::lock_guard lock(g_log_mutex);
   try {
-    if (sink()) sink()(level, message);
-    else std::fprintf(stderr, "tspike: %s: %s\n", to_string(level), message.c_str());
+    if (sink())
+      sink()(level, message);
+    else
+      std::fprintf(stderr, "tspike: %s: %s\n", to_string(level), message.c_str());
   } catch (...) {
     // A host's sink must not turn a successful load or run into a failure.
   }
@@ -28,11 +31,16 @@ void log_message(LogLevel level, const std::string& message) {
 
 const char* to_string(LogLevel level) {
   switch (level) {
-    case LogLevel::kOff: return "off";
-    case LogLevel::kError: return "error";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kDebug: return "debug";
+    case LogLevel::kOff:
+      return "off";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kDebug:
+      return "debug";
   }
   return "?";
 }

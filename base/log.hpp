@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logging inside the library (internal): a cheap level check, then the
 // message is formatted only when someone listens.
 #pragma once

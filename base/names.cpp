@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // String forms of the public enums.
 #include "base/values.hpp"
 #include "tspike/error.hpp"
@@ -7,13 +8,20 @@ namespace tspike {
 
 std::string_view to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kParse: return "parse error";
-    case ErrorCode::kInvalidModel: return "invalid model";
-    case ErrorCode::kUnsupportedOp: return "unsupported";
-    case ErrorCode::kShapeMismatch: return "shape mismatch";
-    case ErrorCode::kResourceLimit: return "resource limit";
-    case ErrorCode::kBadInput: return "bad input";
-    case ErrorCode::kIO: return "I/O error";
+    case ErrorCode::kParse:
+      return "parse error";
+    case ErrorCode::kInvalidModel:
+      return "invalid model";
+    case ErrorCode::kUnsupportedOp:
+      return "unsupported";
+    case ErrorCode::kShapeMismatch:
+      return "shape mismatch";
+    case ErrorCode::kResourceLimit:
+      return "resource limit";
+    case ErrorCode::kBadInput:
+      return "bad input";
+    case ErrorCode::kIO:
+      return "I/O error";
   }
   return "error";
 }
@@ -22,9 +30,12 @@ const char* to_string(Encoding e) { return e == Encoding::kDirect ? "direct" : "
 
 const char* to_string(ImageResize r) {
   switch (r) {
-    case ImageResize::kBilinear: return "bilinear";
-    case ImageResize::kBilinearAntialias: return "bilinear_antialias";
-    case ImageResize::kNearest: return "nearest";
+    case ImageResize::kBilinear:
+      return "bilinear";
+    case ImageResize::kBilinearAntialias:
+      return "bilinear_antialias";
+    case ImageResize::kNearest:
+      return "nearest";
   }
   return "?";
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small helpers for tspike::Tensor shapes (declared in tspike/tensor.hpp).
 #include "tspike/tensor.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "base/thread_pool.hpp"
 
 #include <chrono>
@@ -31,7 +32,8 @@ ThreadPool::~ThreadPool() {
 }
 
 int64_t ThreadPool::now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -47,7 +49,8 @@ bool ThreadPool::poll(Done done) const {
       if (done()) return true;
       cpu_relax();
     }
-    if (resting_.load(std::memory_order_relaxed) || std::chrono::steady_clock::now() >= deadline) return done();
+    if (resting_.load(std::memory_order_relaxed) || std::chrono::steady_clock::now() >= deadline)
+      return done();
     std::this_thread::yield();
   }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A fixed pool of worker threads owned by one Session.
 //
 // parallel_for splits [0, n) into one contiguous chunk per thread; every
@@ -97,7 +98,7 @@ class ThreadPool {
   std::atomic<int64_t> dispatched_ns_{0};
   std::atomic<int> sleep_dispatches_{0};
   std::atomic<int> sleep_phase_{kSleepDispatches};  // the next sleeping phase's length
-  std::atomic<int> polled_well_{0};  // calls polled since the last late start
+  std::atomic<int> polled_well_{0};                 // calls polled since the last late start
   // The current task: written by run() before generation_ is bumped (release)
   // and read by the workers after they see the new generation (acquire).
   Task task_ = nullptr;

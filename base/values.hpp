@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tensor storage types used inside the runtime.
 #pragma once
 
@@ -26,8 +27,7 @@ struct ConstTensor {
 
   int64_t size() const { return element_count(shape); }
   const void* data() const {
-    return dtype == DType::kFloat32 ? static_cast<const void*>(f.data())
-                                    : static_cast<const void*>(i.data());
+    return dtype == DType::kFloat32 ? static_cast<const void*>(f.data()) : static_cast<const void*>(i.data());
   }
   // Element k as double / int64 whatever the dtype.
   double get(int64_t k) const { return dtype == DType::kFloat32 ? f[k] : double(i[k]); }
@@ -35,7 +35,10 @@ struct ConstTensor {
   int64_t get_int(int64_t k) const {
     if (dtype == DType::kInt64) return i[k];
     const float v = f[k];
-    return std::isnan(v) ? 0 : v >= 9.2233720368547758e18f ? INT64_MAX : v <= -9.2233720368547758e18f ? INT64_MIN : int64_t(v);
+    return std::isnan(v)                  ? 0
+           : v >= 9.2233720368547758e18f  ? INT64_MAX
+           : v <= -9.2233720368547758e18f ? INT64_MIN
+                                          : int64_t(v);
   }
 };
 

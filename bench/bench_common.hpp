@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the benchmark binaries: the median table and the model cases.
 #pragma once
 
@@ -55,7 +56,9 @@ inline std::vector<ModelCase> model_cases(const std::string& dir, int argc, char
   std::vector<ModelCase> cases;
   for (const char* name : {"fashion_tsnet", "fashion_resnet"}) {
     const std::string path = dir + "/models/" + name + ".onnx";
-    cases.push_back({name, path, load_image(dir + "/models/samples/fashion_0_ankle_boot.png", Model::load(path)->info())});
+    cases.push_back(
+        {name, path,
+         load_image(dir + "/models/samples/fashion_0_ankle_boot.png", Model::load(path)->info())});
   }
   for (int k = 1; k < argc; ++k) {
     const std::string a = argv[k];
@@ -69,7 +72,8 @@ inline std::vector<ModelCase> model_cases(const std::string& dir, int argc, char
       continue;
     }
     Tensor x = load_npy(a.substr(colon + 6));
-    const int64_t sample = x.shape.empty() || x.shape[0] == 0 ? 0 : static_cast<int64_t>(x.data.size()) / x.shape[0];
+    const int64_t sample =
+        x.shape.empty() || x.shape[0] == 0 ? 0 : static_cast<int64_t>(x.data.size()) / x.shape[0];
     x.data.resize(sample);
     x.shape[0] = 1;
     const std::string model = a.substr(0, colon + 5);

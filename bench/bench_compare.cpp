@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two settings of the library at the model level: Session::run() with an
 // option off and on, side by side in one run (repetitions interleaved at
 // random), on the shipped models and on any model given as
@@ -13,7 +14,8 @@
 //                         (on), made by tsconvert --weights fp16; a case
 //                         without one is left out.
 //
-//   build/bench/bench_compare [--compare layermajor|pools|fp16] [--threads N] [model.onnx:input.npy ...] [benchmark flags]
+//   build/bench/bench_compare [--compare layermajor|pools|fp16] [--threads N] [model.onnx:input.npy ...]
+//   [benchmark flags]
 //
 // The table at the end gives medians and the ratio time off / time on.
 #include <benchmark/benchmark.h>
@@ -87,7 +89,8 @@ int main(int argc, char** argv) {
         if (on) fmt::print("{}: no {}, left out\n", c.name, fp16_path(c.model));
         continue;
       }
-      benchmark::RegisterBenchmark(fmt::format("{}/{}", c.name, on ? "on" : "off").c_str(), run, c, on, threads)
+      benchmark::RegisterBenchmark(fmt::format("{}/{}", c.name, on ? "on" : "off").c_str(), run, c, on,
+                                   threads)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.5);
     }

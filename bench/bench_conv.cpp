@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conv kernels side by side on the layer: 3x3, 128 -> 128 channels,
 // 32x32, pads 1, batch 1, one thread: the reference kernel, oneDNN's dense
 // fp32 convolution, and the event kernel of every instruction set this CPU
@@ -103,7 +104,8 @@ int main(int argc, char** argv) {
     if (static_cast<int>(isa) <= static_cast<int>(cpu_isa())) isas.push_back(isa);
   for (Isa isa : isas)
     for (int density : kDensities)
-      benchmark::RegisterBenchmark(fmt::format("event/{}/{}%", isa_name(isa), density).c_str(), event, isa, density)
+      benchmark::RegisterBenchmark(fmt::format("event/{}/{}%", isa_name(isa), density).c_str(), event, isa,
+                                   density)
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.2);
   tspike::bench::MedianReporter reporter(/*tabular=*/true);
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
     fmt::print("{:>9}%", density);
     for (Isa isa : isas) {
       const auto it = reporter.median.find(fmt::format("event/{}/{}%", isa_name(isa), density));
-      if (it == reporter.median.end()) fmt::print(" | {:>11} {:>13}", "-", "-");
+      if (it == reporter.median.end())
+        fmt::print(" | {:>11} {:>13}", "-", "-");
       else
         fmt::print(" | {:>11.3f} {:>6.2f}|{:<6.2f}", it->second.first, dnn_wall / it->second.first,
                    dnn_cpu / it->second.second);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Add/Mul kernels side by side on ResNet-19's shapes, batch 1: the
 // shortcut's per-channel spike amplitude [1,128,32,32] * [1,128,1,1] and the
 // residual add [1,128,32,32] + [1,128,32,32]. The reference kernel (an
@@ -19,9 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "base/thread_pool.hpp"
 #include "bench/bench_common.hpp"
 #include "ops/elementwise.hpp"
-#include "base/thread_pool.hpp"
 
 namespace {
 
@@ -91,10 +92,12 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&count, args.data());
   for (const Case& c : kCases) {
     benchmark::RegisterBenchmark(fmt::format("{}/reference", c.name).c_str(), reference, c)
-        ->Unit(benchmark::kMicrosecond)->MinTime(0.1);
+        ->Unit(benchmark::kMicrosecond)
+        ->MinTime(0.1);
     for (int threads : {1, 2})
       benchmark::RegisterBenchmark(fmt::format("{}/fast/{}t", c.name, threads).c_str(), fast, c, threads)
-          ->Unit(benchmark::kMicrosecond)->MinTime(0.1);
+          ->Unit(benchmark::kMicrosecond)
+          ->MinTime(0.1);
   }
   tspike::bench::MedianReporter reporter(/*tabular=*/true);
   benchmark::RunSpecifiedBenchmarks(&reporter);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The event Conv's weight tiles (ops/event_tiling.hpp) on ResNet-19's 3x3
 // layers (128 channels at 32x32, 256 at 16x16, 512 at 8x8, pads 1, batch
 // 1), random +-1 spikes: each tile width side by side, with the weights warm
@@ -8,10 +9,10 @@
 //   build/bench/bench_event_tiles [--threads N] [benchmark flags]
 //   build/bench/bench_event_tiles --benchmark_filter='512/.*/10%'
 //
-// Names: C/warm|cold/isa/WxC|auto/density (W output channels per tile, C taps per chunk). The table at the end gives, per
-// shape and density, each width's median and the ratio to the widest tile
-// (one tile of the register block: the kernel before tiling), and the rate
-// of adds (events x output channels per second) against one core's peak.
+// Names: C/warm|cold/isa/WxC|auto/density (W output channels per tile, C taps per chunk). The table at the
+// end gives, per shape and density, each width's median and the ratio to the widest tile (one tile of the
+// register block: the kernel before tiling), and the rate of adds (events x output channels per second)
+// against one core's peak.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -21,10 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "base/thread_pool.hpp"
 #include "bench/bench_common.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/event_tiling.hpp"
-#include "base/thread_pool.hpp"
 
 namespace {
 
@@ -36,7 +37,8 @@ struct Shape {
 const std::vector<Shape> kShapes{{128, 32}, {256, 16}, {512, 8}};
 const std::vector<int> kDensities{5, 10, 20};
 // Tile width and taps per chunk; {0, 0}: chosen at load.
-const std::vector<EventTiling> kTilings{{0, 0}, {256, 9}, {256, 3}, {256, 1}, {128, 9}, {128, 3}, {64, 9}, {64, 3}};
+const std::vector<EventTiling> kTilings{{0, 0},   {256, 9}, {256, 3}, {256, 1},
+                                        {128, 9}, {128, 3}, {64, 9},  {64, 3}};
 int g_threads = 1;
 
 ConvGeometry geometry(const Shape& s) {
@@ -76,8 +78,8 @@ void run(benchmark::State& state, Shape shape, bool cold, Isa isa, EventTiling t
   std::vector<std::unique_ptr<EventConv>> convs;
   std::vector<std::unique_ptr<tspike::ops::NodeState>> states;
   for (int k = 0; k < copies; ++k) {
-    convs.push_back(EventConv::make(l.weights.data(), shape.c, shape.c, 3, 3, 1, l.bias.data(), isa, false,
-                                    tiling));
+    convs.push_back(
+        EventConv::make(l.weights.data(), shape.c, shape.c, 3, 3, 1, l.bias.data(), isa, false, tiling));
     states.push_back(convs.back()->prepare(g, g_threads));
   }
   tspike::ThreadPool pool(g_threads);
@@ -106,8 +108,10 @@ int main(int argc, char** argv) {
   char aggregates[] = "--benchmark_report_aggregates_only=true";
   args.insert(args.end(), {interleave, repetitions, aggregates});  // the command line may override them
   for (int k = 1; k < argc; ++k) {
-    if (std::string(argv[k]) == "--threads" && k + 1 < argc) g_threads = std::atoi(argv[++k]);
-    else args.push_back(argv[k]);
+    if (std::string(argv[k]) == "--threads" && k + 1 < argc)
+      g_threads = std::atoi(argv[++k]);
+    else
+      args.push_back(argv[k]);
   }
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
@@ -134,8 +138,10 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
-  fmt::print("\nmedians, {} thread(s); WxC = tile width x taps per chunk; ratio = (widest tile, all taps) / this "
-             "(wall | CPU)\n", g_threads);
+  fmt::print(
+      "\nmedians, {} thread(s); WxC = tile width x taps per chunk; ratio = (widest tile, all taps) / this "
+      "(wall | CPU)\n",
+      g_threads);
   for (const Shape& s : kShapes)
     for (bool cold : {false, true})
       for (Isa isa : isas)
@@ -143,12 +149,14 @@ int main(int argc, char** argv) {
           const int64_t widest = std::min<int64_t>(event_register_block(isa), s.c);
           const auto base = reporter.median.find(name(s, cold, isa, EventTiling{widest, 9}, d));
           if (base == reporter.median.end()) continue;
-          std::string line = fmt::format("{:>4} {:<4} {:<6} {:>3}%:", s.c, cold ? "cold" : "warm", isa_name(isa), d);
+          std::string line =
+              fmt::format("{:>4} {:<4} {:<6} {:>3}%:", s.c, cold ? "cold" : "warm", isa_name(isa), d);
           for (EventTiling t : kTilings) {
             const auto it = reporter.median.find(name(s, cold, isa, t, d));
             if (it == reporter.median.end()) continue;
-            line += fmt::format("  {} {:.3f} ms {:.2f}|{:.2f}", label(t), it->second.first,
-                                base->second.first / it->second.first, base->second.second / it->second.second);
+            line +=
+                fmt::format("  {} {:.3f} ms {:.2f}|{:.2f}", label(t), it->second.first,
+                            base->second.first / it->second.first, base->second.second / it->second.second);
           }
           fmt::print("{}\n", line);
         }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What SessionOptions::profile costs: Session::run() on the shipped models
 // with the profile off and on, side by side (compare the two rows of a model).
 //
@@ -13,7 +14,8 @@ namespace {
 void run_session(benchmark::State& state, const std::string& model_name, bool profile) {
   const std::string dir = TSPIKE_SOURCE_DIR;
   auto model = tspike::Model::load(dir + "/models/" + model_name + ".onnx");
-  const tspike::Tensor x = tspike::load_image(dir + "/models/samples/fashion_0_ankle_boot.png", model->info());
+  const tspike::Tensor x =
+      tspike::load_image(dir + "/models/samples/fashion_0_ankle_boot.png", model->info());
   tspike::Session session(model, tspike::SessionOptions{.profile = profile});
   std::vector<tspike::Tensor> outputs;
   session.run(x, outputs);  // plans memory, first kernel calls

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Session's worker pool: idle workers that poll briefly before sleeping
 // (SessionOptions::allow_spinning, the default) against workers that sleep
 // at once, side by side in one run (repetitions interleaved at random).
@@ -17,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "bench/bench_common.hpp"
 #include "base/thread_pool.hpp"
+#include "bench/bench_common.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {
@@ -96,8 +97,9 @@ int main(int argc, char** argv) {
     const bool dispatch = name.rfind("dispatch", 0) == 0;  // per call, in us; models per run, in ms
     const double scale = dispatch ? 1e3 : 1;
     fmt::print("{:<32} sleeping {:10.3f} {}, polling {:10.3f} {}, ratio {:.3f} | {:.3f}\n", name,
-               a->second.first * scale, dispatch ? "us" : "ms", b->second.first * scale, dispatch ? "us" : "ms",
-               a->second.first / b->second.first, a->second.second / b->second.second);
+               a->second.first * scale, dispatch ? "us" : "ms", b->second.first * scale,
+               dispatch ? "us" : "ms", a->second.first / b->second.first,
+               a->second.second / b->second.second);
   }
   return 0;
 }

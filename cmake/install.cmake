@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # cmake --install: the public headers, libtspike, the tools and their man
 # pages, the licenses, a CMake package (find_package(tspike) ->
 # tspike::tspike) and a pkg-config file (tspike.pc).

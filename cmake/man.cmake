@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Man pages for the tools, generated from their --help and --version by
 # Debian's help2man (scripts/install-deps.sh) and installed in man1. Not in
 # sanitizer builds, whose tools would run instrumented at build time.

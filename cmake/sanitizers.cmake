@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sanitizer and fuzzing builds, each in its own build directory:
 #   -DTSPIKE_SANITIZE=ON  AddressSanitizer + UndefinedBehaviorSanitizer (scripts/test-sanitizers.sh)
 #   -DTSPIKE_TSAN=ON      ThreadSanitizer (scripts/test-tsan.sh)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validation of a model against ONNX's rules and the format's own.
 #include <fmt/format.h>
 #include <onnx/checker.h>
@@ -9,9 +10,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "base/checked.hpp"
 #include "converter/onnx_model.hpp"
 #include "ops/op.hpp"
-#include "base/checked.hpp"
 
 namespace tspike::convert {
 
@@ -25,7 +26,8 @@ Error invalid(const std::string& file, const std::string& what) {
 std::string tspike_domain_ops() {
   std::string names;
   for (const auto& e : ops::op_registry())
-    if (e.domain == std::string(kDomain)) names += (names.empty() ? "" : ", ") + std::string("tspike::") + e.op_type;
+    if (e.domain == std::string(kDomain))
+      names += (names.empty() ? "" : ", ") + std::string("tspike::") + e.op_type;
   return names;
 }
 
@@ -40,9 +42,12 @@ std::optional<Shape> static_shape(const onnx::ModelProto& model, const std::stri
     return s;
   };
   const auto& g = model.graph();
-  for (const auto& vi : g.input()) if (vi.name() == name) return from(vi);
-  for (const auto& vi : g.value_info()) if (vi.name() == name) return from(vi);
-  for (const auto& vi : g.output()) if (vi.name() == name) return from(vi);
+  for (const auto& vi : g.input())
+    if (vi.name() == name) return from(vi);
+  for (const auto& vi : g.value_info())
+    if (vi.name() == name) return from(vi);
+  for (const auto& vi : g.output())
+    if (vi.name() == name) return from(vi);
   return std::nullopt;
 }
 
@@ -111,8 +116,8 @@ void check_window_attributes(const onnx::GraphProto& graph, const std::string& f
       if (n == "strides" || n == "dilations" || n == "kernel_shape" || (n == "pads" && window)) {
         for (int64_t v : a.ints())
           if (v < least)
-            throw invalid(file, fmt::format("node '{}' ({}): attribute {} has {}; each must be >= {}", node.name(),
-                                            node.op_type(), n, v, least));
+            throw invalid(file, fmt::format("node '{}' ({}): attribute {} has {}; each must be >= {}",
+                                            node.name(), node.op_type(), n, v, least));
       } else if (n == "group" && a.has_i() && a.i() < 1) {
         throw invalid(file, fmt::format("node '{}' ({}): attribute group is {}; it must be >= 1", node.name(),
                                         node.op_type(), a.i()));
@@ -127,12 +132,13 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
   ops::register_schemas();
   auto& graph = *model.mutable_graph();
   if (graph.node_size() > limits.max_nodes)
-    throw Error(ErrorCode::kResourceLimit,
-                fmt::format("{}: {} nodes exceed the limit of {}", file, graph.node_size(), limits.max_nodes));
+    throw Error(ErrorCode::kResourceLimit, fmt::format("{}: {} nodes exceed the limit of {}", file,
+                                                       graph.node_size(), limits.max_nodes));
 
   // Opsets: the default domain, and ours when used.
   std::unordered_map<std::string, int64_t> opsets;
-  for (const auto& op : model.opset_import()) opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
+  for (const auto& op : model.opset_import())
+    opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
   if (!opsets.count("")) throw invalid(file, "opset_import lacks the default ONNX domain");
   if (opsets[""] < 7) throw invalid(file, fmt::format("ONNX opset {} is too old (7 or newer)", opsets[""]));
   for (const auto& node : graph.node()) {
@@ -153,16 +159,17 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
       const auto* schema = onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opsets[""]), "");
       if (schema && schema->support_level() == onnx::OpSchema::SupportType::EXPERIMENTAL)
         throw Error(ErrorCode::kUnsupportedOp,
-                    fmt::format("{}: node '{}': op {} is experimental in ONNX; tspike does not support it", file,
-                                node.name(), node.op_type()));
+                    fmt::format("{}: node '{}': op {} is experimental in ONNX; tspike does not support it",
+                                file, node.name(), node.op_type()));
       if (schema) continue;
     } else if (ops::find_op(kDomain, node.op_type())) {
       continue;
     }
-    throw Error(ErrorCode::kUnsupportedOp,
-                fmt::format("{}: node '{}': unknown op {}{} (neither an ONNX op of opset {} nor one of tspike's: {})",
-                            file, node.name(), ours ? "tspike::" : "", node.op_type(), opsets[""],
-                            tspike_domain_ops()));
+    throw Error(
+        ErrorCode::kUnsupportedOp,
+        fmt::format("{}: node '{}': unknown op {}{} (neither an ONNX op of opset {} nor one of tspike's: {})",
+                    file, node.name(), ours ? "tspike::" : "", node.op_type(), opsets[""],
+                    tspike_domain_ops()));
   }
 
   // Every node gets a unique name: errors and reports refer to nodes by it.
@@ -171,7 +178,8 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
   for (int k = 0; k < graph.node_size(); ++k) {
     auto& node = *graph.mutable_node(k);
     if (node.name().empty() || names.count(node.name())) {
-      std::string base = node.name().empty() ? node.op_type() + "_" + std::to_string(k) : node.name() + "_" + std::to_string(k);
+      std::string base = node.name().empty() ? node.op_type() + "_" + std::to_string(k)
+                                             : node.name() + "_" + std::to_string(k);
       std::string unique = base;
       for (int s = 1; names.count(unique); ++s) unique = base + "_" + std::to_string(s);
       node.set_name(unique);
@@ -190,21 +198,23 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
     if (!traits || traits->first_weight_input < 0) continue;
     for (int k = traits->first_weight_input; k < node.input_size(); ++k)
       if (!node.input(k).empty())
-        weight_use.emplace(node.input(k), fmt::format("input {} of node '{}' ({})", k, node.name(), node.op_type()));
+        weight_use.emplace(node.input(k),
+                           fmt::format("input {} of node '{}' ({})", k, node.name(), node.op_type()));
   }
 
   // Initializers: sizes and data lengths before anything trusts them.
   std::unordered_map<std::string, const onnx::TensorProto*> inits;
   for (const auto& t : graph.initializer()) {
-    const ConstTensor value = tensor_from_proto(t, fmt::format("{}: initializer '{}'", file, t.name()), limits);
+    const ConstTensor value =
+        tensor_from_proto(t, fmt::format("{}: initializer '{}'", file, t.name()), limits);
     if (!inits.emplace(t.name(), &t).second)
       throw invalid(file, fmt::format("initializer '{}' is defined twice", t.name()));
     auto use = weight_use.find(t.name());
     if (use == weight_use.end() || value.dtype != DType::kFloat32) continue;
     for (size_t k = 0; k < value.f.size(); ++k)
       if (!std::isfinite(value.f[k]))
-        throw invalid(file, fmt::format("initializer '{}' ({}) holds a non-finite value ({}) at index {}", t.name(),
-                                        use->second, value.f[k], k));
+        throw invalid(file, fmt::format("initializer '{}' ({}) holds a non-finite value ({}) at index {}",
+                                        t.name(), use->second, value.f[k], k));
   }
 
   // Exactly one input that is not an initializer, float32 (before ONNX's
@@ -213,8 +223,9 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
   for (const auto& in : graph.input())
     if (!inits.count(in.name())) inputs.push_back(&in);
   if (inputs.size() != 1)
-    throw invalid(file, fmt::format("the graph must have exactly one input that is not an initializer, has {}",
-                                    inputs.size()));
+    throw invalid(file,
+                  fmt::format("the graph must have exactly one input that is not an initializer, has {}",
+                              inputs.size()));
   const auto& type = inputs[0]->type();
   if (!type.has_tensor_type() || type.tensor_type().elem_type() != onnx::TensorProto::FLOAT)
     throw invalid(file, fmt::format("graph input '{}' must be a float32 tensor", inputs[0]->name()));
@@ -231,15 +242,17 @@ void check_model(onnx::ModelProto& model, const std::string& file, const Limits&
       }
       text += std::to_string(d.dim_value());
       if (d.dim_value() <= 0)
-        throw invalid(file, fmt::format("graph input '{}' declares a dimension of {}; dimensions must be >= 1",
-                                        inputs[0]->name(), d.dim_value()));
+        throw invalid(file,
+                      fmt::format("graph input '{}' declares a dimension of {}; dimensions must be >= 1",
+                                  inputs[0]->name(), d.dim_value()));
       declared.push_back(d.dim_value());
     }
     text += "]";
     if (detail::bounded_element_count(declared, limits.max_tensor_elements) > limits.max_tensor_elements)
       throw Error(ErrorCode::kResourceLimit,
                   fmt::format("{}: graph input '{}' declares shape {}, more than {} elements (the limit on "
-                              "tensor elements)", file, inputs[0]->name(), text, limits.max_tensor_elements));
+                              "tensor elements)",
+                              file, inputs[0]->name(), text, limits.max_tensor_elements));
   }
   if (graph.output_size() == 0) throw invalid(file, "the graph has no output");
 

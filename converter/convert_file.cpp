@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike::convert_file: the library side of tsconvert.
-#include "converter/onnx_model.hpp"
 #include "base/checked.hpp"
+#include "converter/onnx_model.hpp"
 #include "tspike/convert.hpp"
 
 namespace tspike {

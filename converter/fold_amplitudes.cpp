@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pass c (spec 3.2): fold each TernarySpike's amplitude into the consumers of
 // its output, so that the node emits pure {-1, 0, +1}.
 //
@@ -56,8 +57,8 @@ class Planner {
   }
 
  private:
-  void add(Action::Kind kind, onnx::NodeProto* n, int slot, const std::string& value,
-           const Scale& scale, const std::string& via, const std::string& reason = {}) {
+  void add(Action::Kind kind, onnx::NodeProto* n, int slot, const std::string& value, const Scale& scale,
+           const std::string& via, const std::string& reason = {}) {
     // Scales kept on an edge become a [1, C, 1, ...] constant: that needs the rank.
     if (kind != Action::kWeights && scale.size() > 1 && !ctx_.shape(value))
       blocked = fmt::format("the rank of '{}' is unknown", value);
@@ -70,7 +71,8 @@ class Planner {
   }
 
   void carry(onnx::NodeProto& n, const Scale& scale, const std::string& via) {
-    std::string next = via.empty() ? " (through " + describe(n) : via.substr(0, via.size() - 1) + ", " + describe(n);
+    std::string next =
+        via.empty() ? " (through " + describe(n) : via.substr(0, via.size() - 1) + ", " + describe(n);
     plan(n.output(0), scale, next + ")");
   }
 
@@ -96,10 +98,13 @@ class Planner {
         return;
       case ops::ScaleFlow::kIntoWeights:
         for (int k : slots) {
-          const std::string why = k == 0 ? weights_problem(n, *traits->layer, s, rank)
-                                         : fmt::format("spike is operand {} (weights or bias) of {}", k, describe(n));
-          if (why.empty()) add(Action::kWeights, &n, k, value, s, via);
-          else keep(n, k, value, s, via, why);
+          const std::string why =
+              k == 0 ? weights_problem(n, *traits->layer, s, rank)
+                     : fmt::format("spike is operand {} (weights or bias) of {}", k, describe(n));
+          if (why.empty())
+            add(Action::kWeights, &n, k, value, s, via);
+          else
+            keep(n, k, value, s, via, why);
         }
         return;
       case ops::ScaleFlow::kThrough:
@@ -126,7 +131,8 @@ class Planner {
         if (slots.size() == 1 && n.input_size() == 2 && (single || !dividend_only)) {
           const std::string& other = n.input(1 - slots[0]);
           const Shape* cs = ctx_.shape(other);
-          if (find_initializer(ctx_.graph, other) && cs && preserves_shape(shape, *cs)) return carry(n, s, via);
+          if (find_initializer(ctx_.graph, other) && cs && preserves_shape(shape, *cs))
+            return carry(n, s, via);
         }
         return keep_all(fmt::format("{} is not by a constant that keeps the shape", describe(n)));
       }
@@ -137,7 +143,8 @@ class Planner {
   }
 
   // Empty when the scale can fold into the weights of layer n's data input.
-  std::string weights_problem(const onnx::NodeProto& n, const ops::LayerTraits& layer, const Scale& s, int64_t rank) {
+  std::string weights_problem(const onnx::NodeProto& n, const ops::LayerTraits& layer, const Scale& s,
+                              int64_t rank) {
     const auto* w = n.input_size() > 1 ? find_initializer(ctx_.graph, n.input(1)) : nullptr;
     if (!w || w->data_type() != onnx::TensorProto::FLOAT)
       return fmt::format("the weights of {} are not a float initializer", describe(n));
@@ -147,7 +154,8 @@ class Planner {
     if (!layout.data_problem.empty()) return layout.data_problem;
     const int64_t features = dims[layout.in_axis] * layout.groups;
     if (s.size() != 1 && int64_t(s.size()) != features)
-      return fmt::format("{} has {} input features, the amplitude {} values", describe(n), features, s.size());
+      return fmt::format("{} has {} input features, the amplitude {} values", describe(n), features,
+                         s.size());
     return {};
   }
 
@@ -158,7 +166,8 @@ class Planner {
     if (axis != 1) return keep(n, 0, value, s, via, fmt::format("{} is not on axis 1", describe(n)));
     if (s.size() == 1) return carry(n, s, via);
     int64_t inner = 1;
-    for (size_t k = 2; shape && k < shape->size(); ++k) inner = (*shape)[k] < 0 || inner < 0 ? -1 : inner * (*shape)[k];
+    for (size_t k = 2; shape && k < shape->size(); ++k)
+      inner = (*shape)[k] < 0 || inner < 0 ? -1 : inner * (*shape)[k];
     if (!shape || (*shape)[1] != int64_t(s.size()) || inner < 0)
       return keep(n, 0, value, s, via,
                   fmt::format("the static C, H, W of the input of {} are unknown", describe(n)));
@@ -185,7 +194,8 @@ class Planner {
     for (int k = 0; k < n.input_size(); ++k) {
       const Shape* in = ctx_.shape(n.input(k));
       const int64_t c = in && in->size() > 1 ? (*in)[1] : -1;
-      if (c < 0) return keep_all(fmt::format("the channel counts of the inputs of {} are unknown", describe(n)));
+      if (c < 0)
+        return keep_all(fmt::format("the channel counts of the inputs of {} are unknown", describe(n)));
       if (n.input(k) != value) {
         out.insert(out.end(), size_t(c), 1.0f);
         continue;
@@ -208,7 +218,8 @@ class Planner {
 void fold_amplitudes(PassContext& ctx) {
   std::vector<onnx::NodeProto*> spikes;
   for (auto& n : *ctx.graph.mutable_node())
-    if (const ops::OpTraits* t = ops::find_traits(n.domain(), n.op_type()); t && t->neuron) spikes.push_back(&n);
+    if (const ops::OpTraits* t = ops::find_traits(n.domain(), n.op_type()); t && t->neuron)
+      spikes.push_back(&n);
 
   for (onnx::NodeProto* spike : spikes) {
     if (spike->input_size() < 2 || spike->input(1).empty()) continue;
@@ -222,17 +233,19 @@ void fold_amplitudes(PassContext& ctx) {
     if (a.dtype != DType::kFloat32 || a.size() < 1)
       throw Error(ErrorCode::kInvalidModel,
                   fmt::format("{}: TernarySpike node '{}': amplitude '{}' must be float32 with 1 "
-                              "or C elements", ctx.file, spike->name(), spike->input(1)));
+                              "or C elements",
+                              ctx.file, spike->name(), spike->input(1)));
     const Scale scale = a.f;
     const bool unit = std::all_of(scale.begin(), scale.end(), [](float x) { return x == 1.0f; });
-    const std::string what =
-        scale.size() == 1 ? fmt::format("amplitude of {} (a = {})", spike->name(), scale[0])
-                          : fmt::format("amplitude of {} ({} channels)", spike->name(), scale.size());
+    const std::string what = scale.size() == 1
+                                 ? fmt::format("amplitude of {} (a = {})", spike->name(), scale[0])
+                                 : fmt::format("amplitude of {} ({} channels)", spike->name(), scale.size());
 
     std::vector<Action> actions;
     Planner planner(ctx, actions);
     if (!unit) planner.plan(spike->output(0), scale, "");
-    const bool none_folds = !actions.empty() &&
+    const bool none_folds =
+        !actions.empty() &&
         std::all_of(actions.begin(), actions.end(), [](const Action& x) { return x.kind == Action::kKept; });
     std::string why = planner.blocked;
     if (why.empty() && none_folds)
@@ -242,8 +255,8 @@ void fold_amplitudes(PassContext& ctx) {
         if (x.kind == Action::kKept) why = x.reason + x.via;
     if (!why.empty() && ctx.options.strict)
       throw Error(ErrorCode::kUnsupportedOp,
-                  fmt::format("{}: TernarySpike node '{}': the amplitude cannot be folded: {}",
-                              ctx.file, spike->name(), why));
+                  fmt::format("{}: TernarySpike node '{}': the amplitude cannot be folded: {}", ctx.file,
+                              spike->name(), why));
     if (!planner.blocked.empty() || none_folds) {
       // Spec 3.2: the node keeps its amplitude and the runtime computes a * s.
       ctx.report.kept_amplitudes.emplace_back(spike->name(), why);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Folds a constant padding (an op whose traits give constant_padding: Pad)
 // into the windowed op that alone reads it (traits absorb_padding: Conv,
 // AveragePool, MaxPool), when only the spatial axes are padded, by amounts
@@ -15,7 +16,8 @@ namespace {
 
 // The rank of `value`: from the shapes, else from the number of pads the
 // node declares (2 per axis when it names no axes); -1 when unknown.
-int64_t data_rank(PassContext& ctx, const onnx::NodeProto& pad, const std::vector<const ConstTensor*>& inputs) {
+int64_t data_rank(PassContext& ctx, const onnx::NodeProto& pad,
+                  const std::vector<const ConstTensor*>& inputs) {
   if (const Shape* s = ctx.shape(pad.input(0))) return static_cast<int64_t>(s->size());
   if (pad.input_size() > 3 && !pad.input(3).empty()) return -1;
   if (inputs.size() > 1 && inputs[1]) return inputs[1]->size() / 2;
@@ -62,7 +64,9 @@ void fold_pads(PassContext& ctx) {
     const ops::OpTraits* traits = ops::find_traits(n.domain(), n.op_type());
     if (!traits || !traits->constant_padding) continue;
     const std::string into = fold_one(ctx, n, *traits);
-    if (!into.empty()) ctx.report.folded.push_back(fmt::format("{} {} folded into the pads of {}", n.op_type(), n.name(), into));
+    if (!into.empty())
+      ctx.report.folded.push_back(
+          fmt::format("{} {} folded into the pads of {}", n.op_type(), n.name(), into));
   }
 }
 

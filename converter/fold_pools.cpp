@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pass d (spec 3.3): fold an average pool of spikes into the layer it feeds.
 //
 // After amplitude folding a TernarySpike emits {-1, 0, +1}; an AveragePool
@@ -50,8 +51,8 @@ std::string auto_pad(const onnx::NodeProto& n) {
 }
 
 // The window of `pool` (its traits say) over a static [N, C, H, W] input, or why it cannot fold.
-std::optional<Window> pool_window(const PassContext& ctx, const onnx::NodeProto& pool, const ops::OpTraits& traits,
-                                  std::string& why) {
+std::optional<Window> pool_window(const PassContext& ctx, const onnx::NodeProto& pool,
+                                  const ops::OpTraits& traits, std::string& why) {
   const Shape* in = ctx.shape(pool.input(0));
   if (!in || in->size() != 4 || (*in)[1] < 1 || (*in)[2] < 1 || (*in)[3] < 1) {
     why = fmt::format("the C, H, W of the input of {} are not known statically", describe(pool));
@@ -117,9 +118,11 @@ class PoolFolder {
     for (const Target& t : targets) {
       std::string layer_why = why;
       if (layer_why.empty())
-        layer_why = t.flatten ? fold_features(pool, *spike, *win, t) : fold_spatial(pool, *spike, *win, *t.layer);
+        layer_why =
+            t.flatten ? fold_features(pool, *spike, *win, t) : fold_spatial(pool, *spike, *win, *t.layer);
       if (!layer_why.empty())
-        ctx_.report.kept_pools.emplace_back(fmt::format("{} -> {}", describe(pool), describe(*t.layer)), layer_why);
+        ctx_.report.kept_pools.emplace_back(fmt::format("{} -> {}", describe(pool), describe(*t.layer)),
+                                            layer_why);
     }
   }
 
@@ -164,9 +167,9 @@ class PoolFolder {
   void record(onnx::NodeProto& layer, const onnx::NodeProto& pool, const onnx::NodeProto& spike,
               const Window& win, const std::string& what) {
     ctx_.pool_folds[layer.name()] = win.size();
-    ctx_.report.folded.push_back(fmt::format("{} ({}x{}) folded into {}: {}; it now consumes the spikes of {}",
-                                             describe(pool), win.kh, win.kw, describe(layer), what,
-                                             spike.name()));
+    ctx_.report.folded.push_back(
+        fmt::format("{} ({}x{}) folded into {}: {}; it now consumes the spikes of {}", describe(pool), win.kh,
+                    win.kw, describe(layer), what, spike.name()));
   }
 
   // Pool + convolution -> one convolution over the spikes. Empty on
@@ -179,10 +182,14 @@ class PoolFolder {
     const auto strides = ints_or(conv, "strides", {1, 1});
     auto pads = ints_or(conv, "pads", {0, 0, 0, 0});
     const std::string pad_mode = auto_pad(conv);
-    if (pad_mode == "VALID") pads = {0, 0, 0, 0};
-    else if (pad_mode != "NOTSET") return fmt::format("{} pads by auto_pad {}", describe(conv), pad_mode);
-    if (strides.size() != 2 || pads.size() != 4) return fmt::format("{} is not a 2-D convolution", describe(conv));
-    if (!all_equal(ints_or(conv, "dilations", {1, 1}), 1)) return fmt::format("{} is dilated", describe(conv));
+    if (pad_mode == "VALID")
+      pads = {0, 0, 0, 0};
+    else if (pad_mode != "NOTSET")
+      return fmt::format("{} pads by auto_pad {}", describe(conv), pad_mode);
+    if (strides.size() != 2 || pads.size() != 4)
+      return fmt::format("{} is not a 2-D convolution", describe(conv));
+    if (!all_equal(ints_or(conv, "dilations", {1, 1}), 1))
+      return fmt::format("{} is dilated", describe(conv));
     const int64_t fh = kh * win.kh, fw = kw * win.kw;
     if (auto e = check_size(conv, m * cg * fh * fw); !e.empty()) return e;
 
@@ -195,12 +202,14 @@ class PoolFolder {
     for (int64_t mc = 0; mc < m * cg; ++mc)
       for (int64_t y = 0; y < fh; ++y)
         for (int64_t x = 0; x < fw; ++x)
-          folded.f[size_t((mc * fh + y) * fw + x)] = old.f[size_t((mc * kh + y / win.kh) * kw + x / win.kw)] * inv;
+          folded.f[size_t((mc * fh + y) * fw + x)] =
+              old.f[size_t((mc * kh + y / win.kh) * kw + x / win.kw)] * inv;
     write_tensor(*t, folded);
     ctx_.shapes[t->name()] = folded.shape;
 
     const std::vector<int64_t> new_strides{strides[0] * win.kh, strides[1] * win.kw};
-    const std::vector<int64_t> new_pads{pads[0] * win.kh, pads[1] * win.kw, pads[2] * win.kh, pads[3] * win.kw};
+    const std::vector<int64_t> new_pads{pads[0] * win.kh, pads[1] * win.kw, pads[2] * win.kh,
+                                        pads[3] * win.kw};
     set_ints(conv, "kernel_shape", {fh, fw});
     set_ints(conv, "strides", new_strides);
     set_ints(conv, "pads", new_pads);
@@ -232,7 +241,8 @@ class PoolFolder {
     const int64_t ph = win.h / win.kh, pw = win.w / win.kw;
     const int64_t features = win.c * ph * pw, outputs = features_are_columns ? w->dims(0) : w->dims(1);
     if ((features_are_columns ? w->dims(1) : w->dims(0)) != features)
-      return fmt::format("{} does not have the {} input features of the pooled spikes", describe(layer), features);
+      return fmt::format("{} does not have the {} input features of the pooled spikes", describe(layer),
+                         features);
     const int64_t unpooled = win.c * win.h * win.w;
     if (auto e = check_size(layer, unpooled * outputs); !e.empty()) return e;
 
@@ -248,8 +258,10 @@ class PoolFolder {
           const int64_t g = (c * win.h + y) * win.w + x;              // unpooled feature
           const int64_t f = (c * ph + y / win.kh) * pw + x / win.kw;  // its pooled feature
           for (int64_t o = 0; o < outputs; ++o) {
-            if (features_are_columns) folded.f[size_t(o * unpooled + g)] = old.f[size_t(o * features + f)] * inv;
-            else folded.f[size_t(g * outputs + o)] = old.f[size_t(f * outputs + o)] * inv;
+            if (features_are_columns)
+              folded.f[size_t(o * unpooled + g)] = old.f[size_t(o * features + f)] * inv;
+            else
+              folded.f[size_t(g * outputs + o)] = old.f[size_t(f * outputs + o)] * inv;
           }
         }
     write_tensor(*tp, folded);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pass a: Constant nodes become initializers, an Identity of an initializer
 // gives way to the initializer, and a Reshape that only flattens
 // [N, C, H, W] to [N, C*H*W] becomes Flatten(axis = 1).
@@ -79,15 +80,16 @@ void constants_to_initializers(PassContext& ctx) {
 void bypass_constant_identities(PassContext& ctx) {
   int bypassed = 0;
   for (auto& n : *ctx.graph.mutable_node()) {
-    if (n.op_type() != "Identity" || !n.domain().empty() || n.input_size() != 1 || n.output_size() != 1) continue;
+    if (n.op_type() != "Identity" || !n.domain().empty() || n.input_size() != 1 || n.output_size() != 1)
+      continue;
     if (!find_initializer(ctx.graph, n.input(0)) || is_graph_output(ctx.graph, n.output(0))) continue;
     for (auto& [reader, slot] : find_uses(ctx.graph, n.output(0))) reader->set_input(slot, n.input(0));
     n.set_output(0, "");  // dead now: remove_dead() drops it
     bypassed++;
   }
   if (bypassed > 0)
-    ctx.report.folded.push_back(
-        fmt::format("{} Identity node(s) of initializers bypassed (their readers read the initializer)", bypassed));
+    ctx.report.folded.push_back(fmt::format(
+        "{} Identity node(s) of initializers bypassed (their readers read the initializer)", bypassed));
 }
 
 class ShapeEvaluator {
@@ -172,8 +174,8 @@ class ShapeEvaluator {
 
   std::optional<IntValue> unsqueeze(const onnx::NodeProto& n, const std::vector<IntValue>& in) {
     // Axes are an attribute before opset 13 and an input from 13 on.
-    std::vector<int64_t> axes = ctx_.opset >= 13 ? (in.size() == 2 ? in[1].v : std::vector<int64_t>{})
-                                                 : attr_ints(n, "axes");
+    std::vector<int64_t> axes =
+        ctx_.opset >= 13 ? (in.size() == 2 ? in[1].v : std::vector<int64_t>{}) : attr_ints(n, "axes");
     if (!in[0].scalar || axes.size() != 1 || (axes[0] != 0 && axes[0] != -1)) return std::nullopt;
     return IntValue{in[0].v, false};
   }
@@ -192,8 +194,7 @@ class ShapeEvaluator {
 
 // Does reshaping `data` to `target` do the same as Flatten(axis = 1)?
 // `batch` is what stands for the data's dimension 0 in `target`.
-bool is_flatten(const Shape& data, const std::vector<int64_t>& target, int64_t batch,
-                bool allow_zero) {
+bool is_flatten(const Shape& data, const std::vector<int64_t>& target, int64_t batch, bool allow_zero) {
   if (data.size() < 2 || target.size() != 2) return false;
   int64_t rest = 1;
   for (size_t k = 1; k < data.size(); ++k) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading, validating and writing model files.
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -39,8 +40,7 @@ std::vector<float> parse_float_list(const std::string& text, const std::string& 
       if (used != item.size() || !std::isfinite(v)) throw std::invalid_argument("bad");
       values.push_back(v);
     } catch (const std::exception&) {
-      throw invalid(file, fmt::format("metadata {} = \"{}\": expected comma-separated numbers",
-                                      key, text));
+      throw invalid(file, fmt::format("metadata {} = \"{}\": expected comma-separated numbers", key, text));
     }
   }
   if (values.empty()) throw invalid(file, fmt::format("metadata {} is empty", key));
@@ -59,16 +59,14 @@ onnx::ModelProto parse_model(const void* data, std::size_t size, const std::stri
                              const Limits& limits) {
   if (size == 0) throw Error(ErrorCode::kParse, fmt::format("{}: empty file", name));
   if (size > limits.max_file_bytes)
-    throw Error(ErrorCode::kResourceLimit,
-                fmt::format("{}: file of {} bytes exceeds the limit of {} bytes", name, size,
-                            limits.max_file_bytes));
+    throw Error(ErrorCode::kResourceLimit, fmt::format("{}: file of {} bytes exceeds the limit of {} bytes",
+                                                       name, size, limits.max_file_bytes));
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw Error(ErrorCode::kResourceLimit, fmt::format("{}: file too large for protobuf", name));
   onnx::ModelProto model;
   if (!model.ParseFromArray(data, static_cast<int>(size)))
     throw Error(ErrorCode::kParse, fmt::format("{}: not a valid ONNX (protobuf) model file", name));
-  if (!model.has_graph())
-    throw Error(ErrorCode::kParse, fmt::format("{}: the file holds no graph", name));
+  if (!model.has_graph()) throw Error(ErrorCode::kParse, fmt::format("{}: the file holds no graph", name));
   return model;
 }
 
@@ -77,9 +75,8 @@ onnx::ModelProto read_model_file(const std::string& path, const Limits& limits) 
   auto size = std::filesystem::file_size(path, ec);
   if (ec) throw Error(ErrorCode::kIO, fmt::format("{}: cannot open model file: {}", path, ec.message()));
   if (size > limits.max_file_bytes)
-    throw Error(ErrorCode::kResourceLimit,
-                fmt::format("{}: file of {} bytes exceeds the limit of {} bytes", path, size,
-                            limits.max_file_bytes));
+    throw Error(ErrorCode::kResourceLimit, fmt::format("{}: file of {} bytes exceeds the limit of {} bytes",
+                                                       path, size, limits.max_file_bytes));
   if (size == 0) throw Error(ErrorCode::kParse, fmt::format("{}: empty file", path));
   if (size > static_cast<std::uintmax_t>(std::numeric_limits<int>::max()))
     throw Error(ErrorCode::kResourceLimit, fmt::format("{}: file too large for protobuf", path));
@@ -96,7 +93,8 @@ onnx::ModelProto read_model_file(const std::string& path, const Limits& limits) 
     parsed = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
   }
   if (in.bad()) throw Error(ErrorCode::kIO, fmt::format("{}: read error", path));
-  if (!parsed) throw Error(ErrorCode::kParse, fmt::format("{}: not a valid ONNX (protobuf) model file", path));
+  if (!parsed)
+    throw Error(ErrorCode::kParse, fmt::format("{}: not a valid ONNX (protobuf) model file", path));
   if (!model.has_graph()) throw Error(ErrorCode::kParse, fmt::format("{}: the file holds no graph", path));
   return model;
 }
@@ -125,15 +123,22 @@ ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& fi
     }
   }
   if (auto v = get("tspike.encoding")) {
-    if (*v == "direct") md.encoding = Encoding::kDirect;
-    else if (*v == "sequence") md.encoding = Encoding::kSequence;
-    else throw invalid(file, fmt::format("metadata tspike.encoding = \"{}\": expected direct or sequence", *v));
+    if (*v == "direct")
+      md.encoding = Encoding::kDirect;
+    else if (*v == "sequence")
+      md.encoding = Encoding::kSequence;
+    else
+      throw invalid(file, fmt::format("metadata tspike.encoding = \"{}\": expected direct or sequence", *v));
   }
   if (auto v = get("tspike.readout")) {
-    if (*v == "mean") md.readout = Readout::kMean;
-    else if (*v == "sum") md.readout = Readout::kSum;
-    else if (*v == "last") md.readout = Readout::kLast;
-    else throw invalid(file, fmt::format("metadata tspike.readout = \"{}\": expected mean, sum or last", *v));
+    if (*v == "mean")
+      md.readout = Readout::kMean;
+    else if (*v == "sum")
+      md.readout = Readout::kSum;
+    else if (*v == "last")
+      md.readout = Readout::kLast;
+    else
+      throw invalid(file, fmt::format("metadata tspike.readout = \"{}\": expected mean, sum or last", *v));
   }
   if (auto v = get("tspike.labels")) {
     auto j = nlohmann::json::parse(*v, nullptr, /*allow_exceptions=*/false);
@@ -161,21 +166,27 @@ ModelMetadata read_metadata(const onnx::ModelProto& model, const std::string& fi
       md.image_center_crop = true;
       method.resize(method.size() - crop.size());
     }
-    if (method == "bilinear") md.image_resize = ImageResize::kBilinear;
-    else if (method == "bilinear_antialias") md.image_resize = ImageResize::kBilinearAntialias;
-    else if (method == "nearest") md.image_resize = ImageResize::kNearest;
+    if (method == "bilinear")
+      md.image_resize = ImageResize::kBilinear;
+    else if (method == "bilinear_antialias")
+      md.image_resize = ImageResize::kBilinearAntialias;
+    else if (method == "nearest")
+      md.image_resize = ImageResize::kNearest;
     else
-      throw invalid(file, fmt::format("metadata tspike.image.resize = \"{}\": expected bilinear, bilinear_antialias "
-                                      "or nearest, optionally with _crop",
-                                      *v));
+      throw invalid(
+          file, fmt::format("metadata tspike.image.resize = \"{}\": expected bilinear, bilinear_antialias "
+                            "or nearest, optionally with _crop",
+                            *v));
   }
   if (auto v = get("tspike.reparameterized")) md.reparameterized = (*v == "1");
   if (auto v = get("tspike.pool_folds")) {
-    const char* expected = "metadata tspike.pool_folds: expected a JSON object of node names to pool windows (integers >= 1)";
+    const char* expected =
+        "metadata tspike.pool_folds: expected a JSON object of node names to pool windows (integers >= 1)";
     auto j = nlohmann::json::parse(*v, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object()) throw invalid(file, expected);
     for (const auto& [node, window] : j.items()) {
-      if (!window.is_number_integer() || window.get<int64_t>() < 1 || window.get<int64_t>() > (int64_t{1} << 31))
+      if (!window.is_number_integer() || window.get<int64_t>() < 1 ||
+          window.get<int64_t>() > (int64_t{1} << 31))
         throw invalid(file, expected);
       md.pool_folds[node] = window.get<int64_t>();
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading, checking and writing TernarySpike ONNX models (internal).
 #pragma once
 
@@ -6,9 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "base/values.hpp"
 #include "ops/tensor_proto.hpp"
 #include "ops/traits.hpp"
-#include "base/values.hpp"
 #include "tspike/convert.hpp"
 #include "tspike/model.hpp"
 

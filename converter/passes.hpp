@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The converter's passes and the graph-editing helpers they share (internal).
 //
 // The passes edit the onnx::ModelProto in place. Node pointers handed out by
@@ -44,11 +45,11 @@ struct PassContext {
 };
 
 // The passes, in the order reparameterize() runs them.
-void fold_views(PassContext& ctx);      // Constant -> initializer, view chains -> Flatten
-void fold_pads(PassContext& ctx);       // a constant Pad into the pads of the Conv / pool after it
-void fold_batchnorm(PassContext& ctx);  // spec 3.1
-void fold_amplitudes(PassContext& ctx); // spec 3.2
-void fold_pools(PassContext& ctx);      // spec 3.3 (fold_pools.cpp)
+void fold_views(PassContext& ctx);       // Constant -> initializer, view chains -> Flatten
+void fold_pads(PassContext& ctx);        // a constant Pad into the pads of the Conv / pool after it
+void fold_batchnorm(PassContext& ctx);   // spec 3.1
+void fold_amplitudes(PassContext& ctx);  // spec 3.2
+void fold_pools(PassContext& ctx);       // spec 3.3 (fold_pools.cpp)
 
 // ---- amplitude folding: fold_amplitudes.cpp plans, scale_edits.cpp applies ----
 
@@ -82,8 +83,7 @@ void apply_scale_action(PassContext& ctx, const ScaleAction& a, const std::strin
 onnx::TensorProto* find_initializer(onnx::GraphProto& g, const std::string& name);
 onnx::NodeProto* find_producer(onnx::GraphProto& g, const std::string& value);
 // (node, input slot) pairs that read `value`, in graph order.
-std::vector<std::pair<onnx::NodeProto*, int>> find_uses(onnx::GraphProto& g,
-                                                        const std::string& value);
+std::vector<std::pair<onnx::NodeProto*, int>> find_uses(onnx::GraphProto& g, const std::string& value);
 bool is_graph_output(const onnx::GraphProto& g, const std::string& value);
 // Node input slots reading `value`, plus 1 if it is a graph output.
 int use_count(const onnx::GraphProto& g, const std::string& value);
@@ -108,8 +108,7 @@ void write_tensor(onnx::TensorProto& t, const ConstTensor& value);
 onnx::TensorProto* owned_initializer(PassContext& ctx, onnx::NodeProto& node, int slot);
 
 // Inserts `node` right before `anchor` (or appends when anchor is null).
-onnx::NodeProto* insert_node_before(onnx::GraphProto& g, const onnx::NodeProto* anchor,
-                                    onnx::NodeProto node);
+onnx::NodeProto* insert_node_before(onnx::GraphProto& g, const onnx::NodeProto* anchor, onnx::NodeProto node);
 // Removes nodes none of whose outputs are used, repeatedly, then
 // initializers nobody reads (never graph outputs).
 void remove_dead(onnx::GraphProto& g);

@@ -1,9 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // reparameterize(): runs the converter's passes (spec section 3) and holds the
 // small graph-editing helpers they share.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
-
 #include <unordered_set>
 
 #include "converter/passes.hpp"
@@ -25,8 +25,7 @@ onnx::NodeProto* find_producer(onnx::GraphProto& g, const std::string& value) {
   return nullptr;
 }
 
-std::vector<std::pair<onnx::NodeProto*, int>> find_uses(onnx::GraphProto& g,
-                                                        const std::string& value) {
+std::vector<std::pair<onnx::NodeProto*, int>> find_uses(onnx::GraphProto& g, const std::string& value) {
   std::vector<std::pair<onnx::NodeProto*, int>> uses;
   for (auto& n : *g.mutable_node())
     for (int k = 0; k < n.input_size(); ++k)
@@ -104,13 +103,10 @@ onnx::TensorProto* add_initializer(PassContext& ctx, onnx::TensorProto t) {
 }
 
 ConstTensor read_tensor(const PassContext& ctx, const onnx::TensorProto& t) {
-  return tensor_from_proto(t, fmt::format("{}: initializer '{}'", ctx.file, t.name()),
-                           ctx.options.limits);
+  return tensor_from_proto(t, fmt::format("{}: initializer '{}'", ctx.file, t.name()), ctx.options.limits);
 }
 
-void write_tensor(onnx::TensorProto& t, const ConstTensor& value) {
-  t = tensor_to_proto(value, t.name());
-}
+void write_tensor(onnx::TensorProto& t, const ConstTensor& value) { t = tensor_to_proto(value, t.name()); }
 
 onnx::TensorProto* owned_initializer(PassContext& ctx, onnx::NodeProto& node, int slot) {
   if (slot >= node.input_size()) return nullptr;
@@ -157,8 +153,10 @@ void remove_dead(onnx::GraphProto& g) {
   std::unordered_set<std::string> dropped;
   google::protobuf::RepeatedPtrField<onnx::TensorProto> inits;
   for (auto& t : *g.mutable_initializer()) {
-    if (needed.count(t.name())) *inits.Add() = std::move(t);
-    else dropped.insert(t.name());
+    if (needed.count(t.name()))
+      *inits.Add() = std::move(t);
+    else
+      dropped.insert(t.name());
   }
   g.mutable_initializer()->Swap(&inits);
   // An IR <= 3 model lists initializers as graph inputs: drop those entries too.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pass c, second half: carrying out the amplitude plan of fold_amplitudes.cpp
 // on the model (scaled weights, scale Muls on edges and graph outputs).
 #include <fmt/format.h>
@@ -36,9 +37,8 @@ ConstTensor scale_constant(const PassContext& ctx, const Scale& s, const std::st
 
 // Inserts Mul(input, scale) -> output right before `anchor` (appends when
 // null). Returns the new node.
-onnx::NodeProto* insert_scale_mul(PassContext& ctx, const onnx::NodeProto* anchor,
-                                  const std::string& input, const std::string& output,
-                                  const Scale& s) {
+onnx::NodeProto* insert_scale_mul(PassContext& ctx, const onnx::NodeProto* anchor, const std::string& input,
+                                  const std::string& output, const Scale& s) {
   const std::string k_name = unique_name(ctx.graph, input + "_scale");
   add_initializer(ctx, tensor_to_proto(scale_constant(ctx, s, input), k_name));
   onnx::NodeProto mul;
@@ -59,9 +59,11 @@ void scale_weights(PassContext& ctx, onnx::NodeProto& n, const Scale& s) {
   ConstTensor w = read_tensor(ctx, *t);
   ops::WeightLayout layout;
   const ops::OpTraits* traits = ops::find_traits(n.domain(), n.op_type());
-  const std::string why = traits && traits->layer ? traits->layer->weight_layout(n, w.shape, -1, layout) : "not a layer";
+  const std::string why =
+      traits && traits->layer ? traits->layer->weight_layout(n, w.shape, -1, layout) : "not a layer";
   if (!why.empty()) throw internal(ctx, fmt::format("cannot scale the weights of {}: {}", describe(n), why));
-  for_each_weight(w.shape, layout, [&](int64_t k, int64_t /*out*/, int64_t feature) { w.f[k] *= at(s, feature); });
+  for_each_weight(w.shape, layout,
+                  [&](int64_t k, int64_t /*out*/, int64_t feature) { w.f[k] *= at(s, feature); });
   write_tensor(*t, w);
 }
 
@@ -77,8 +79,8 @@ void merge_into_mul(PassContext& ctx, onnx::NodeProto& mul, const Scale& s) {
   } else if (k.size() == int64_t(s.size()) || s.size() == 1) {
     for (int64_t c = 0; c < k.size(); ++c) k.f[c] *= at(s, c);
   } else {
-    throw internal(ctx, fmt::format("scale Mul {} has {} values, the amplitude {}", mul.name(),
-                                    k.size(), s.size()));
+    throw internal(
+        ctx, fmt::format("scale Mul {} has {} values, the amplitude {}", mul.name(), k.size(), s.size()));
   }
   write_tensor(*t, k);
 }
@@ -112,8 +114,8 @@ void apply_scale_action(PassContext& ctx, const ScaleAction& a, const std::strin
       break;
     case ScaleAction::kOutput:
       scale_graph_output(ctx, a.value, a.scale);
-      folded.push_back(fmt::format("{} kept on graph output '{}'{} as per-channel constant", what,
-                                   a.value, a.via));
+      folded.push_back(
+          fmt::format("{} kept on graph output '{}'{} as per-channel constant", what, a.value, a.via));
       break;
     case ScaleAction::kEdgeMul:
     case ScaleAction::kKept: {
@@ -123,8 +125,8 @@ void apply_scale_action(PassContext& ctx, const ScaleAction& a, const std::strin
       insert_scale_mul(ctx, a.node, input, scaled, a.scale);
       a.node->set_input(a.slot, scaled);
       if (a.kind == ScaleAction::kEdgeMul)
-        folded.push_back(fmt::format("{} kept on edge to {}{} as per-channel constant", what,
-                                     describe(*a.node), a.via));
+        folded.push_back(
+            fmt::format("{} kept on edge to {}{} as per-channel constant", what, describe(*a.node), a.via));
       else
         ctx.report.kept_amplitudes.emplace_back(
             fmt::format("{} -> {}", spike, describe(*a.node)),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed access to a node's attributes, with errors that name the node.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BatchNormalization (inference): y = (x - mean) / sqrt(var + eps) * scale + B
 // along axis 1. Normally folded into the Conv/Gemm before it; runs here when
 // it cannot be.
@@ -78,8 +79,8 @@ TSPIKE_DEFINE_OP_FACTORY(Relu)
 
 namespace {
 // (x - mean) * gamma / sqrt(var + eps) + beta, in double for the folding.
-bool batchnorm_affine(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs, int64_t channels,
-                      PerChannelAffine& affine) {
+bool batchnorm_affine(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs,
+                      int64_t channels, PerChannelAffine& affine) {
   const Attributes attrs(node, node.name());
   if (inputs.size() != 5 || attrs.get_int("training_mode", 0) != 0) return false;
   for (int k = 1; k < node.output_size(); ++k)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conv, 2-D (stride, pads, auto_pad, dilation, groups).
 //
 // Kernels, chosen at creation (event) and per plan in prepare() (oneDNN):
@@ -12,10 +13,10 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include "base/thread_pool.hpp"
 #include "ops/attributes.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/conv_onednn.hpp"
-#include "base/thread_pool.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
 #include "ops/window.hpp"
@@ -34,12 +35,13 @@ class Conv final : public Op {
     const auto& w = b.initializers.size() > 1 ? b.initializers[1] : nullptr;
     const auto& bias = b.initializers.size() > 2 ? b.initializers[2] : nullptr;
     const bool has_bias = b.node.input_size() > 2 && !b.node.input(2).empty();
-    if (b.input_is_spikes && !reference_kernels_ && b.engine != Engine::kDense && w && w->dtype == DType::kFloat32 &&
-        w->shape.size() == 4 && (!has_bias || (bias && bias->dtype == DType::kFloat32 && bias->size() == w->shape[0])))
+    if (b.input_is_spikes && !reference_kernels_ && b.engine != Engine::kDense && w &&
+        w->dtype == DType::kFloat32 && w->shape.size() == 4 &&
+        (!has_bias || (bias && bias->dtype == DType::kFloat32 && bias->size() == w->shape[0])))
       try {
         event_ = EventConv::make(w->f.data(), w->shape[0], w->shape[1], w->shape[2], w->shape[3], group_,
-                                 has_bias ? bias->f.data() : nullptr, b.isa, b.engine == Engine::kAuto, {0, 0},
-                                 b.half_weights);
+                                 has_bias ? bias->f.data() : nullptr, b.isa, b.engine == Engine::kAuto,
+                                 {0, 0}, b.half_weights);
       } catch (const Error& e) {
         throw attrs.error(e.code(), e.what());
       }
@@ -99,7 +101,8 @@ class Conv final : public Op {
       return;
     }
     if (!reference_kernels_ && w.constant && (!bias || (bias->constant && bias->dtype == DType::kFloat32))) {
-      ctx.node_state = make_onednn_conv(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr, ctx.threads);
+      ctx.node_state =
+          make_onednn_conv(g, w.constant->f.data(), bias ? bias->constant->f.data() : nullptr, ctx.threads);
     }
   }
 
@@ -130,7 +133,8 @@ class Conv final : public Op {
 
 void conv_reference(const ConvGeometry& g, const float* in, const float* wt, const float* bias, float* out) {
   const Window2D& win = g.win;
-  const int64_t n = g.n, c = g.c, h = g.h, wd = g.w, m = g.m, cg = c / g.group, kh = win.kernel_h, kw = win.kernel_w;
+  const int64_t n = g.n, c = g.c, h = g.h, wd = g.w, m = g.m, cg = c / g.group, kh = win.kernel_h,
+                kw = win.kernel_w;
   const int64_t mg = m / g.group;
   for (int64_t s = 0; s < n; ++s)
     for (int64_t oc = 0; oc < m; ++oc) {
@@ -145,7 +149,8 @@ void conv_reference(const ConvGeometry& g, const float* in, const float* wt, con
               for (int64_t kx = 0; kx < kw; ++kx) {
                 const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
                 if (ix < 0 || ix >= wd) continue;
-                acc += in[((s * c + grp * cg + ic) * h + iy) * wd + ix] * wt[((oc * cg + ic) * kh + ky) * kw + kx];
+                acc += in[((s * c + grp * cg + ic) * h + iy) * wd + ix] *
+                       wt[((oc * cg + ic) * kh + ky) * kw + kx];
               }
             }
           out[((s * m + oc) * win.out_h + oy) * win.out_w + ox] = acc;
@@ -174,7 +179,9 @@ bool conv_absorb_padding(onnx::NodeProto& node, const std::vector<int64_t>& pads
 }
 }  // namespace
 
-const OpTraits traits_Conv{.scale = ScaleFlow::kIntoWeights, .layer = &conv_layer, .first_weight_input = 0,
+const OpTraits traits_Conv{.scale = ScaleFlow::kIntoWeights,
+                           .layer = &conv_layer,
+                           .first_weight_input = 0,
                            .absorb_padding = &conv_absorb_padding};
 
 }  // namespace tspike::ops

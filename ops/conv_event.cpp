@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Event-driven Conv: weight repacking, per-plan scratch, the per-sample
 // choice between events and the dense fallback. See conv_event.hpp.
 #include "ops/conv_event.hpp"
@@ -29,9 +30,12 @@ double event_auto_crossover(Isa isa) {
   // take the same time on the 3x3, 128-channel, 32x32 layer of
   // bench/bench_conv, one thread, AMD EPYC (Zen 4): docs/engines.md.
   switch (isa) {
-    case Isa::kAvx512: return 0.45;  // against oneDNN's blocked direct convolution
-    case Isa::kAvx2: return 0.50;
-    case Isa::kPortable: break;
+    case Isa::kAvx512:
+      return 0.45;  // against oneDNN's blocked direct convolution
+    case Isa::kAvx2:
+      return 0.50;
+    case Isa::kPortable:
+      break;
   }
   return 0.25;
 }
@@ -46,7 +50,7 @@ struct EventConvState final : NodeState {
   ConvGeometry geometry;  // the whole batch
   EventConvShape shape;
   int threads = 1, maps = 1;
-  int64_t map_entries = 0, map_slots = 0;                        // per map
+  int64_t map_entries = 0, map_slots = 0;  // per map
   // accumulate()'s band, per thread, in the scratch: `band_entries` list
   // entries, `band_index_size` entries of index, `band_floats` sums (a tile
   // of sums, then the partial sums).
@@ -57,7 +61,7 @@ struct EventConvState final : NodeState {
   // Rows split over the threads at batch 1 (split_rows): thread t takes
   // output rows [row_split[t], row_split[t + 1]); row_cost per output row.
   AlignedBuffer<int64_t> row_split, row_cost;
-  std::unique_ptr<NodeState> dense;                             // oneDNN for the batch (auto engine), or null
+  std::unique_ptr<NodeState> dense;  // oneDNN for the batch (auto engine), or null
   EventConvCounters counters;
 
   SpikeMap map(int64_t k) const {
@@ -113,9 +117,9 @@ const EventConvCounters& event_conv_counters(const NodeState& state) {
   return static_cast<const EventConvState&>(state).counters;
 }
 
-std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int64_t cg, int64_t kh, int64_t kw,
-                                           int64_t group, const float* bias, Isa isa, bool dense_fallback,
-                                           EventTiling tiling, bool half_weights) {
+std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int64_t cg, int64_t kh,
+                                           int64_t kw, int64_t group, const float* bias, Isa isa,
+                                           bool dense_fallback, EventTiling tiling, bool half_weights) {
   if (m <= 0 || cg <= 0 || kh <= 0 || kw <= 0 || group <= 0 || m % group != 0) return nullptr;
   if (kh > (int64_t{1} << 20) || kw > (int64_t{1} << 20) || cg > (int64_t{1} << 30)) return nullptr;
   const int64_t mg = m / group, mgp = round_up(mg, kEventRowPad);
@@ -124,7 +128,8 @@ std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int6
   const bool store_half = half_weights && isa != Isa::kPortable;
   if (tiling.tile_width <= 0 || tiling.chunk_taps <= 0)
     tiling = event_tiling(kh * kw, cg, mg, isa, store_half ? 2 : 4);
-  const int64_t tw = std::min(round_up(tiling.tile_width, kEventRowPad), std::min(mgp, event_register_block(isa)));
+  const int64_t tw =
+      std::min(round_up(tiling.tile_width, kEventRowPad), std::min(mgp, event_register_block(isa)));
   // Entries are 32-bit offsets within one tile's weights.
   if (kh * kw * cg * tw + kEventRowPad > std::numeric_limits<uint32_t>::max()) return nullptr;
   std::unique_ptr<EventConv> conv(new EventConv());
@@ -135,8 +140,10 @@ std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int6
   conv->dense_fallback_ = dense_fallback && onednn_available();
   conv->half_ = half_weights, conv->store_half_ = store_half;
   const int64_t count = group * conv->tiles_ * kh * kw * cg * tw;
-  if (store_half) conv->half_weights_ = AlignedBuffer<uint16_t>(count);
-  else conv->weights_ = AlignedBuffer<float>(count);
+  if (store_half)
+    conv->half_weights_ = AlignedBuffer<uint16_t>(count);
+  else
+    conv->weights_ = AlignedBuffer<float>(count);
   for (int64_t oc = 0; oc < m; ++oc) {
     const int64_t g = oc / mg, j = oc % mg;
     for (int64_t ic = 0; ic < cg; ++ic)
@@ -150,11 +157,15 @@ std::unique_ptr<EventConv> EventConv::make(const float* weights, int64_t m, int6
           }
           const uint16_t h = float_to_half(w);
           if ((h & 0x7c00u) == 0x7c00u)
-            throw Error(ErrorCode::kInvalidModel,
-                        fmt::format("weight {} of output channel {} does not fit in 16 bits (tspike.weights = fp16: "
-                                    "at most 65504 in magnitude)", w, oc));
-          if (store_half) conv->half_weights_[at] = h;
-          else conv->weights_[at] = half_to_float(h);
+            throw Error(
+                ErrorCode::kInvalidModel,
+                fmt::format("weight {} of output channel {} does not fit in 16 bits (tspike.weights = fp16: "
+                            "at most 65504 in magnitude)",
+                            w, oc));
+          if (store_half)
+            conv->half_weights_[at] = h;
+          else
+            conv->weights_[at] = half_to_float(h);
         }
   }
   conv->bias_ = AlignedBuffer<float>(group * mgp);
@@ -189,13 +200,14 @@ void EventConv::reference(const ConvGeometry& g, const float* in, float* out) co
     }
 }
 
-std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads, int64_t* scratch_bytes) const {
+std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads,
+                                              int64_t* scratch_bytes) const {
   auto state = std::make_unique<EventConvState>();
   state->geometry = g;
   const Window2D& w = g.win;
-  state->shape = EventConvShape{g.c,          g.h,          g.w,         m_,         group_,    cg_,
+  state->shape = EventConvShape{g.c,          g.h,          g.w,         m_,         group_,     cg_,
                                 mg_,          mgp_,         kh_,         kw_,        w.stride_h, w.stride_w,
-                                w.dilation_h, w.dilation_w, w.pad_top,   w.pad_left, w.out_h,   w.out_w,
+                                w.dilation_h, w.dilation_w, w.pad_top,   w.pad_left, w.out_h,    w.out_w,
                                 tw_,          tiles_,       chunk_taps_, store_half_};
   state->threads = threads;
   state->maps = threads > 1 && g.n >= threads ? threads : 1;
@@ -212,17 +224,22 @@ std::unique_ptr<NodeState> EventConv::prepare(const ConvGeometry& g, int threads
   // sums (with more than one chunk of taps) an eighth.
   const int64_t l2 = cache_sizes().l2;
   const int64_t every_pixel = w.out_h * w.out_w * kh_ * kw_ * cg_;
-  state->band_capacity = std::max(std::min(l2 / 4 / 4, every_pixel / 4), event_band_min_capacity(state->shape));
+  state->band_capacity =
+      std::max(std::min(l2 / 4 / 4, every_pixel / 4), event_band_min_capacity(state->shape));
   state->band_entries = round_up(state->band_capacity + kEventListSlack, 16);
   const int64_t all_pixels = round_up(w.out_h * w.out_w, kEventPixBlock);
   const bool chunked = chunk_taps_ < kh_ * kw_;
-  const int64_t partial_pixels = std::max(kEventPixBlock, l2 / 8 / (4 * tw_) / kEventPixBlock * kEventPixBlock);
+  const int64_t partial_pixels =
+      std::max(kEventPixBlock, l2 / 8 / (4 * tw_) / kEventPixBlock * kEventPixBlock);
   state->band_pixels = chunked ? std::min(all_pixels, partial_pixels) : all_pixels;
   state->band_index_size = round_up(state->band_pixels * (1 + 2 * kh_ * kw_), 16);
   state->band_floats = kEventPixBlock * tw_ + (chunked ? state->band_pixels * tw_ : 0);
-  state->scratch_bytes = round_up((state->band_floats + state->band_entries + state->band_index_size) * 4, 64);
-  if (scratch_bytes) *scratch_bytes = state->scratch_bytes;
-  else state->own_scratch = AlignedBuffer<float>(threads * state->scratch_bytes / 4);
+  state->scratch_bytes =
+      round_up((state->band_floats + state->band_entries + state->band_index_size) * 4, 64);
+  if (scratch_bytes)
+    *scratch_bytes = state->scratch_bytes;
+  else
+    state->own_scratch = AlignedBuffer<float>(threads * state->scratch_bytes / 4);
   return state;
 }
 
@@ -263,7 +280,8 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
   // that never runs densely never pays for it.
   if (dense_fallback_) {
     parallel_for(ctx, threads, [&](int64_t t0, int64_t t1) {
-      events += kernels_->count(x + n * in_size * t0 / threads, n * in_size * t1 / threads - n * in_size * t0 / threads);
+      events += kernels_->count(x + n * in_size * t0 / threads,
+                                n * in_size * t1 / threads - n * in_size * t0 / threads);
     });
     if (events.load() > event_auto_crossover(isa()) * static_cast<double>(n * in_size)) {
       if (!st.dense) st.dense = make_dense(st.geometry, st.threads);
@@ -284,8 +302,8 @@ void EventConv::run(const RunContext& ctx, NodeState& node_state, const float* x
             dense_sample(k);
             continue;
           }
-          kernels_->accumulate(s, packed_weights(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh, 0, s.tiles,
-                               st.band(ctx, t));
+          kernels_->accumulate(s, packed_weights(), bias_.data(), st.map(t), y + k * out_size, 0, s.oh, 0,
+                               s.tiles, st.band(ctx, t));
           events += e;
         }
     });

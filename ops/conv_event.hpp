@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Event-driven Conv for inputs of {-1, 0, +1} (a Conv fed directly by a
 // TernarySpike without amplitude, found at load time by runtime/model.cpp).
 //
@@ -73,7 +74,8 @@ class EventConv {
   // time a timestep runs densely). The working memory of run() (per thread) comes from the
   // RunContext's scratch, of *scratch_bytes per thread; with scratch_bytes
   // null the state holds its own (for callers without a plan).
-  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads, int64_t* scratch_bytes = nullptr) const;
+  std::unique_ptr<NodeState> prepare(const ConvGeometry& g, int threads,
+                                     int64_t* scratch_bytes = nullptr) const;
 
   // One timestep: x and y NCHW of the prepared geometry. Allocates nothing
   // (oneDNN, when auto picks it, may; and the first dense timestep of the
@@ -100,7 +102,8 @@ class EventConv {
   int64_t packed(int64_t g, int64_t ky, int64_t kx, int64_t ic, int64_t j) const {
     return (((((g * tiles_ + j / tw_) * kh_ + ky) * kw_ + kx) * cg_ + ic) * tw_) + j % tw_;
   }
-  int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1, mg_ = 0, mgp_ = 0, tw_ = 16, tiles_ = 1, chunk_taps_ = 1;
+  int64_t m_ = 0, cg_ = 0, kh_ = 0, kw_ = 0, group_ = 1, mg_ = 0, mgp_ = 0, tw_ = 16, tiles_ = 1,
+          chunk_taps_ = 1;
   bool dense_fallback_ = false, has_bias_ = false;
   // Weight k as a float.
   float weight(int64_t k) const { return store_half_ ? half_to_float(half_weights_[k]) : weights_[k]; }
@@ -112,7 +115,7 @@ class EventConv {
   bool half_ = false, store_half_ = false;
   AlignedBuffer<float> weights_;  // [group][tile][kh][kw][cg][tw]
   AlignedBuffer<uint16_t> half_weights_;
-  AlignedBuffer<float> bias_;     // [group][mgp], zeros without bias
+  AlignedBuffer<float> bias_;  // [group][mgp], zeros without bias
 };
 
 // What EventConv::run did since prepare (tests and benchmarks read it).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AVX2 event kernels (Conv and Gemm/MatMul). Compiled with -mavx2 -mfma -mbmi
 // -mbmi2 -mpopcnt and only called when cpu_isa() says avx2 or better. The
 // kernels themselves are event_kernels.inl.
@@ -13,7 +14,9 @@ struct V {
   static constexpr int W = 8;
   static T zero() { return _mm256_setzero_ps(); }
   static T load(const float* p) { return _mm256_loadu_ps(p); }
-  static T load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static T load(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }
   static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
@@ -30,9 +33,12 @@ bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus) {
     bool ok = true;
     for (int64_t i = 0; i < n; ++i) {
       const float v = p[i];
-      if (v == 1.0f) pos |= 1u << i;
-      else if (v == -1.0f) neg |= 1u << i;
-      else if (v != 0.0f) ok = false;
+      if (v == 1.0f)
+        pos |= 1u << i;
+      else if (v == -1.0f)
+        neg |= 1u << i;
+      else if (v != 0.0f)
+        ok = false;
     }
     *plus = pos;
     *minus = neg;
@@ -81,7 +87,8 @@ inline void transpose8(__m256 r[8]) {
 
 void store_transposed(const float* tmp, int64_t tmp_stride, int64_t npx, int64_t nch, float* out,
                       int64_t out_stride) {
-  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(npx)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i mask =
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(npx)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   for (int64_t c0 = 0; c0 < nch; c0 += 8) {
     __m256 r[8];
     for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(tmp + i * tmp_stride + c0);

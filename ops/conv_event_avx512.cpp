@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AVX-512 event kernels (Conv and Gemm/MatMul). Compiled with
 // -mavx512f -mavx512bw -mavx512dq -mavx512vl (+ the AVX2 set) and only called
 // when cpu_isa() says avx512. The kernels themselves are event_kernels.inl.
@@ -18,7 +19,9 @@ struct V {
   static constexpr int W = 16;
   static T zero() { return _mm512_setzero_ps(); }
   static T load(const float* p) { return _mm512_loadu_ps(p); }
-  static T load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static T load(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
   static T add(T a, T b) { return _mm512_add_ps(a, b); }
   static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
@@ -74,7 +77,8 @@ inline void transpose16(__m512 r[16]) {
   }
   // u[4i + k] holds, in 128-bit lane L, column 4L + k of rows 4i..4i+3.
   for (int k = 0; k < 4; ++k) {
-    const __m512 x0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88), x1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xdd);
+    const __m512 x0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88),
+                 x1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xdd);
     const __m512 y0 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
     const __m512 y1 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xdd);
     r[k] = _mm512_shuffle_f32x4(x0, y0, 0x88);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Portable event kernels (Conv and Gemm/MatMul): plain C++ for any CPU,
 // compiled with the library's own flags. Vectors of 8 floats as arrays (the
 // compiler may map them onto SSE2). The kernels themselves are
@@ -45,9 +46,12 @@ bool classify(const float* p, int64_t n, uint32_t* plus, uint32_t* minus) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = p[i];
     if (v == 0.0f) continue;
-    if (v == 1.0f) pos |= 1u << i;
-    else if (v == -1.0f) neg |= 1u << i;
-    else ok = false;  // also NaN
+    if (v == 1.0f)
+      pos |= 1u << i;
+    else if (v == -1.0f)
+      neg |= 1u << i;
+    else
+      ok = false;  // also NaN
   }
   *plus = pos;
   *minus = neg;

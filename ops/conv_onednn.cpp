@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // oneDNN Conv kernel; see conv_onednn.hpp.
 #include "ops/conv_onednn.hpp"
 
@@ -71,7 +72,8 @@ dnnl_status_t execute(const OneDnnConv& s, Slot& slot, const float* x, float* y)
   if (status == dnnl_success) status = dnnl_memory_set_data_handle(slot.dst.get(), y);
   if (status == dnnl_success && s.src_reorder)
     status = dnnl_primitive_execute(s.src_reorder.get(), slot.stream.get(), 2, slot.src_args);
-  if (status == dnnl_success) status = dnnl_primitive_execute(s.primitive.get(), slot.stream.get(), slot.nargs, slot.args);
+  if (status == dnnl_success)
+    status = dnnl_primitive_execute(s.primitive.get(), slot.stream.get(), slot.nargs, slot.args);
   if (status == dnnl_success && s.dst_reorder)
     status = dnnl_primitive_execute(s.dst_reorder.get(), slot.stream.get(), 2, slot.dst_args);
   if (status == dnnl_success) status = dnnl_stream_wait(slot.stream.get());
@@ -116,17 +118,19 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
     const memory::dims dilates{g.win.dilation_h - 1, g.win.dilation_w - 1};  // oneDNN counts the gaps
     const memory::dims pad_l{g.win.pad_top, g.win.pad_left}, pad_r{g.win.pad_bottom, g.win.pad_right};
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                         dnnl::algorithm::convolution_direct, src_any, w_any, bias_md, dst_any,
-                                         strides, dilates, pad_l, pad_r);
+                                         dnnl::algorithm::convolution_direct, src_any, w_any, bias_md,
+                                         dst_any, strides, dilates, pad_l, pad_r);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, state->engine);
     state->primitive = dnnl::convolution_forward(pd);
     const bool src_blocked = pd.src_desc() != src_md, dst_blocked = pd.dst_desc() != dst_md;
     if (src_blocked)
-      state->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(state->engine, src_md, state->engine, pd.src_desc()));
+      state->src_reorder =
+          dnnl::reorder(dnnl::reorder::primitive_desc(state->engine, src_md, state->engine, pd.src_desc()));
     if (dst_blocked)
-      state->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(state->engine, pd.dst_desc(), state->engine, dst_md));
+      state->dst_reorder =
+          dnnl::reorder(dnnl::reorder::primitive_desc(state->engine, pd.dst_desc(), state->engine, dst_md));
 
     // The one weight reorder, from the model's constant (read only).
     dnnl::stream stream(state->engine);
@@ -170,7 +174,8 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
     // chose GEMM-based convolutions, whose first execution generated its
     // GEMM kernels: 26 ms in a fresh process on a quiet machine, 40-95 ms
     // on a loaded one, for models/fashion_tsnet.onnx's first layer.)
-    std::vector<float> src(static_cast<size_t>(n * state->in_size)), dst(static_cast<size_t>(n * state->out_size));
+    std::vector<float> src(static_cast<size_t>(n * state->in_size)),
+        dst(static_cast<size_t>(n * state->out_size));
     if (execute(*state, state->slots[0], src.data(), dst.data()) != dnnl_success) return nullptr;
     return state;
   } catch (const dnnl::error&) {

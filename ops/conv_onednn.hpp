@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conv through a oneDNN convolution primitive (fp32, forward inference).
 //
 // The primitive (for one sample of the input shape), a stream and scratchpad
@@ -50,6 +51,7 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
 // Allocates nothing of its own; oneDNN's execute does (see
 // conv_onednn.cpp). Throws Error(kUnsupportedOp) naming `label` if oneDNN
 // fails.
-void run_onednn_conv(const std::string& label, NodeState& state, const float* x, float* y, const RunContext& ctx);
+void run_onednn_conv(const std::string& label, NodeState& state, const float* x, float* y,
+                     const RunContext& ctx);
 
 }  // namespace tspike::ops

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CPU feature detection for kernel dispatch; see cpu_features.hpp.
 #include "ops/cpu_features.hpp"
 
@@ -8,9 +9,12 @@ namespace tspike::ops {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kPortable: break;
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kPortable:
+      break;
   }
   return "portable";
 }
@@ -38,10 +42,14 @@ Isa cpu_isa() {
 bool parse_isa(const std::string& text, Isa* isa) {
   std::string t = text;
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (t == "portable") *isa = Isa::kPortable;
-  else if (t == "avx2") *isa = Isa::kAvx2;
-  else if (t == "avx512") *isa = Isa::kAvx512;
-  else return false;
+  if (t == "portable")
+    *isa = Isa::kPortable;
+  else if (t == "avx2")
+    *isa = Isa::kAvx2;
+  else if (t == "avx512")
+    *isa = Isa::kAvx512;
+  else
+    return false;
   return true;
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The instruction sets tspike's optimized kernels are compiled for, and the
 // one that runs: the best the CPU has, capped by TSPIKE_ISA and
 // LoadOptions::max_isa. Asked once when a model is loaded; the kernels are
@@ -24,6 +25,8 @@ Isa cpu_isa();
 bool parse_isa(const std::string& text, Isa* isa);
 
 // min(cpu_isa(), cap).
-inline Isa usable_isa(Isa cap) { return static_cast<int>(cpu_isa()) < static_cast<int>(cap) ? cpu_isa() : cap; }
+inline Isa usable_isa(Isa cap) {
+  return static_cast<int>(cpu_isa()) < static_cast<int>(cap) ? cpu_isa() : cap;
+}
 
 }  // namespace tspike::ops

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Add, Sub, Mul, Div with numpy broadcasting; float32 at run time, float32
 // or int64 when folded at plan time (shape arithmetic). Kernels: see
 // ops/elementwise.hpp.
@@ -9,9 +10,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/thread_pool.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
-#include "base/thread_pool.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -23,9 +24,12 @@ T apply(BinaryKind kind, T a, T b) {
     // overflowing; x / 0 is 0. Nonsense results fail the shape checks later.
     using U = std::make_unsigned_t<T>;
     switch (kind) {
-      case BinaryKind::kAdd: return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
-      case BinaryKind::kSub: return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
-      case BinaryKind::kMul: return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+      case BinaryKind::kAdd:
+        return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+      case BinaryKind::kSub:
+        return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+      case BinaryKind::kMul:
+        return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
       case BinaryKind::kDiv:
         if (b == 0) return T{0};
         if (b == -1) return static_cast<T>(U{0} - static_cast<U>(a));
@@ -33,12 +37,17 @@ T apply(BinaryKind kind, T a, T b) {
     }
   }
   switch (kind) {
-    case BinaryKind::kAdd: return a + b;
-    case BinaryKind::kSub: return a - b;
-    case BinaryKind::kMul: return a * b;
+    case BinaryKind::kAdd:
+      return a + b;
+    case BinaryKind::kSub:
+      return a - b;
+    case BinaryKind::kMul:
+      return a * b;
     case BinaryKind::kDiv:
-      if constexpr (std::is_integral_v<T>) return b == 0 ? T{0} : a / b;
-      else return a / b;
+      if constexpr (std::is_integral_v<T>)
+        return b == 0 ? T{0} : a / b;
+      else
+        return a / b;
   }
   return a;
 }
@@ -87,10 +96,14 @@ void reference_kernel(BinaryKind kind, const TensorRef& a, const TensorRef& b, c
 // time so that the loop vectorizes.
 template <BinaryKind K>
 inline float op(float a, float b) {
-  if constexpr (K == BinaryKind::kAdd) return a + b;
-  else if constexpr (K == BinaryKind::kSub) return a - b;
-  else if constexpr (K == BinaryKind::kMul) return a * b;
-  else return a / b;
+  if constexpr (K == BinaryKind::kAdd)
+    return a + b;
+  else if constexpr (K == BinaryKind::kSub)
+    return a - b;
+  else if constexpr (K == BinaryKind::kMul)
+    return a * b;
+  else
+    return a / b;
 }
 
 template <BinaryKind K, bool AScalar, bool BScalar>
@@ -138,9 +151,12 @@ void walk_runs(const BroadcastRuns& p, const float* a, const float* b, float* y,
 
 template <BinaryKind K>
 void walk_runs(const BroadcastRuns& p, const float* a, const float* b, float* y, int64_t begin, int64_t end) {
-  if (p.a_scalar) walk_runs<K, true, false>(p, a, b, y, begin, end);
-  else if (p.b_scalar) walk_runs<K, false, true>(p, a, b, y, begin, end);
-  else walk_runs<K, false, false>(p, a, b, y, begin, end);
+  if (p.a_scalar)
+    walk_runs<K, true, false>(p, a, b, y, begin, end);
+  else if (p.b_scalar)
+    walk_runs<K, false, true>(p, a, b, y, begin, end);
+  else
+    walk_runs<K, false, false>(p, a, b, y, begin, end);
 }
 
 // The plan's choice of kernel for one node (none: the reference kernel).
@@ -156,10 +172,12 @@ class Binary : public Op {
     const ValueDesc& a = require_input(*this, ctx, 0, "A");
     const ValueDesc& b = require_input(*this, ctx, 1, "B");
     if (a.dtype != b.dtype)
-      throw error(ErrorCode::kInvalidModel, fmt::format("A is {} but B is {}", to_string(a.dtype), to_string(b.dtype)));
+      throw error(ErrorCode::kInvalidModel,
+                  fmt::format("A is {} but B is {}", to_string(a.dtype), to_string(b.dtype)));
     ctx.outputs = {output_like(a, broadcast_shapes(*this, a.shape, b.shape))};
     if (ctx.outputs[0].shape.size() > kMaxBroadcastRank && a.shape != b.shape)
-      throw error(ErrorCode::kUnsupportedOp, fmt::format("broadcasting over more than {} dims", kMaxBroadcastRank));
+      throw error(ErrorCode::kUnsupportedOp,
+                  fmt::format("broadcasting over more than {} dims", kMaxBroadcastRank));
     if (a.dtype == DType::kFloat32 && !reference_kernels_)
       if (auto plan = elementwise_plan(a.shape, b.shape, ctx.outputs[0].shape))
         ctx.node_state = std::make_unique<BinaryState>(*plan);
@@ -177,10 +195,18 @@ class Binary : public Op {
   bool reference_kernels_;
 };
 
-struct Add final : Binary { explicit Add(const OpBuildContext& b) : Binary(BinaryKind::kAdd, b) {} };
-struct Sub final : Binary { explicit Sub(const OpBuildContext& b) : Binary(BinaryKind::kSub, b) {} };
-struct Mul final : Binary { explicit Mul(const OpBuildContext& b) : Binary(BinaryKind::kMul, b) {} };
-struct Div final : Binary { explicit Div(const OpBuildContext& b) : Binary(BinaryKind::kDiv, b) {} };
+struct Add final : Binary {
+  explicit Add(const OpBuildContext& b) : Binary(BinaryKind::kAdd, b) {}
+};
+struct Sub final : Binary {
+  explicit Sub(const OpBuildContext& b) : Binary(BinaryKind::kSub, b) {}
+};
+struct Mul final : Binary {
+  explicit Mul(const OpBuildContext& b) : Binary(BinaryKind::kMul, b) {}
+};
+struct Div final : Binary {
+  explicit Div(const OpBuildContext& b) : Binary(BinaryKind::kDiv, b) {}
+};
 
 }  // namespace
 
@@ -228,18 +254,24 @@ std::optional<BroadcastRuns> elementwise_plan(const Shape& a, const Shape& b, co
 }
 
 void binary_reference(BinaryKind kind, const TensorRef& a, const TensorRef& b, const TensorRef& y) {
-  if (y.dtype == DType::kFloat32) reference_kernel<float>(kind, a, b, y);
-  else reference_kernel<int64_t>(kind, a, b, y);
+  if (y.dtype == DType::kFloat32)
+    reference_kernel<float>(kind, a, b, y);
+  else
+    reference_kernel<int64_t>(kind, a, b, y);
 }
 
 void binary_runs(BinaryKind kind, const BroadcastRuns& plan, const float* a, const float* b, float* y,
                  int64_t begin, int64_t end) {
   if (begin >= end) return;
   switch (kind) {
-    case BinaryKind::kAdd: return walk_runs<BinaryKind::kAdd>(plan, a, b, y, begin, end);
-    case BinaryKind::kSub: return walk_runs<BinaryKind::kSub>(plan, a, b, y, begin, end);
-    case BinaryKind::kMul: return walk_runs<BinaryKind::kMul>(plan, a, b, y, begin, end);
-    case BinaryKind::kDiv: return walk_runs<BinaryKind::kDiv>(plan, a, b, y, begin, end);
+    case BinaryKind::kAdd:
+      return walk_runs<BinaryKind::kAdd>(plan, a, b, y, begin, end);
+    case BinaryKind::kSub:
+      return walk_runs<BinaryKind::kSub>(plan, a, b, y, begin, end);
+    case BinaryKind::kMul:
+      return walk_runs<BinaryKind::kMul>(plan, a, b, y, begin, end);
+    case BinaryKind::kDiv:
+      return walk_runs<BinaryKind::kDiv>(plan, a, b, y, begin, end);
   }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Add, Sub, Mul, Div kernels (ops/elementwise.cpp), exposed for the tests
 // and benchmarks.
 //
@@ -27,11 +28,11 @@ constexpr size_t kMaxBroadcastRank = 8;
 using BroadcastDims = std::array<int64_t, kMaxBroadcastRank>;
 
 struct BroadcastRuns {
-  int64_t inner = 1;                  // elements per run
-  bool a_scalar = false;              // A is one value over a run (else contiguous)
+  int64_t inner = 1;      // elements per run
+  bool a_scalar = false;  // A is one value over a run (else contiguous)
   bool b_scalar = false;
-  int outer_rank = 0;                 // dims that enumerate the runs, row-major
-  BroadcastDims outer{};              // their sizes
+  int outer_rank = 0;                    // dims that enumerate the runs, row-major
+  BroadcastDims outer{};                 // their sizes
   BroadcastDims a_stride{}, b_stride{};  // elements of A / B per step of each (0: broadcast)
   int64_t runs() const;
 };

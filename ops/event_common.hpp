@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces shared by the event-driven Conv and Gemm/MatMul (conv_event.*,
 // gemm_event.*) outside the kernels: aligned storage, rounding.
 //

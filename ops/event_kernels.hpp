@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The interface of the event-driven kernels, one table per instruction set
 // (conv_event_portable.cpp, conv_event_avx2.cpp, conv_event_avx512.cpp;
 // the shared code is event_kernels.inl). Plain structs and function
@@ -23,9 +24,9 @@ struct EventConvShape {
   int64_t m, groups, cg, mg;  // output channels, groups, C/groups, M/groups
   int64_t mgp;                // mg padded to kEventRowPad
   int64_t kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow;
-  int64_t tw, tiles;          // tile width (a multiple of kEventRowPad) and tiles per group
-  int64_t chunk_taps;         // taps (of kh * kw) per pass over a band
-  bool half_weights;          // the weights are IEEE half floats (uint16_t), else float
+  int64_t tw, tiles;   // tile width (a multiple of kEventRowPad) and tiles per group
+  int64_t chunk_taps;  // taps (of kh * kw) per pass over a band
+  bool half_weights;   // the weights are IEEE half floats (uint16_t), else float
 };
 
 struct EventBand;
@@ -59,8 +60,8 @@ struct EventConvKernels {
   // bands and threads.
   // `band`: the calling thread's own.
   // `weights`: float, or uint16_t half floats (s.half_weights).
-  void (*accumulate)(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map, float* y,
-                     int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band);
+  void (*accumulate)(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map,
+                     float* y, int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band);
 };
 
 // IEEE half floats (binary16), for weights stored in 16 bits
@@ -117,14 +118,16 @@ constexpr int64_t kEventListSlack = 16;
 // lists start in `entries`), then per tap its +1 and -1 events.
 struct EventBand {
   uint32_t* entries;
-  int64_t capacity;    // entries, at least event_band_min_capacity(s); kEventListSlack more allocated
-  uint32_t* pixels;    // max_pixels x (1 + 2 * s.kh * s.kw)
+  int64_t capacity;  // entries, at least event_band_min_capacity(s); kEventListSlack more allocated
+  uint32_t* pixels;  // max_pixels x (1 + 2 * s.kh * s.kw)
   int64_t max_pixels;
-  float* tile;         // kEventPixBlock * s.tw floats, 64-byte aligned: one tile of sums per pixel block
-  float* partial;      // max_pixels * s.tw floats: the sums between chunks of taps
+  float* tile;     // kEventPixBlock * s.tw floats, 64-byte aligned: one tile of sums per pixel block
+  float* partial;  // max_pixels * s.tw floats: the sums between chunks of taps
 };
 // A band holds at least one pixel with every row an event.
-inline int64_t event_band_min_capacity(const EventConvShape& s) { return s.kh * s.kw * s.cg + kEventListSlack; }
+inline int64_t event_band_min_capacity(const EventConvShape& s) {
+  return s.kh * s.kw * s.cg + kEventListSlack;
+}
 const EventConvKernels& event_conv_kernels_portable();
 const EventConvKernels& event_conv_kernels_avx2();
 const EventConvKernels& event_conv_kernels_avx512();

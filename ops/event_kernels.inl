@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The event-driven kernels, written once over a vector type; included by
 // each instruction set's source file (conv_event_portable.cpp,
 // conv_event_avx2.cpp, conv_event_avx512.cpp) inside its own namespace,
@@ -144,15 +145,16 @@ inline uint32_t gather_pixel(const EventConvShape& s, const SpikeMap& map, int64
 // the band while it stays in cache. The sums go through the same steps in
 // the same order whatever the tiles, chunks, bands and threads.
 template <typename Wt>
-void conv_accumulate_rows(const EventConvShape& s, const Wt* weights, const float* bias, const SpikeMap& map, float* y,
-                          int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
+void conv_accumulate_rows(const EventConvShape& s, const Wt* weights, const float* bias, const SpikeMap& map,
+                          float* y, int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1,
+                          const EventBand& band) {
   const int64_t ow = s.ow, tw = s.tw, mg = s.mg, mgp = s.mgp, plane = s.oh * ow, groups = s.groups;
   const int64_t taps = s.kh * s.kw, chunk = s.chunk_taps, stride = 1 + 2 * taps;
   const int64_t tiles = s.tiles, slab = taps * s.cg * tw, pixel_worst = taps * s.cg;
   uint32_t* const pixels = band.pixels;  // per pixel: start, then the counts of every tap
   uint32_t* const entries = band.entries;
   const int64_t capacity = band.capacity, max_pixels = band.max_pixels;
-  float* const tmp = band.tile;  // [kPixBlock][tw]
+  float* const tmp = band.tile;         // [kPixBlock][tw]
   float* const partial = band.partial;  // [max_pixels][tw]
   for (int64_t gi = 0; gi < groups; ++gi) {
     int64_t oy = oy0, ox = 0;  // the next pixel to gather
@@ -170,8 +172,8 @@ void conv_accumulate_rows(const EventConvShape& s, const Wt* weights, const floa
         const Wt* rows = weights + (gi * tiles + t) * slab;
         const float* b = bias + gi * mgp + t * tw;
         const int64_t width = min64(tw, mgp - t * tw), channels = min64(tw, mg - t * tw);
-        const ConvTapsFn<Wt> walk =
-            conv_taps_for<Wt, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>(static_cast<int>(width / V::W));
+        const ConvTapsFn<Wt> walk = conv_taps_for<Wt, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>(
+            static_cast<int>(width / V::W));
         float* const y_tile = y + (gi * mg + t * tw) * plane;
         for (int64_t tap0 = 0; tap0 < taps; tap0 += chunk) {
           const int64_t n_taps = min64(chunk, taps - tap0);
@@ -198,10 +200,12 @@ void conv_accumulate_rows(const EventConvShape& s, const Wt* weights, const floa
   }
 }
 
-void conv_accumulate(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map, float* y,
-                     int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1, const EventBand& band) {
+void conv_accumulate(const EventConvShape& s, const void* weights, const float* bias, const SpikeMap& map,
+                     float* y, int64_t oy0, int64_t oy1, int64_t tile0, int64_t tile1,
+                     const EventBand& band) {
   if (s.half_weights)
-    conv_accumulate_rows(s, static_cast<const uint16_t*>(weights), bias, map, y, oy0, oy1, tile0, tile1, band);
+    conv_accumulate_rows(s, static_cast<const uint16_t*>(weights), bias, map, y, oy0, oy1, tile0, tile1,
+                         band);
   else
     conv_accumulate_rows(s, static_cast<const float*>(weights), bias, map, y, oy0, oy1, tile0, tile1, band);
 }
@@ -277,8 +281,8 @@ int64_t gemm_compact(const EventGemmShape& s, const float* a, const SpikeMap& ma
 }
 
 template <int NV>
-inline void gemm_block(const float* w, const uint32_t* list, uint32_t np, const uint32_t* minus_list, uint32_t nm,
-                       float* dst) {
+inline void gemm_block(const float* w, const uint32_t* list, uint32_t np, const uint32_t* minus_list,
+                       uint32_t nm, float* dst) {
   Acc<NV> acc;
   for (int k = 0; k < NV; ++k) acc.v[k] = V::zero();
   acc.add(w, list, np);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cache sizes and the event kernels' tile width. See event_tiling.hpp.
 #include "ops/event_tiling.hpp"
 
@@ -49,9 +50,12 @@ const CacheSizes& cache_sizes() {
 
 int64_t event_register_block(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return 256;  // 16 zmm
-    case Isa::kAvx2: return 128;    // 16 ymm
-    case Isa::kPortable: break;
+    case Isa::kAvx512:
+      return 256;  // 16 zmm
+    case Isa::kAvx2:
+      return 128;  // 16 ymm
+    case Isa::kPortable:
+      break;
   }
   return 64;  // 8 vectors of 8
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How the event-driven kernels block their weights for the cache, chosen
 // once per layer at load from its shape and this CPU's cache sizes.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Concat and Gather: index-driven copies, float32 or int64.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
@@ -29,8 +30,9 @@ class Concat final : public Op {
       bool fits = in.dtype == first.dtype && in.shape.size() == first.shape.size();
       for (int64_t d = 0; fits && d < rank; ++d) fits = d == axis || in.shape[d] == first.shape[d];
       if (!fits)
-        throw error(ErrorCode::kShapeMismatch, fmt::format("input {} {} does not fit input 0 {} on axis {}", k,
-                                                           shape_to_string(in.shape), shape_to_string(first.shape), axis));
+        throw error(ErrorCode::kShapeMismatch,
+                    fmt::format("input {} {} does not fit input 0 {} on axis {}", k,
+                                shape_to_string(in.shape), shape_to_string(first.shape), axis));
       out[axis] += in.shape[axis];
     }
     ctx.outputs = {output_like(first, out)};
@@ -69,8 +71,8 @@ class Gather final : public Op {
     for (int64_t k = 0; k < indices.size(); ++k) {
       const int64_t v = indices.get_int(k);
       if (v < -data.shape[axis] || v >= data.shape[axis])
-        throw error(ErrorCode::kShapeMismatch, fmt::format("index {} is out of range for axis {} of size {}", v,
-                                                           axis, data.shape[axis]));
+        throw error(ErrorCode::kShapeMismatch, fmt::format("index {} is out of range for axis {} of size {}",
+                                                           v, axis, data.shape[axis]));
     }
     Shape out(data.shape.begin(), data.shape.begin() + axis);
     out.insert(out.end(), indices.shape.begin(), indices.shape.end());

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, C broadcast to [M, N].
 // Kernels: event-driven (gemm_event.*) when A is pure spikes (transA = 0),
 // B and C are constant and LoadOptions::engine is not dense; else the
@@ -26,7 +27,8 @@ class Gemm final : public Op {
     const bool c_constant = !has_c || (b.initializers.size() > 2 && b.initializers[2]);
     if (b.input_is_spikes && !trans_a_ && !b.reference_kernels && b.engine != Engine::kDense && bw &&
         bw->dtype == DType::kFloat32 && bw->shape.size() == 2 && c_constant)
-      event_ = EventGemm::make(bw->f.data(), bw->shape[trans_b_ ? 1 : 0], bw->shape[trans_b_ ? 0 : 1], trans_b_, b.isa);
+      event_ = EventGemm::make(bw->f.data(), bw->shape[trans_b_ ? 1 : 0], bw->shape[trans_b_ ? 0 : 1],
+                               trans_b_, b.isa);
   }
 
   std::string kernel() const override { return event_ ? event_->describe() : "reference"; }
@@ -130,7 +132,7 @@ std::string gemm_weight_layout(const onnx::NodeProto& n, const Shape& w, int64_t
   return {};
 }
 const LayerTraits gemm_layer{&gemm_weight_layout, /*folds_batchnorm=*/true, /*bias_scale_attribute=*/"beta",
-                              PoolFold::kFeatures};
+                             PoolFold::kFeatures};
 }  // namespace
 
 const OpTraits traits_Gemm{.scale = ScaleFlow::kIntoWeights, .layer = &gemm_layer, .first_weight_input = 0};

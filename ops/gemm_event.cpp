@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Event-driven Gemm / MatMul: weight repacking, scratch, dispatch. See
 // gemm_event.hpp.
 #include "ops/gemm_event.hpp"
@@ -31,7 +32,8 @@ struct EventGemmState final : NodeState {
 std::unique_ptr<EventGemm> EventGemm::make(const float* b, int64_t k, int64_t n, bool trans_b, Isa isa) {
   if (k <= 0 || n <= 0) return nullptr;
   const int64_t np = round_up(n, kEventRowPad);
-  if (k * np > std::numeric_limits<uint32_t>::max() || k > std::numeric_limits<uint32_t>::max()) return nullptr;
+  if (k * np > std::numeric_limits<uint32_t>::max() || k > std::numeric_limits<uint32_t>::max())
+    return nullptr;
   std::unique_ptr<EventGemm> gemm(new EventGemm());
   gemm->kernels_ = &event_gemm_kernels(isa);
   gemm->isa_ = isa;

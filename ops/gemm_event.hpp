@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Event-driven Gemm and MatMul for a left operand of {-1, 0, +1} (fed
 // directly by a TernarySpike without amplitude, found at load time) and
 // constant weights.
@@ -25,7 +26,8 @@ namespace tspike::ops {
 // row is in cache: y = alpha * y + beta * C (Gemm).
 struct GemmEpilogue {
   float alpha = 1.0f, beta = 0.0f;
-  const float* c = nullptr;  // C broadcast to [rows, n]: c[(c_rows > 1 ? i : 0) * c_cols + (c_cols > 1 ? j : 0)]
+  const float* c =
+      nullptr;  // C broadcast to [rows, n]: c[(c_rows > 1 ? i : 0) * c_cols + (c_cols > 1 ? j : 0)]
   int64_t c_rows = 1, c_cols = 1;
 };
 

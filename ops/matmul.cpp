@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MatMul with numpy semantics: 1-D operands promoted, batch dims broadcast.
 // Kernels: event-driven (gemm_event.*) when A is pure spikes of rank >= 2, B
 // a constant matrix and LoadOptions::engine is not dense; else the reference
@@ -60,11 +61,12 @@ class MatMul final : public Op {
   }
 
   Shape output_shape(const Shape& a, const Shape& b) const {
-    if (a.empty() || b.empty()) throw error(ErrorCode::kShapeMismatch, "MatMul operands must be at least 1-D");
+    if (a.empty() || b.empty())
+      throw error(ErrorCode::kShapeMismatch, "MatMul operands must be at least 1-D");
     const int64_t kb = b.size() == 1 ? b[0] : b[b.size() - 2];
     if (a.back() != kb)
-      throw error(ErrorCode::kShapeMismatch, fmt::format("A {} and B {} do not fit", shape_to_string(a),
-                                                         shape_to_string(b)));
+      throw error(ErrorCode::kShapeMismatch,
+                  fmt::format("A {} and B {} do not fit", shape_to_string(a), shape_to_string(b)));
     Shape batch = broadcast_shapes(*this, a.size() > 2 ? Shape(a.begin(), a.end() - 2) : Shape{},
                                    b.size() > 2 ? Shape(b.begin(), b.end() - 2) : Shape{});
     if (batch.size() > kMaxBatchRank)
@@ -81,7 +83,8 @@ class MatMul final : public Op {
     require_float(*this, a, "A");
     require_float(*this, b, "B");
     ctx.outputs = {output_like(a, output_shape(a.shape, b.shape))};
-    if (event_ && a.shape.size() >= 2) ctx.node_state = event_->prepare(element_count(a.shape) / a.shape.back());
+    if (event_ && a.shape.size() >= 2)
+      ctx.node_state = event_->prepare(element_count(a.shape) / a.shape.back());
   }
 
   // Y = A x B: the event kernel, or the reference when it cannot run.
@@ -94,8 +97,8 @@ class MatMul final : public Op {
     for (size_t d = 0; d < g.batch_rank; ++d) batches *= g.batch[d];
     // Offset of each batch's matrix in A and B, broadcasting size-1 dims.
     auto batch_offset = [&](const Shape& full, int64_t index, int64_t matrix_size) {
-      const size_t own = full.size() - 2;         // its own batch rank
-      const size_t skip = g.batch_rank - own;     // leading broadcast dims it lacks
+      const size_t own = full.size() - 2;      // its own batch rank
+      const size_t skip = g.batch_rank - own;  // leading broadcast dims it lacks
       int64_t offset = 0, stride = 1;
       for (size_t d = g.batch_rank; d-- > 0;) {
         const int64_t coord = index % g.batch[d];
@@ -121,7 +124,6 @@ class MatMul final : public Op {
     }
   }
 
-
  private:
   std::unique_ptr<EventGemm> event_;  // made at creation for spike-fed layers
 };
@@ -136,12 +138,15 @@ std::string matmul_weight_layout(const onnx::NodeProto& n, const Shape& w, int64
                                  WeightLayout& layout) {
   if (w.size() != 2) return fmt::format("the right operand of MatMul {} is not 2-D", n.name());
   layout = {1, 0, 1, {}};
-  if (data_rank != 2) layout.data_problem = fmt::format("MatMul {} is not a [N, F] x [F, out] product", n.name());
+  if (data_rank != 2)
+    layout.data_problem = fmt::format("MatMul {} is not a [N, F] x [F, out] product", n.name());
   return {};
 }
-const LayerTraits matmul_layer{&matmul_weight_layout, /*folds_batchnorm=*/false, nullptr, PoolFold::kFeatures};
+const LayerTraits matmul_layer{&matmul_weight_layout, /*folds_batchnorm=*/false, nullptr,
+                               PoolFold::kFeatures};
 }  // namespace
 
-const OpTraits traits_MatMul{.scale = ScaleFlow::kIntoWeights, .layer = &matmul_layer, .first_weight_input = 0};
+const OpTraits traits_MatMul{
+    .scale = ScaleFlow::kIntoWeights, .layer = &matmul_layer, .first_weight_input = 0};
 
 }  // namespace tspike::ops

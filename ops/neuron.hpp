@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The neuron update of spec section 1 (the TernarySpike op, ops/ternary_spike.cpp).
 #pragma once
 
@@ -20,8 +21,8 @@ struct NeuronParams {
 // `inner` elements each, in the spec's order: u = decay * u + x; fire
 // (ternary >=, binary >); hard reset; y = a * s. Split over the context's
 // threads by (sample, channel) planes. Returns the spikes fired.
-int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y, int64_t n,
-                   int64_t c, int64_t inner);
+int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y,
+                   int64_t n, int64_t c, int64_t inner);
 
 // The same for planes [plane0, plane1) on the calling thread (plane = sample * c + channel).
 int64_t neuron_planes(const NeuronParams& p, const float* x, float* u, float* y, int64_t c, int64_t inner,

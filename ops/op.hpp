@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The op interface shared by every kernel.
 //
 // Lifecycle (after TFLite Micro): an Op is created once at load time from the
@@ -14,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "base/values.hpp"
 #include "ops/cpu_features.hpp"
 #include "ops/traits.hpp"
-#include "base/values.hpp"
 #include "tspike/model.hpp"
 
 namespace onnx {
@@ -53,9 +54,9 @@ struct PrepareContext {
   const std::string& node_name;
   std::vector<const ValueDesc*> inputs;  // nullptr for an absent optional input
   std::vector<ValueDesc> outputs;
-  int64_t state_floats = 0;  // persistent per-session state this node needs
+  int64_t state_floats = 0;               // persistent per-session state this node needs
   std::unique_ptr<NodeState> node_state;  // optional, handed to run()
-  int threads = 1;  // the Session's thread count (kernels that plan per thread count)
+  int threads = 1;                        // the Session's thread count (kernels that plan per thread count)
   // Working memory run() needs per thread, only while it runs: every node
   // of a plan (and the plans of a layer-major run) shares one block.
   int64_t scratch_bytes = 0;
@@ -64,7 +65,7 @@ struct PrepareContext {
 struct RunContext {
   std::vector<TensorRef> inputs;  // absent optional input: data == nullptr
   std::vector<TensorRef> outputs;
-  float* state = nullptr;         // state_floats floats, zeroed by reset
+  float* state = nullptr;            // state_floats floats, zeroed by reset
   int64_t* nonzero_count = nullptr;  // TernarySpike adds its emitted spikes here
   NodeState* node_state = nullptr;   // what prepare() left in PrepareContext::node_state
   ThreadPool* pool = nullptr;        // the Session's workers; null: one thread
@@ -80,8 +81,9 @@ struct RunContext {
 void parallel_for(const RunContext& ctx, int64_t n, void (*fn)(void*, int64_t, int64_t), void* arg);
 template <typename F>
 void parallel_for(const RunContext& ctx, int64_t n, F&& fn) {
-  parallel_for(ctx, n, [](void* f, int64_t b, int64_t e) { (*static_cast<std::remove_reference_t<F>*>(f))(b, e); },
-               const_cast<void*>(static_cast<const void*>(&fn)));
+  parallel_for(
+      ctx, n, [](void* f, int64_t b, int64_t e) { (*static_cast<std::remove_reference_t<F>*>(f))(b, e); },
+      const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
 // How many output values each element of a layer's data input (input 0)
@@ -111,7 +113,9 @@ class Op {
   virtual std::string kernel() const { return "reference"; }
   // A layer (OpTraits::layer): the fan-out of input 0 for input shapes
   // prepare() accepted. False for every other op.
-  virtual bool fan_out(const std::vector<const ValueDesc*>& /*inputs*/, FanOut& /*fan*/) const { return false; }
+  virtual bool fan_out(const std::vector<const ValueDesc*>& /*inputs*/, FanOut& /*fan*/) const {
+    return false;
+  }
   // True when the op copied constant input `input` into its own layout at
   // creation and never reads the value's data again (prepare, run): the
   // loader may then drop the data of an initializer that no one else reads,

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pad, constant mode: each axis grows by its begin and end pads (negative
 // pads crop), the new elements hold the constant value. The other modes
 // (edge, reflect, wrap) are refused naming the node. From opset 11 the pads
-// and the value are inputs, known at plan time; before, attributes. A zero Pad in front of a Conv or an AveragePool usually never
-// runs: the converter folds it into their pads (converter/fold_pads.cpp).
+// and the value are inputs, known at plan time; before, attributes. A zero Pad in front of a Conv or an
+// AveragePool usually never runs: the converter folds it into their pads (converter/fold_pads.cpp).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <onnx/onnx_pb.h>
@@ -20,8 +21,8 @@ namespace {
 // Reads pads and value from `node` for data of rank `rank`; returns "" or
 // what is wrong. `inputs` are the constant values of the node's inputs (null
 // where absent or not known).
-std::string read_padding(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs, int opset,
-                         int64_t rank, std::vector<int64_t>& pads, float& value) {
+std::string read_padding(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs,
+                         int opset, int64_t rank, std::vector<int64_t>& pads, float& value) {
   value = 0.0f;
   std::vector<int64_t> given;
   if (opset < 11) {
@@ -75,7 +76,8 @@ class Pad final : public Op {
     const ValueDesc& x = require_input(*this, ctx, 0, "data");
     require_float(*this, x, "data");
     std::vector<const ConstTensor*> constants;
-    for (const ValueDesc* in : ctx.inputs) constants.push_back(in && in->constant ? in->constant.get() : nullptr);
+    for (const ValueDesc* in : ctx.inputs)
+      constants.push_back(in && in->constant ? in->constant.get() : nullptr);
     std::vector<int64_t> pads;
     float value = 0;
     const int64_t rank = static_cast<int64_t>(x.shape.size());
@@ -85,8 +87,8 @@ class Pad final : public Op {
     for (int64_t d = 0; d < rank; ++d) {
       out[d] += pads[d] + pads[d + rank];
       if (out[d] < 0)
-        throw error(ErrorCode::kShapeMismatch,
-                    fmt::format("pads {} crop more than data {} holds", fmt::join(pads, ","), shape_to_string(x.shape)));
+        throw error(ErrorCode::kShapeMismatch, fmt::format("pads {} crop more than data {} holds",
+                                                           fmt::join(pads, ","), shape_to_string(x.shape)));
     }
     ctx.outputs = {output_like(x, out)};
     auto padding = std::make_unique<Padding>();
@@ -104,7 +106,8 @@ class Pad final : public Op {
   // Row by row over the output's last axis: a row whose other coordinates
   // fall outside the data is all value; otherwise the data's row, cropped or
   // framed by value.
-  static void pad_reference(const TensorRef& x, const TensorRef& y, const std::vector<int64_t>& pads, float value) {
+  static void pad_reference(const TensorRef& x, const TensorRef& y, const std::vector<int64_t>& pads,
+                            float value) {
     const int64_t rank = static_cast<int64_t>(x.shape.size());
     float* out = y.f();
     const float* in = x.f();
@@ -140,8 +143,8 @@ class Pad final : public Op {
   int opset_;
 };
 
-bool pad_constant_padding(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs, int opset,
-                          int64_t rank, std::vector<int64_t>& pads, float& value) {
+bool pad_constant_padding(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs,
+                          int opset, int64_t rank, std::vector<int64_t>& pads, float& value) {
   return pad_mode(node) == "constant" && read_padding(node, inputs, opset, rank, pads, value).empty();
 }
 

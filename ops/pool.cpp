@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MaxPool and AveragePool, 2-D (strides, pads, auto_pad, dilations for
 // MaxPool, ceil_mode, count_include_pad), and GlobalAveragePool.
 #include <fmt/format.h>
@@ -134,15 +135,16 @@ bool average_pool_window(const onnx::NodeProto& n, const Shape& input, int64_t w
     why = fmt::format("AveragePool {} is not a 2-D pool of a [N, C, H, W] input", n.name());
   } else if (attrs.get_ints("strides", {1, 1}) != kernel) {
     why = fmt::format("AveragePool {} has a stride other than its kernel", n.name());
-  } else if (!all_equal(attrs.get_ints("pads", {0, 0, 0, 0}), 0) || (pad_mode != "NOTSET" && pad_mode != "VALID")) {
+  } else if (!all_equal(attrs.get_ints("pads", {0, 0, 0, 0}), 0) ||
+             (pad_mode != "NOTSET" && pad_mode != "VALID")) {
     why = fmt::format("AveragePool {} pads its input", n.name());
   } else if (!all_equal(attrs.get_ints("dilations", {1, 1}), 1)) {
     why = fmt::format("AveragePool {} is dilated", n.name());
   } else if (input[2] < 1 || input[3] < 1 || input[2] % kernel[0] || input[3] % kernel[1]) {
     // With ceil_mode a partial window would average fewer inputs; without,
     // the rows left over would be dropped: either way not one layer.
-    why = fmt::format("the {}x{} input of AveragePool {} is not a multiple of its {}x{} window", input[2], input[3],
-                      n.name(), kernel[0], kernel[1]);
+    why = fmt::format("the {}x{} input of AveragePool {} is not a multiple of its {}x{} window", input[2],
+                      input[3], n.name(), kernel[0], kernel[1]);
   } else {
     window[0] = kernel[0];
     window[1] = kernel[1];
@@ -197,9 +199,11 @@ bool averagepool_absorb_padding(onnx::NodeProto& node, const std::vector<int64_t
 }
 }  // namespace
 
-const OpTraits traits_MaxPool{.spikes = SpikeFlow::kKeeps, .scale = ScaleFlow::kThroughNonNegative,
+const OpTraits traits_MaxPool{.spikes = SpikeFlow::kKeeps,
+                              .scale = ScaleFlow::kThroughNonNegative,
                               .absorb_padding = &maxpool_absorb_padding};
-const OpTraits traits_AveragePool{.spikes = SpikeFlow::kAverages, .scale = ScaleFlow::kThrough,
+const OpTraits traits_AveragePool{.spikes = SpikeFlow::kAverages,
+                                  .scale = ScaleFlow::kThrough,
                                   .tiling_window = &average_pool_window,
                                   .absorb_padding = &averagepool_absorb_padding};
 const OpTraits traits_GlobalAveragePool{

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one list of ops (TSPIKE_OPS in registry_helpers.hpp): the loader, the
 // converter, the checker, the profile and the tests all read it.
 #include <onnx/defs/schema.h>
@@ -13,7 +14,8 @@ const std::vector<OpEntry>& op_registry() {
   static const std::vector<OpEntry> entries = [] {
     std::vector<OpEntry> list;
 #define TSPIKE_ENTRY(domain, Class) \
-  list.push_back({std::string_view(#domain) == "onnx" ? "" : #domain, #Class, &create_##Class, &traits_##Class});
+  list.push_back(                   \
+      {std::string_view(#domain) == "onnx" ? "" : #domain, #Class, &create_##Class, &traits_##Class});
     TSPIKE_OPS(TSPIKE_ENTRY)
 #undef TSPIKE_ENTRY
     return list;

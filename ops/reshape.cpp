@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ops that only give the same elements a new shape: Identity, Flatten,
 // Reshape, Squeeze, Unsqueeze. Each copies its input to its output buffer.
 #include <fmt/format.h>
@@ -7,10 +8,10 @@
 #include <cstring>
 #include <set>
 
+#include "base/checked.hpp"
 #include "ops/attributes.hpp"
 #include "ops/registry_helpers.hpp"
 #include "ops/util.hpp"
-#include "base/checked.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -63,24 +64,27 @@ class Reshape final : public CopyOp {
     for (size_t d = 0; d < out.size(); ++d) {
       if (out[d] == 0 && !allow_zero_) {
         if (d >= x.shape.size())
-          throw error(ErrorCode::kShapeMismatch, fmt::format("shape {} copies dim {} that data {} lacks",
-                                                             shape_to_string(out), d, shape_to_string(x.shape)));
+          throw error(ErrorCode::kShapeMismatch,
+                      fmt::format("shape {} copies dim {} that data {} lacks", shape_to_string(out), d,
+                                  shape_to_string(x.shape)));
         out[d] = x.shape[d];
       }
       if (out[d] == -1) {
         if (infer >= 0) throw error(ErrorCode::kInvalidModel, "shape has more than one -1");
         infer = static_cast<int64_t>(d);
       } else if (out[d] < 0) {
-        throw error(ErrorCode::kInvalidModel, fmt::format("shape {} has a negative dim", shape_to_string(out)));
+        throw error(ErrorCode::kInvalidModel,
+                    fmt::format("shape {} has a negative dim", shape_to_string(out)));
       } else if (!detail::checked_mul(known, out[d], known)) {
-        throw error(ErrorCode::kResourceLimit, fmt::format("shape {} has too many elements", shape_to_string(out)));
+        throw error(ErrorCode::kResourceLimit,
+                    fmt::format("shape {} has too many elements", shape_to_string(out)));
       }
     }
     const int64_t total = element_count(x.shape);
     if (infer >= 0) {
       if (known == 0 || total % known != 0)
-        throw error(ErrorCode::kShapeMismatch, fmt::format("cannot reshape {} to {}", shape_to_string(x.shape),
-                                                           shape_to_string(out)));
+        throw error(ErrorCode::kShapeMismatch,
+                    fmt::format("cannot reshape {} to {}", shape_to_string(x.shape), shape_to_string(out)));
       out[infer] = total / known;
     }
     if (detail::bounded_element_count(out, total) != total)
@@ -115,7 +119,8 @@ class Squeeze final : public CopyOp {
     for (int64_t a : read_axes(*this, ctx, axes_, from_input_)) {
       a = normalize_axis(*this, a, rank);
       if (x.shape[a] != 1)
-        throw error(ErrorCode::kShapeMismatch, fmt::format("cannot squeeze axis {} of {}", a, shape_to_string(x.shape)));
+        throw error(ErrorCode::kShapeMismatch,
+                    fmt::format("cannot squeeze axis {} of {}", a, shape_to_string(x.shape)));
       drop.insert(a);
     }
     Shape out;

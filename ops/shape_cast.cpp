@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shape, Cast and Constant: values known at plan time.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
-#include "ops/tensor_proto.hpp"
+#include "base/checked.hpp"
 #include "ops/attributes.hpp"
 #include "ops/registry_helpers.hpp"
+#include "ops/tensor_proto.hpp"
 #include "ops/util.hpp"
-#include "base/checked.hpp"
 
 namespace tspike::ops {
 namespace {
@@ -47,8 +48,10 @@ class Cast final : public Op {
     Attributes attrs(b.node, b.name);
     const int64_t to = attrs.get_int("to", 0);
     using TP = onnx::TensorProto;
-    if (to == TP::FLOAT || to == TP::DOUBLE) to_ = DType::kFloat32;
-    else if (to == TP::INT64 || to == TP::INT32) to_ = DType::kInt64;
+    if (to == TP::FLOAT || to == TP::DOUBLE)
+      to_ = DType::kFloat32;
+    else if (to == TP::INT64 || to == TP::INT32)
+      to_ = DType::kInt64;
     else
       throw attrs.error(ErrorCode::kUnsupportedOp,
                         fmt::format("Cast to {} is not supported (float, double, int32, int64 are)",

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Initializer <-> ConstTensor: how ops, the converter and the loader read
 // the tensors of an ONNX file (internal).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike::TernarySpike: the neuron (spec section 1).
 //
 // Reference kernel: one pass over the elements, in the spec's order:
@@ -34,18 +35,21 @@ NeuronParams read_attributes(const onnx::NodeProto& node, const Attributes& attr
   p.decay = attrs.get_float("decay", 0.25f);
   const std::string mode = attrs.get_string("mode", "ternary");
   if (!(std::isfinite(p.threshold) && p.threshold > 0))
-    throw attrs.error(ErrorCode::kInvalidModel, fmt::format("threshold {} must be finite and > 0", p.threshold));
+    throw attrs.error(ErrorCode::kInvalidModel,
+                      fmt::format("threshold {} must be finite and > 0", p.threshold));
   if (!(p.decay >= 0 && p.decay <= 1))
     throw attrs.error(ErrorCode::kInvalidModel, fmt::format("decay {} must be in [0, 1]", p.decay));
   if (mode != "ternary" && mode != "binary")
-    throw attrs.error(ErrorCode::kInvalidModel, fmt::format("mode \"{}\" must be \"ternary\" or \"binary\"", mode));
+    throw attrs.error(ErrorCode::kInvalidModel,
+                      fmt::format("mode \"{}\" must be \"ternary\" or \"binary\"", mode));
   p.binary = mode == "binary";
   return p;
 }
 
 // One element, or C (`channels`, -1 when unknown) in a shape whose other
 // dimensions are 1.
-void check_amplitude_shape(const Attributes& attrs, const std::string& name, const Shape& shape, int64_t channels) {
+void check_amplitude_shape(const Attributes& attrs, const std::string& name, const Shape& shape,
+                           int64_t channels) {
   int64_t count = 1, non_unit = 0;
   for (int64_t d : shape) {
     count *= d;
@@ -53,11 +57,11 @@ void check_amplitude_shape(const Attributes& attrs, const std::string& name, con
   }
   if (count == 1) return;
   if (non_unit > 1 || (channels > 0 && count != channels))
-    throw attrs.error(ErrorCode::kShapeMismatch,
-                      fmt::format("amplitude '{}' of shape {} has {} elements; it must have 1 or C{} elements in "
-                                  "a shape whose other dimensions are 1",
-                                  name, shape_to_string(shape), count,
-                                  channels > 0 ? fmt::format(" = {}", channels) : ""));
+    throw attrs.error(
+        ErrorCode::kShapeMismatch,
+        fmt::format("amplitude '{}' of shape {} has {} elements; it must have 1 or C{} elements in "
+                    "a shape whose other dimensions are 1",
+                    name, shape_to_string(shape), count, channels > 0 ? fmt::format(" = {}", channels) : ""));
 }
 
 void check_ternary_spike(const onnx::NodeProto& node, const NodeFacts& facts) {
@@ -65,12 +69,14 @@ void check_ternary_spike(const onnx::NodeProto& node, const NodeFacts& facts) {
   read_attributes(node, attrs);
   const auto& x = facts.input_shapes.at(0);
   if (x && x->size() < 2)
-    throw attrs.error(ErrorCode::kShapeMismatch, fmt::format("input '{}' must be at least 2-D [N, C, ...], has rank {}",
-                                                             node.input(0), x->size()));
+    throw attrs.error(
+        ErrorCode::kShapeMismatch,
+        fmt::format("input '{}' must be at least 2-D [N, C, ...], has rank {}", node.input(0), x->size()));
   if (node.input_size() < 2 || node.input(1).empty()) return;
   const onnx::TensorProto* amplitude = facts.initializers.at(1);
   if (!amplitude)
-    throw attrs.error(ErrorCode::kInvalidModel, fmt::format("amplitude '{}' must be an initializer", node.input(1)));
+    throw attrs.error(ErrorCode::kInvalidModel,
+                      fmt::format("amplitude '{}' must be an initializer", node.input(1)));
   check_amplitude_shape(attrs, node.input(1), Shape(amplitude->dims().begin(), amplitude->dims().end()),
                         x && (*x)[1] > 0 ? (*x)[1] : -1);
 }
@@ -84,7 +90,8 @@ class TernarySpike final : public Op {
       if (!b.initializers.at(1))
         throw attrs.error(ErrorCode::kInvalidModel, "amplitude must be an initializer");
       const ConstTensor& a = *b.initializers[1];
-      if (a.dtype != DType::kFloat32) throw attrs.error(ErrorCode::kInvalidModel, "amplitude must be float32");
+      if (a.dtype != DType::kFloat32)
+        throw attrs.error(ErrorCode::kInvalidModel, "amplitude must be float32");
       check_amplitude_shape(attrs, b.node.input(1), a.shape, -1);
       for (float v : a.f)
         if (!std::isfinite(v)) throw attrs.error(ErrorCode::kInvalidModel, "amplitude is not finite");
@@ -134,7 +141,8 @@ int64_t neuron_plane(const float* __restrict x, float* __restrict u, float* __re
     const int32_t pos = -static_cast<int32_t>(BINARY ? v > threshold : v >= threshold);  // all ones or 0
     const int32_t neg = BINARY ? 0 : -static_cast<int32_t>(v <= -threshold);
     const int32_t fire = pos | neg;  // threshold > 0: at most one of them
-    const float spike = std::bit_cast<float>((pos & 0x3f800000) | (neg & static_cast<int32_t>(0xbf800000)));  // 1, -1, 0
+    const float spike =
+        std::bit_cast<float>((pos & 0x3f800000) | (neg & static_cast<int32_t>(0xbf800000)));  // 1, -1, 0
     u[k] = std::bit_cast<float>(std::bit_cast<int32_t>(v) & ~fire);
     y[k] = a * spike;
     fired -= fire;
@@ -156,11 +164,12 @@ int64_t neuron_planes(const NeuronParams& p, const float* x, float* u, float* y,
   return count;
 }
 
-int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y, int64_t n,
-                   int64_t c, int64_t inner) {
+int64_t neuron_run(const RunContext& ctx, const NeuronParams& p, const float* x, float* u, float* y,
+                   int64_t n, int64_t c, int64_t inner) {
   std::atomic<int64_t> fired{0};
   // Planes (sample, channel) are independent: split them over threads.
-  parallel_for(ctx, n * c, [&](int64_t begin, int64_t end) { fired += neuron_planes(p, x, u, y, c, inner, begin, end); });
+  parallel_for(ctx, n * c,
+               [&](int64_t begin, int64_t end) { fired += neuron_planes(p, x, u, y, c, inner, begin, end); });
   return fired.load();
 }
 
@@ -179,13 +188,11 @@ void register_ternary_spike_schema() {
           "u = decay*u + X; ternary: s = +1 if u >= threshold, -1 if u <= -threshold; "
           "binary: s = 1 if u > threshold; u = u*(1-|s|); Y = amplitude*s along axis 1.")
       .Input(0, "X", "Input current of this timestep, [N, C, ...].", "T")
-      .Input(1, "amplitude", "Spike amplitude: 1 or C elements along axis 1.", "T",
-             OpSchema::Optional)
+      .Input(1, "amplitude", "Spike amplitude: 1 or C elements along axis 1.", "T", OpSchema::Optional)
       .Output(0, "Y", "Spikes times amplitude, same shape as X.", "T")
       .Attr("threshold", "Firing threshold, > 0.", onnx::AttributeProto::FLOAT, 0.5f)
       .Attr("decay", "Membrane decay in [0, 1].", onnx::AttributeProto::FLOAT, 0.25f)
-      .Attr("mode", "\"ternary\" or \"binary\".", onnx::AttributeProto::STRING,
-            std::string("ternary"))
+      .Attr("mode", "\"ternary\" or \"binary\".", onnx::AttributeProto::STRING, std::string("ternary"))
       .TypeConstraint("T", {"tensor(float)"}, "float32 only.")
       .TypeAndShapeInferenceFunction([](onnx::InferenceContext& ctx) {
         onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);

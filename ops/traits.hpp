@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the rest of tspike needs to know about an op, kept with the op.
 //
 // Each op's registry entry (ops/registry.cpp) carries its OpTraits, defined
@@ -118,7 +119,7 @@ struct PerChannelAffine {
 // What the model checker knows of a node's inputs after ONNX's shape
 // inference, for an op's own checks of the format's rules.
 struct NodeFacts {
-  std::vector<std::optional<Shape>> input_shapes;     // -1 for an unknown dimension; nullopt: rank unknown
+  std::vector<std::optional<Shape>> input_shapes;      // -1 for an unknown dimension; nullopt: rank unknown
   std::vector<const onnx::TensorProto*> initializers;  // null where the input is not an initializer
 };
 
@@ -138,7 +139,8 @@ struct OpTraits {
   // padding (a global pool: the whole map), sets window = {kh, kw} and
   // returns true, so that it folds into the layer it feeds (spec 3.3);
   // else says why not.
-  bool (*tiling_window)(const onnx::NodeProto& node, const Shape& input, int64_t window[2], std::string& why) = nullptr;
+  bool (*tiling_window)(const onnx::NodeProto& node, const Shape& input, int64_t window[2],
+                        std::string& why) = nullptr;
   // An op that is a PerChannelAffine map with constant parameters
   // (BatchNormalization in inference), which folds into the layer before
   // it (spec 3.1): fills `affine` for `channels` channels from the node and
@@ -157,8 +159,8 @@ struct OpTraits {
   // them out (every axis's begin, then every axis's end) for data of rank
   // `rank`, and the fill value. False when the node is not a constant-mode
   // padding with known pads.
-  bool (*constant_padding)(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs, int opset,
-                           int64_t rank, std::vector<int64_t>& pads, float& value) = nullptr;
+  bool (*constant_padding)(const onnx::NodeProto& node, const std::vector<const ConstTensor*>& inputs,
+                           int opset, int64_t rank, std::vector<int64_t>& pads, float& value) = nullptr;
   // Conv and the pools: takes a constant padding of its 4-D data input
   // ([top, left, bottom, right], each >= 0, filled with `value`) into its own
   // pads attribute, so that the Pad before it can go (the converter's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small shape helpers shared by the ops.
 #pragma once
 
@@ -16,12 +17,11 @@ Shape broadcast_shapes(const Op& op, const Shape& a, const Shape& b);
 
 // Requires input k to be present and known at plan time (an initializer or
 // a folded shape computation).
-const ConstTensor& require_constant(const Op& op, const PrepareContext& ctx, size_t k,
-                                    const char* what);
+const ConstTensor& require_constant(const Op& op, const PrepareContext& ctx, size_t k, const char* what);
 
 // Requires input k to be present and of a rank in [lo, hi].
-const ValueDesc& require_input(const Op& op, const PrepareContext& ctx, size_t k,
-                               const char* what, size_t min_rank = 0, size_t max_rank = 64);
+const ValueDesc& require_input(const Op& op, const PrepareContext& ctx, size_t k, const char* what,
+                               size_t min_rank = 0, size_t max_rank = 64);
 
 // Output desc with a shape and the dtype of input 0.
 ValueDesc output_like(const ValueDesc& in, Shape shape);

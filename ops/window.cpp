@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ops/window.hpp"
 
 #include <fmt/format.h>
@@ -40,8 +41,7 @@ WindowAttrs parse_window(const OpBuildContext& b, bool is_conv) {
   if (w.auto_pad != "NOTSET" && w.auto_pad != "VALID" && w.auto_pad != "SAME_UPPER" &&
       w.auto_pad != "SAME_LOWER")
     throw attrs.error(ErrorCode::kInvalidModel, fmt::format("auto_pad \"{}\" is not valid", w.auto_pad));
-  if (!is_conv && w.kernel.empty())
-    throw attrs.error(ErrorCode::kInvalidModel, "kernel_shape is required");
+  if (!is_conv && w.kernel.empty()) throw attrs.error(ErrorCode::kInvalidModel, "kernel_shape is required");
   auto check = [&](const std::vector<int64_t>& v, size_t n, const char* name, int64_t min) {
     if (!v.empty() && v.size() != n)
       throw attrs.error(ErrorCode::kUnsupportedOp,
@@ -61,11 +61,12 @@ WindowAttrs parse_window(const OpBuildContext& b, bool is_conv) {
   return w;
 }
 
-Window2D resolve_window(const Op& op, const WindowAttrs& a, const Shape& input,
-                        int64_t kernel_h, int64_t kernel_w) {
+Window2D resolve_window(const Op& op, const WindowAttrs& a, const Shape& input, int64_t kernel_h,
+                        int64_t kernel_w) {
   if (input.size() != 4)
-    throw op.error(ErrorCode::kUnsupportedOp,
-                   fmt::format("input {} is not 4-D; only 2-D windows are supported", shape_to_string(input)));
+    throw op.error(
+        ErrorCode::kUnsupportedOp,
+        fmt::format("input {} is not 4-D; only 2-D windows are supported", shape_to_string(input)));
   Window2D w{};
   if (!a.kernel.empty() && kernel_h > 0 && (a.kernel[0] != kernel_h || a.kernel[1] != kernel_w))
     throw op.error(ErrorCode::kShapeMismatch, "kernel_shape does not match the weights");
@@ -105,9 +106,8 @@ Window2D resolve_window(const Op& op, const WindowAttrs& a, const Shape& input,
   w.out_h = out_size(h, w.pad_top, w.pad_bottom, eff_h, w.stride_h);
   w.out_w = out_size(wd, w.pad_left, w.pad_right, eff_w, w.stride_w);
   if (w.out_h <= 0 || w.out_w <= 0)
-    throw op.error(ErrorCode::kShapeMismatch,
-                   fmt::format("a {}x{} window does not fit the input {}", w.kernel_h, w.kernel_w,
-                               shape_to_string(input)));
+    throw op.error(ErrorCode::kShapeMismatch, fmt::format("a {}x{} window does not fit the input {}",
+                                                          w.kernel_h, w.kernel_w, shape_to_string(input)));
   return w;
 }
 

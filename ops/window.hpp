@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sliding-window geometry shared by Conv and the pools: kernel, strides,
 // pads (explicit or auto_pad), dilations, ceil_mode.
 #pragma once
@@ -36,7 +37,7 @@ WindowAttrs parse_window(const OpBuildContext& b, bool is_conv);
 // Resolves the window for an NCHW input; kernel from the attributes or
 // `kernel_hw` (Conv). Throws via op.error when the output would be empty.
 // kernel_h/kernel_w of 0: from the attributes.
-Window2D resolve_window(const Op& op, const WindowAttrs& a, const Shape& input,
-                        int64_t kernel_h = 0, int64_t kernel_w = 0);
+Window2D resolve_window(const Op& op, const WindowAttrs& a, const Shape& input, int64_t kernel_h = 0,
+                        int64_t kernel_w = 0);
 
 }  // namespace tspike::ops

@@ -1,19 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C API (tspike_c.h): thin handles over Model and Session. Every entry
 // point catches everything, so no C++ exception reaches a C caller.
-#include "tspike/tspike_c.h"
-
 #include <cstddef>
 #include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "runtime/c_api_handles.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 #include "tspike/log.hpp"
 #include "tspike/session.hpp"
+#include "tspike/tspike_c.h"
 #include "tspike/version.hpp"
-#include "runtime/c_api_handles.hpp"
 
 namespace {
 
@@ -38,29 +38,46 @@ tspike::Tensor make_tensor(const float* data, const long* shape, size_t rank) {
 
 void refresh(tspike_session* s) { s->stats = s->session.stats(); }
 
-
 tspike::LoadOptions load_options(const tspike_load_options* c) {
   tspike::LoadOptions o;
   if (!c) return o;
-  if (c->struct_size < sizeof(size_t)) throw invalid("tspike_load_options: struct_size not set (tspike_load_options_init)");
+  if (c->struct_size < sizeof(size_t))
+    throw invalid("tspike_load_options: struct_size not set (tspike_load_options_init)");
   if (TSPIKE_COVERS(c, tspike_load_options, engine)) {
     switch (c->engine) {
-      case TSPIKE_ENGINE_AUTO: o.engine = tspike::Engine::kAuto; break;
-      case TSPIKE_ENGINE_EVENT: o.engine = tspike::Engine::kEvent; break;
-      case TSPIKE_ENGINE_DENSE: o.engine = tspike::Engine::kDense; break;
-      default: throw invalid("tspike_load_options: engine " + std::to_string(c->engine) + " is not a tspike_engine");
+      case TSPIKE_ENGINE_AUTO:
+        o.engine = tspike::Engine::kAuto;
+        break;
+      case TSPIKE_ENGINE_EVENT:
+        o.engine = tspike::Engine::kEvent;
+        break;
+      case TSPIKE_ENGINE_DENSE:
+        o.engine = tspike::Engine::kDense;
+        break;
+      default:
+        throw invalid("tspike_load_options: engine " + std::to_string(c->engine) + " is not a tspike_engine");
     }
   }
   if (TSPIKE_COVERS(c, tspike_load_options, max_isa)) {
     switch (c->max_isa) {
-      case TSPIKE_ISA_BEST: o.max_isa = tspike::InstructionSet::kBest; break;
-      case TSPIKE_ISA_AVX512: o.max_isa = tspike::InstructionSet::kAvx512; break;
-      case TSPIKE_ISA_AVX2: o.max_isa = tspike::InstructionSet::kAvx2; break;
-      case TSPIKE_ISA_PORTABLE: o.max_isa = tspike::InstructionSet::kPortable; break;
-      default: throw invalid("tspike_load_options: max_isa " + std::to_string(c->max_isa) + " is not a tspike_isa");
+      case TSPIKE_ISA_BEST:
+        o.max_isa = tspike::InstructionSet::kBest;
+        break;
+      case TSPIKE_ISA_AVX512:
+        o.max_isa = tspike::InstructionSet::kAvx512;
+        break;
+      case TSPIKE_ISA_AVX2:
+        o.max_isa = tspike::InstructionSet::kAvx2;
+        break;
+      case TSPIKE_ISA_PORTABLE:
+        o.max_isa = tspike::InstructionSet::kPortable;
+        break;
+      default:
+        throw invalid("tspike_load_options: max_isa " + std::to_string(c->max_isa) + " is not a tspike_isa");
     }
   }
-  if (TSPIKE_COVERS(c, tspike_load_options, reference_kernels)) o.reference_kernels = c->reference_kernels != 0;
+  if (TSPIKE_COVERS(c, tspike_load_options, reference_kernels))
+    o.reference_kernels = c->reference_kernels != 0;
   return o;
 }
 
@@ -93,22 +110,35 @@ extern "C" {
 const char* tspike_version(void) { return tspike::version(); }
 
 tspike_code tspike_status_code(const tspike_status* status) { return status ? status->code : TSPIKE_OK; }
-const char* tspike_status_message(const tspike_status* status) { return status ? status->message.c_str() : ""; }
+const char* tspike_status_message(const tspike_status* status) {
+  return status ? status->message.c_str() : "";
+}
 void tspike_status_free(tspike_status* status) { delete status; }
 
 const char* tspike_code_name(tspike_code code) {
   switch (code) {
-    case TSPIKE_OK: return "ok";
-    case TSPIKE_ERR_PARSE: return "parse";
-    case TSPIKE_ERR_INVALID_MODEL: return "invalid model";
-    case TSPIKE_ERR_UNSUPPORTED_OP: return "unsupported op";
-    case TSPIKE_ERR_SHAPE_MISMATCH: return "shape mismatch";
-    case TSPIKE_ERR_RESOURCE_LIMIT: return "resource limit";
-    case TSPIKE_ERR_BAD_INPUT: return "bad input";
-    case TSPIKE_ERR_IO: return "io";
-    case TSPIKE_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case TSPIKE_ERR_OUT_OF_MEMORY: return "out of memory";
-    case TSPIKE_ERR_INTERNAL: return "internal";
+    case TSPIKE_OK:
+      return "ok";
+    case TSPIKE_ERR_PARSE:
+      return "parse";
+    case TSPIKE_ERR_INVALID_MODEL:
+      return "invalid model";
+    case TSPIKE_ERR_UNSUPPORTED_OP:
+      return "unsupported op";
+    case TSPIKE_ERR_SHAPE_MISMATCH:
+      return "shape mismatch";
+    case TSPIKE_ERR_RESOURCE_LIMIT:
+      return "resource limit";
+    case TSPIKE_ERR_BAD_INPUT:
+      return "bad input";
+    case TSPIKE_ERR_IO:
+      return "io";
+    case TSPIKE_ERR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case TSPIKE_ERR_OUT_OF_MEMORY:
+      return "out of memory";
+    case TSPIKE_ERR_INTERNAL:
+      return "internal";
   }
   return "unknown";
 }
@@ -120,10 +150,13 @@ tspike_model* tspike_model_load(const char* path, tspike_status** status) {
   return m;
 }
 
-tspike_model* tspike_model_load_from_memory(const void* data, size_t size, const char* name, tspike_status** status) {
-  if (!data) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_from_memory: data is NULL"), nullptr;
+tspike_model* tspike_model_load_from_memory(const void* data, size_t size, const char* name,
+                                            tspike_status** status) {
+  if (!data)
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_from_memory: data is NULL"), nullptr;
   tspike_model* m = nullptr;
-  guarded(status, [&] { m = new tspike_model{tspike::Model::load_from_memory(data, size, name ? name : "memory")}; });
+  guarded(status,
+          [&] { m = new tspike_model{tspike::Model::load_from_memory(data, size, name ? name : "memory")}; });
   return m;
 }
 
@@ -137,8 +170,10 @@ void tspike_load_options_init(tspike_load_options* options) {
   options->max_isa = TSPIKE_ISA_BEST;
 }
 
-tspike_model* tspike_model_load_with(const char* path, const tspike_load_options* options, tspike_status** status) {
-  if (!path) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_with: path is NULL"), nullptr;
+tspike_model* tspike_model_load_with(const char* path, const tspike_load_options* options,
+                                     tspike_status** status) {
+  if (!path)
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_with: path is NULL"), nullptr;
   tspike_model* m = nullptr;
   tspike::LoadOptions o;
   try {
@@ -150,7 +185,9 @@ tspike_model* tspike_model_load_with(const char* path, const tspike_load_options
   return m;
 }
 
-size_t tspike_model_layer_count(const tspike_model* model) { return model ? model->model->info().layers.size() : 0; }
+size_t tspike_model_layer_count(const tspike_model* model) {
+  return model ? model->model->info().layers.size() : 0;
+}
 const char* tspike_model_layer_name(const tspike_model* model, size_t index) {
   const tspike::LayerInfo* l = layer(model, index);
   return l ? l->node.c_str() : nullptr;
@@ -178,11 +215,14 @@ const char* tspike_model_label(const tspike_model* model, size_t index) {
   return model->model->info().metadata.labels[index].c_str();
 }
 
-tspike_session* tspike_session_create(const tspike_model* model, int timesteps, int threads, tspike_status** status) {
-  if (!model) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_create: model is NULL"), nullptr;
+tspike_session* tspike_session_create(const tspike_model* model, int timesteps, int threads,
+                                      tspike_status** status) {
+  if (!model)
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_create: model is NULL"), nullptr;
   tspike_session* s = nullptr;
   guarded(status, [&] {
-    s = new tspike_session{tspike::Session(model->model, {timesteps, threads < 1 ? 1 : threads}), {}, {}, {}, false};
+    s = new tspike_session{
+        tspike::Session(model->model, {timesteps, threads < 1 ? 1 : threads}), {}, {}, {}, false};
   });
   return s;
 }
@@ -199,7 +239,8 @@ void tspike_session_options_init(tspike_session_options* options) {
 
 tspike_session* tspike_session_create_with(const tspike_model* model, const tspike_session_options* options,
                                            tspike_status** status) {
-  if (!model) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_create_with: model is NULL"), nullptr;
+  if (!model)
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_create_with: model is NULL"), nullptr;
   tspike::SessionOptions o;
   try {
     o = session_options(options);
@@ -226,7 +267,8 @@ tspike_code tspike_session_run(tspike_session* session, const float* data, const
 }
 
 tspike_code tspike_session_run_image(tspike_session* session, const char* path, tspike_status** status) {
-  if (!session || !path) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_run_image: NULL argument");
+  if (!session || !path)
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_run_image: NULL argument");
   return guarded(status, [&] {
     const tspike::Model& m = session->session.model();
     try {
@@ -271,7 +313,8 @@ tspike_code tspike_session_observe(tspike_session* session, const char* const* n
     std::vector<std::string> names;
     if (fn)
       for (size_t k = 0; k < count; ++k) {
-        if (!nodes[k]) throw tspike::Error(tspike::ErrorCode::kBadInput, "tspike_session_observe: a node name is NULL");
+        if (!nodes[k])
+          throw tspike::Error(tspike::ErrorCode::kBadInput, "tspike_session_observe: a node name is NULL");
         names.emplace_back(nodes[k]);
       }
     if (names.empty()) {
@@ -284,16 +327,19 @@ tspike_code tspike_session_observe(tspike_session* session, const char* const* n
       if (dims->size() < o.shape.size()) dims->resize(o.shape.size());
       for (size_t d = 0; d < o.shape.size(); ++d) (*dims)[d] = static_cast<long>(o.shape[d]);
       if (fn(user_data, o.timestep, o.node.c_str(), o.value.c_str(), dims->data(), o.shape.size(), o.data))
-        throw tspike::Error(tspike::ErrorCode::kBadInput,
-                            "the observer stopped the run at node '" + o.node + "', timestep " +
-                                std::to_string(o.timestep));
+        throw tspike::Error(tspike::ErrorCode::kBadInput, "the observer stopped the run at node '" + o.node +
+                                                              "', timestep " + std::to_string(o.timestep));
     });
   });
 }
 
-int tspike_session_timesteps(const tspike_session* session) { return session ? session->session.timesteps() : 0; }
+int tspike_session_timesteps(const tspike_session* session) {
+  return session ? session->session.timesteps() : 0;
+}
 
-size_t tspike_session_output_count(const tspike_session* session) { return session ? session->outputs.size() : 0; }
+size_t tspike_session_output_count(const tspike_session* session) {
+  return session ? session->outputs.size() : 0;
+}
 const char* tspike_session_output_name(const tspike_session* session, size_t index) {
   const tspike::Tensor* t = output(session, index);
   return t ? t->name.c_str() : nullptr;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C API's handles and error plumbing, shared by its source files
 // (runtime/c_api.cpp, runtime/c_api_events.cpp). Internal.
 #pragma once
@@ -23,7 +24,7 @@ struct tspike_model {
 struct tspike_session {
   tspike::Session session;
   std::vector<tspike::Tensor> outputs;
-  tspike::RunStats stats;  // refreshed after each run / step / reset
+  tspike::RunStats stats;   // refreshed after each run / step / reset
   tspike::Profile profile;  // taken by tspike_session_read_profile
   bool profile_read = false;
 };
@@ -32,13 +33,20 @@ namespace tspike::capi {
 
 inline tspike_code code_of(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kParse: return TSPIKE_ERR_PARSE;
-    case ErrorCode::kInvalidModel: return TSPIKE_ERR_INVALID_MODEL;
-    case ErrorCode::kUnsupportedOp: return TSPIKE_ERR_UNSUPPORTED_OP;
-    case ErrorCode::kShapeMismatch: return TSPIKE_ERR_SHAPE_MISMATCH;
-    case ErrorCode::kResourceLimit: return TSPIKE_ERR_RESOURCE_LIMIT;
-    case ErrorCode::kBadInput: return TSPIKE_ERR_BAD_INPUT;
-    case ErrorCode::kIO: return TSPIKE_ERR_IO;
+    case ErrorCode::kParse:
+      return TSPIKE_ERR_PARSE;
+    case ErrorCode::kInvalidModel:
+      return TSPIKE_ERR_INVALID_MODEL;
+    case ErrorCode::kUnsupportedOp:
+      return TSPIKE_ERR_UNSUPPORTED_OP;
+    case ErrorCode::kShapeMismatch:
+      return TSPIKE_ERR_SHAPE_MISMATCH;
+    case ErrorCode::kResourceLimit:
+      return TSPIKE_ERR_RESOURCE_LIMIT;
+    case ErrorCode::kBadInput:
+      return TSPIKE_ERR_BAD_INPUT;
+    case ErrorCode::kIO:
+      return TSPIKE_ERR_IO;
   }
   return TSPIKE_ERR_INTERNAL;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C API's streaming readout, image preprocessing and profile
 // (tspike_c.h): thin wrappers over Session::readout, load_image and
 // Session::profile. Every entry point catches everything.
@@ -14,7 +15,9 @@ namespace {
 using tspike::capi::fail;
 using tspike::capi::guarded;
 
-const tspike::ModelMetadata* metadata(const tspike_model* m) { return m ? &m->model->info().metadata : nullptr; }
+const tspike::ModelMetadata* metadata(const tspike_model* m) {
+  return m ? &m->model->info().metadata : nullptr;
+}
 
 // The channel count of an image input, or 0.
 size_t image_channels(const tspike_model* m) {
@@ -58,7 +61,9 @@ tspike_code tspike_session_readout(tspike_session* session, tspike_status** stat
   });
 }
 
-float tspike_model_image_scale(const tspike_model* model) { return model ? metadata(model)->image_scale : 0.0f; }
+float tspike_model_image_scale(const tspike_model* model) {
+  return model ? metadata(model)->image_scale : 0.0f;
+}
 float tspike_model_image_mean(const tspike_model* model, size_t channel) {
   return model ? per_channel(model, metadata(model)->image_mean, channel) : 0.0f;
 }
@@ -72,8 +77,10 @@ const char* tspike_model_image_resize(const tspike_model* model) {
   switch (md.image_resize) {
     case tspike::ImageResize::kBilinearAntialias:
       return md.image_center_crop ? "bilinear_antialias_crop" : "bilinear_antialias";
-    case tspike::ImageResize::kNearest: return md.image_center_crop ? "nearest_crop" : "nearest";
-    case tspike::ImageResize::kBilinear: break;
+    case tspike::ImageResize::kNearest:
+      return md.image_center_crop ? "nearest_crop" : "nearest";
+    case tspike::ImageResize::kBilinear:
+      break;
   }
   return md.image_center_crop ? "bilinear_crop" : "bilinear";
 }
@@ -85,8 +92,8 @@ size_t tspike_model_image_size(const tspike_model* model) {
   return c * static_cast<size_t>(s[2]) * static_cast<size_t>(s[3]);
 }
 
-tspike_code tspike_model_load_image(const tspike_model* model, const char* path, float* buffer, size_t capacity,
-                                    tspike_status** status) {
+tspike_code tspike_model_load_image(const tspike_model* model, const char* path, float* buffer,
+                                    size_t capacity, tspike_status** status) {
   if (!model || !path || !buffer)
     return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_image: NULL argument");
   return guarded(status, [&] {
@@ -99,13 +106,15 @@ tspike_code tspike_model_load_image_from_memory(const tspike_model* model, const
   if (!model || !data || !buffer)
     return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_model_load_image_from_memory: NULL argument");
   return guarded(status, [&] {
-    deliver(tspike::load_image_from_memory(data, size, "memory", model->model->info(), model->model->limits()),
-            buffer, capacity);
+    deliver(
+        tspike::load_image_from_memory(data, size, "memory", model->model->info(), model->model->limits()),
+        buffer, capacity);
   });
 }
 
 tspike_code tspike_session_read_profile(tspike_session* session, tspike_status** status) {
-  if (!session) return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_read_profile: session is NULL");
+  if (!session)
+    return fail(status, TSPIKE_ERR_INVALID_ARGUMENT, "tspike_session_read_profile: session is NULL");
   return guarded(status, [&] {
     session->profile_read = false;
     session->profile = session->session.profile();
@@ -129,8 +138,8 @@ size_t tspike_session_profile_node_count(const tspike_session* session) {
   return session && session->profile_read ? session->profile.nodes.size() : 0;
 }
 
-tspike_code tspike_session_profile_node(const tspike_session* session, size_t index, tspike_node_profile* node,
-                                        tspike_status** status) {
+tspike_code tspike_session_profile_node(const tspike_session* session, size_t index,
+                                        tspike_node_profile* node, tspike_status** status) {
   const tspike::NodeProfile* p = profiled(session, index);
   if (!p || !node || node->struct_size < sizeof(size_t))
     return fail(status, TSPIKE_ERR_INVALID_ARGUMENT,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Binning events into frames with the slice arithmetic of Tonic's ToFrame
 // (tonic.slicers, overlap 0): the bin edges are computed in double
 // precision as NumPy computes them there, and an event belongs to the
@@ -43,7 +44,8 @@ void check_order(const std::vector<Event>& events) {
     if (events[i].t < events[i - 1].t)
       throw Error(ErrorCode::kBadInput, "event " + std::to_string(i) + " has an earlier timestamp (" +
                                             std::to_string(events[i].t) + " us) than the event before it (" +
-                                            std::to_string(events[i - 1].t) + " us): events must be in time order");
+                                            std::to_string(events[i - 1].t) +
+                                            " us): events must be in time order");
   constexpr int64_t kExact = int64_t{1} << 53;
   if (!events.empty() && (events.front().t <= -kExact || events.back().t >= kExact))
     throw Error(ErrorCode::kBadInput, "event timestamps beyond +-2^53 us are not supported");
@@ -67,11 +69,12 @@ EventBinning event_binning(const ModelInfo& model) {
     throw Error(ErrorCode::kBadInput, "model '" + model.path + "' has no " + sensor_key +
                                           " in its metadata: it does not say how events become frames");
   for (const auto& entry : raw) {
-    static const char* known[] = {"sensor_size", "n_time_bins", "n_event_bins", "time_window",
+    static const char* known[] = {"sensor_size", "n_time_bins",        "n_event_bins", "time_window",
                                   "event_count", "include_incomplete", "frame"};
     const std::string& key = entry.first;
-    if (key.rfind(kPrefix, 0) == 0 &&
-        std::none_of(std::begin(known), std::end(known), [&](const char* k) { return key == kPrefix + std::string(k); }))
+    if (key.rfind(kPrefix, 0) == 0 && std::none_of(std::begin(known), std::end(known), [&](const char* k) {
+          return key == kPrefix + std::string(k);
+        }))
       bad_key(key, entry.second, "unknown key (docs/format.md lists the tspike.events keys)");
   }
 
@@ -81,7 +84,8 @@ EventBinning event_binning(const ModelInfo& model) {
     std::size_t start = 0;
     while (true) {
       const std::size_t comma = sensor->find(',', start);
-      std::string part = sensor->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string part =
+          sensor->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       part.erase(0, part.find_first_not_of(' '));
       part.erase(part.find_last_not_of(' ') + 1);
       parts.push_back(parse_count(sensor_key, part, 65536));
@@ -89,7 +93,8 @@ EventBinning event_binning(const ModelInfo& model) {
       start = comma + 1;
     }
     if (parts.size() != 3 || parts[2] > 2)
-      bad_key(sensor_key, *sensor, "expected width,height,polarities (polarities 1 or 2), like Tonic's sensor_size");
+      bad_key(sensor_key, *sensor,
+              "expected width,height,polarities (polarities 1 or 2), like Tonic's sensor_size");
     b.width = int(parts[0]);
     b.height = int(parts[1]);
     b.polarities = int(parts[2]);
@@ -128,20 +133,23 @@ EventBinning event_binning(const ModelInfo& model) {
   if (rules != 1)
     throw Error(ErrorCode::kBadInput, "model '" + model.path +
                                           "': give exactly one of tspike.events.n_time_bins, n_event_bins, "
-                                          "time_window and event_count (it has " + std::to_string(rules) + ")");
+                                          "time_window and event_count (it has " +
+                                          std::to_string(rules) + ")");
   if (const std::string* v = get("include_incomplete")) {
     if (*v != "0" && *v != "1") bad_key(kPrefix + std::string("include_incomplete"), *v, "expected 0 or 1");
     b.include_incomplete = *v == "1";
   }
   if (const std::string* v = get("frame")) {
-    if (*v != "counts" && *v != "binary") bad_key(kPrefix + std::string("frame"), *v, "expected counts or binary");
+    if (*v != "counts" && *v != "binary")
+      bad_key(kPrefix + std::string("frame"), *v, "expected counts or binary");
     b.binary = *v == "binary";
   }
 
   if (model.metadata.encoding != Encoding::kSequence)
-    throw Error(ErrorCode::kBadInput, "model '" + model.path +
-                                          "' has tspike.events metadata but not tspike.encoding = sequence: frames "
-                                          "are a time axis");
+    throw Error(ErrorCode::kBadInput,
+                "model '" + model.path +
+                    "' has tspike.events metadata but not tspike.encoding = sequence: frames "
+                    "are a time axis");
   int64_t per_sample = 1;
   const Shape& in = model.input.shape;
   for (std::size_t d = 1; d < in.size(); ++d) {
@@ -201,14 +209,16 @@ std::vector<std::pair<int64_t, int64_t>> event_slices(const std::vector<Event>& 
       if (frames > max_frames) too_many(frames);
       for (int64_t i = 0; i < int64_t(frames); ++i) {
         const double start = double(i) * stride + double(events.front().t);
-        slices.emplace_back(first_at_or_after(events, start), first_at_or_after(events, start + b.time_window));
+        slices.emplace_back(first_at_or_after(events, start),
+                            first_at_or_after(events, start + b.time_window));
       }
       return slices;
     }
     case EventBinning::Slicing::kEventCount: {
       const int64_t count = std::min(b.event_count, n), stride = b.event_count;
       // floor or ceil of (n - count) / stride, + 1; n - count >= 0
-      const int64_t frames = (b.include_incomplete ? (n - count + stride - 1) / stride : (n - count) / stride) + 1;
+      const int64_t frames =
+          (b.include_incomplete ? (n - count + stride - 1) / stride : (n - count) / stride) + 1;
       if (frames > max_frames) too_many(double(frames));
       for (int64_t i = 0; i < frames; ++i) slices.emplace_back(i * stride, std::min(i * stride + count, n));
       return slices;
@@ -221,18 +231,21 @@ Tensor events_to_frames(const std::vector<Event>& events, const EventBinning& b,
   return detail::error_boundary("event frames", ErrorCode::kBadInput, [&] {
     if (b.width < 1 || b.height < 1 || b.polarities < 1 || b.polarities > 2)
       throw Error(ErrorCode::kBadInput, "event binning: the sensor is " + std::to_string(b.width) + "x" +
-                                            std::to_string(b.height) + " with " + std::to_string(b.polarities) +
+                                            std::to_string(b.height) + " with " +
+                                            std::to_string(b.polarities) +
                                             " polarities; need width, height >= 1 and 1 or 2 polarities");
     for (std::size_t i = 0; i < events.size(); ++i)
       if (events[i].x >= b.width || events[i].y >= b.height)
-        throw Error(ErrorCode::kBadInput, "event " + std::to_string(i) + " at x = " + std::to_string(events[i].x) +
-                                              ", y = " + std::to_string(events[i].y) + " is outside the sensor (" +
-                                              std::to_string(b.width) + " x " + std::to_string(b.height) + ")");
+        throw Error(ErrorCode::kBadInput,
+                    "event " + std::to_string(i) + " at x = " + std::to_string(events[i].x) +
+                        ", y = " + std::to_string(events[i].y) + " is outside the sensor (" +
+                        std::to_string(b.width) + " x " + std::to_string(b.height) + ")");
     const auto slices = event_slices(events, b, limits);
     const Shape shape{int64_t(slices.size()), b.polarities, b.height, b.width};
     const int64_t elements = detail::bounded_element_count(shape, limits.max_tensor_elements);
     if (elements > limits.max_tensor_elements)
-      throw Error(ErrorCode::kResourceLimit, "event frames " + shape_to_string(shape) + " are more than the limit of " +
+      throw Error(ErrorCode::kResourceLimit, "event frames " + shape_to_string(shape) +
+                                                 " are more than the limit of " +
                                                  std::to_string(limits.max_tensor_elements) + " elements");
     Tensor frames(shape);
     const int64_t plane = int64_t(b.height) * b.width, frame = plane * b.polarities;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Events from NumPy files: a .npy holding a 1-D structured array with the
 // fields t, x, y and p (others are ignored, as is padding), or an .npz
 // (zip, stored or deflated) holding either the 1-D arrays t.npy, x.npy,
@@ -45,11 +46,13 @@ Scalar parse_scalar(const std::string& s, const std::string& what) {
   sc.kind = s[1];
   int n = 0;
   for (std::size_t i = 2; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9' || n > 100000) bad(ErrorCode::kBadInput, what, "unsupported type '" + s + "'");
+    if (s[i] < '0' || s[i] > '9' || n > 100000)
+      bad(ErrorCode::kBadInput, what, "unsupported type '" + s + "'");
     n = n * 10 + (s[i] - '0');
   }
   sc.bytes = n;
-  const bool ok = (sc.kind == 'b' && n == 1) || ((sc.kind == 'i' || sc.kind == 'u') && (n == 1 || n == 2 || n == 4 || n == 8)) ||
+  const bool ok = (sc.kind == 'b' && n == 1) ||
+                  ((sc.kind == 'i' || sc.kind == 'u') && (n == 1 || n == 2 || n == 4 || n == 8)) ||
                   (sc.kind == 'f' && (n == 4 || n == 8)) || (sc.kind == 'V' && n >= 1);
   if (!ok) bad(ErrorCode::kBadInput, what, "unsupported type '" + s + "' (bool, integers and floats only)");
   return sc;
@@ -91,9 +94,12 @@ class HeaderParser {
         descr = true;
       } else if (key == "fortran_order" && !order) {
         skip_space();
-        if (s_.compare(pos_, 4, "True") == 0) pos_ += 4;
-        else if (s_.compare(pos_, 5, "False") == 0) pos_ += 5;
-        else fail("fortran_order must be True or False");
+        if (s_.compare(pos_, 4, "True") == 0)
+          pos_ += 4;
+        else if (s_.compare(pos_, 5, "False") == 0)
+          pos_ += 5;
+        else
+          fail("fortran_order must be True or False");
         order = true;
       } else if (key == "shape" && !shape) {
         expect('(');
@@ -124,7 +130,8 @@ class HeaderParser {
       expect(',');
       if (peek('[')) unsupported("nested structured fields are not supported");
       f.type = parse_scalar(quoted(), what_);
-      if (peek(',')) unsupported("field '" + f.name + "' has a sub-array shape; only scalar fields are supported");
+      if (peek(','))
+        unsupported("field '" + f.name + "' has a sub-array shape; only scalar fields are supported");
       expect(')');
       f.offset = h.itemsize;
       h.itemsize += f.type.bytes;
@@ -135,7 +142,9 @@ class HeaderParser {
     }
     expect(']');
   }
-  [[noreturn]] void fail(const std::string& why) const { bad(ErrorCode::kParse, what_, "bad .npy header: " + why); }
+  [[noreturn]] void fail(const std::string& why) const {
+    bad(ErrorCode::kParse, what_, "bad .npy header: " + why);
+  }
   [[noreturn]] void unsupported(const std::string& why) const { bad(ErrorCode::kBadInput, what_, why); }
   void skip_space() {
     while (pos_ < s_.size() && std::strchr(" \t\r\n", s_[pos_]) && s_[pos_]) ++pos_;
@@ -160,10 +169,12 @@ class HeaderParser {
   }
   int64_t integer() {
     skip_space();
-    if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9') fail("shape entries must be non-negative integers");
+    if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9')
+      fail("shape entries must be non-negative integers");
     int64_t v = 0;
     for (; pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9'; ++pos_) {
-      if (v > (INT64_MAX - 9) / 10) bad(ErrorCode::kResourceLimit, what_, "a shape dimension does not fit in 64 bits");
+      if (v > (INT64_MAX - 9) / 10)
+        bad(ErrorCode::kResourceLimit, what_, "a shape dimension does not fit in 64 bits");
       v = v * 10 + (s_[pos_] - '0');
     }
     if (pos_ < s_.size() && s_[pos_] == 'L') ++pos_;
@@ -183,10 +194,12 @@ struct NpyView {
 };
 
 NpyView parse_npy(const unsigned char* p, uint64_t size, const std::string& what, const Limits& limits) {
-  if (size < 10 || std::memcmp(p, "\x93NUMPY", 6) != 0) bad(ErrorCode::kParse, what, "not a .npy file (bad magic)");
+  if (size < 10 || std::memcmp(p, "\x93NUMPY", 6) != 0)
+    bad(ErrorCode::kParse, what, "not a .npy file (bad magic)");
   const int major = p[6];
   if ((major != 1 && major != 2 && major != 3) || p[7] != 0)
-    bad(ErrorCode::kParse, what, "unsupported .npy version " + std::to_string(major) + "." + std::to_string(p[7]));
+    bad(ErrorCode::kParse, what,
+        "unsupported .npy version " + std::to_string(major) + "." + std::to_string(p[7]));
   const int len_bytes = major == 1 ? 2 : 4;
   if (size < uint64_t(8 + len_bytes)) bad(ErrorCode::kParse, what, "the file ends inside the header");
   const uint64_t start = 8 + len_bytes, len = le(p + 8, len_bytes);
@@ -195,18 +208,19 @@ NpyView parse_npy(const unsigned char* p, uint64_t size, const std::string& what
   NpyView v;
   v.header = HeaderParser(text, what).parse();
   if (v.header.shape.size() != 1)
-    bad(ErrorCode::kBadInput, what, "events must be a 1-D array; this one has " +
-                                        std::to_string(v.header.shape.size()) + " dimensions");
+    bad(ErrorCode::kBadInput, what,
+        "events must be a 1-D array; this one has " + std::to_string(v.header.shape.size()) + " dimensions");
   v.count = v.header.shape[0];
   if (v.count > limits.max_events)
-    bad(ErrorCode::kResourceLimit, what, std::to_string(v.count) + " events, more than the limit of " +
-                                             std::to_string(limits.max_events));
+    bad(ErrorCode::kResourceLimit, what,
+        std::to_string(v.count) + " events, more than the limit of " + std::to_string(limits.max_events));
   const uint64_t data_bytes = size - start - len;
   if (v.header.itemsize == 0 || data_bytes % uint64_t(v.header.itemsize) != 0 ||
       data_bytes / uint64_t(v.header.itemsize) != uint64_t(v.count))
-    bad(ErrorCode::kParse, what, std::to_string(v.count) + " records of " + std::to_string(v.header.itemsize) +
-                                     " bytes need " + std::to_string(v.count * v.header.itemsize) +
-                                     " bytes of data, the file has " + std::to_string(data_bytes));
+    bad(ErrorCode::kParse, what,
+        std::to_string(v.count) + " records of " + std::to_string(v.header.itemsize) + " bytes need " +
+            std::to_string(v.count * v.header.itemsize) + " bytes of data, the file has " +
+            std::to_string(data_bytes));
   v.data = p + start + len;
   return v;
 }
@@ -218,8 +232,10 @@ double value_at(const unsigned char* base, int64_t stride, int64_t i, const Scal
   if (s.big_endian) std::reverse(b, b + s.bytes);
   const uint64_t u = le(b, s.bytes);
   switch (s.kind) {
-    case 'b': return u != 0;
-    case 'u': return double(u);
+    case 'b':
+      return u != 0;
+    case 'u':
+      return double(u);
     case 'i': {
       const int shift = 64 - 8 * s.bytes;
       return double(int64_t(u << shift) >> shift);
@@ -249,7 +265,7 @@ EventRecording events_from_columns(const Column& t, const Column& x, const Colum
                                    int64_t count, const std::string& what) {
   EventRecording rec;
   rec.format = EventFormat::kNumpy;
-  rec.events.reserve(count);  // count checked against the limits and the data size
+  rec.events.reserve(count);                       // count checked against the limits and the data size
   constexpr double kMaxTime = 9007199254740992.0;  // 2^53
   for (int64_t i = 0; i < count; ++i) {
     const double tv = value_at(t.base, t.stride, i, t.type), xv = value_at(x.base, x.stride, i, x.type),
@@ -257,13 +273,15 @@ EventRecording events_from_columns(const Column& t, const Column& x, const Colum
     const std::string at = "event " + std::to_string(i);
     if (!(std::fabs(tv) <= kMaxTime) || tv != std::floor(tv))
       bad(ErrorCode::kBadInput, what, at + ": t must be a whole number of microseconds within +-2^53");
-    if (!(xv >= 0 && xv <= 65535 && xv == std::floor(xv)) || !(yv >= 0 && yv <= 65535 && yv == std::floor(yv)))
+    if (!(xv >= 0 && xv <= 65535 && xv == std::floor(xv)) ||
+        !(yv >= 0 && yv <= 65535 && yv == std::floor(yv)))
       bad(ErrorCode::kBadInput, what, at + ": x and y must be whole numbers in 0..65535");
     if (pv != 0 && pv != 1 && pv != -1) bad(ErrorCode::kBadInput, what, at + ": p must be 0, 1 or -1");
     const int64_t tt = int64_t(tv);
     if (i > 0 && tt < rec.events.back().t)
-      bad(ErrorCode::kParse, what, "the timestamp of " + at + " (" + std::to_string(tt) +
-                                       " us) is before the one before it; events must be in time order");
+      bad(ErrorCode::kParse, what,
+          "the timestamp of " + at + " (" + std::to_string(tt) +
+              " us) is before the one before it; events must be in time order");
     rec.events.push_back(Event{tt, uint16_t(xv), uint16_t(yv), uint8_t(pv > 0)});
   }
   return rec;
@@ -279,13 +297,15 @@ Column column_of(const NpyView& v, const std::string& field, const std::string& 
   std::string names;
   for (const Field& f : v.header.fields)
     if (!f.name.empty()) names += (names.empty() ? "" : ", ") + f.name;
-  bad(ErrorCode::kBadInput, what, "the structured array has no numeric field '" + field + "' (fields: " + names +
-                                      "); events need t, x, y and p");
+  bad(ErrorCode::kBadInput, what,
+      "the structured array has no numeric field '" + field + "' (fields: " + names +
+          "); events need t, x, y and p");
 }
 
 EventRecording from_structured(const NpyView& v, const std::string& what) {
   if (v.header.plain)
-    bad(ErrorCode::kBadInput, what, "a plain array; events need a structured array with the fields t, x, y and p");
+    bad(ErrorCode::kBadInput, what,
+        "a plain array; events need a structured array with the fields t, x, y and p");
   return events_from_columns(column_of(v, "t", what), column_of(v, "x", what), column_of(v, "y", what),
                              column_of(v, "p", what), v.count, what);
 }
@@ -309,7 +329,8 @@ std::vector<ZipMember> zip_directory(const unsigned char* p, uint64_t size, cons
       break;
     }
   if (eocd < 0) bad(ErrorCode::kParse, what, "no zip directory (not an .npz file?)");
-  const uint64_t entries = le(p + eocd + 10, 2), dir_size = le(p + eocd + 12, 4), dir_offset = le(p + eocd + 16, 4);
+  const uint64_t entries = le(p + eocd + 10, 2), dir_size = le(p + eocd + 12, 4),
+                 dir_offset = le(p + eocd + 16, 4);
   if (dir_offset > uint64_t(eocd) || dir_size > uint64_t(eocd) - dir_offset)
     bad(ErrorCode::kParse, what, "the zip directory lies outside the file");
   std::vector<ZipMember> members;
@@ -322,7 +343,8 @@ std::vector<ZipMember> zip_directory(const unsigned char* p, uint64_t size, cons
     m.crc = uint32_t(le(p + at + 16, 4));
     m.compressed = le(p + at + 20, 4);
     m.size = le(p + at + 24, 4);
-    const uint64_t name_len = le(p + at + 28, 2), extra_len = le(p + at + 30, 2), comment_len = le(p + at + 32, 2);
+    const uint64_t name_len = le(p + at + 28, 2), extra_len = le(p + at + 30, 2),
+                   comment_len = le(p + at + 32, 2);
     m.local_offset = le(p + at + 42, 4);
     if (dir_offset + dir_size - at - 46 < name_len + extra_len + comment_len)
       bad(ErrorCode::kParse, what, "zip directory entry " + std::to_string(e) + " runs past the directory");
@@ -355,11 +377,14 @@ std::vector<unsigned char> zip_extract(const unsigned char* p, uint64_t size, co
   const std::string member = what + " member '" + m.name + "'";
   if (m.local_offset > size || size - m.local_offset < 30 || le(p + m.local_offset, 4) != 0x04034b50)
     bad(ErrorCode::kParse, member, "bad local header");
-  const uint64_t start = m.local_offset + 30 + le(p + m.local_offset + 26, 2) + le(p + m.local_offset + 28, 2);
-  if (start > size || m.compressed > size - start) bad(ErrorCode::kParse, member, "its data runs past the end of the file");
+  const uint64_t start =
+      m.local_offset + 30 + le(p + m.local_offset + 26, 2) + le(p + m.local_offset + 28, 2);
+  if (start > size || m.compressed > size - start)
+    bad(ErrorCode::kParse, member, "its data runs past the end of the file");
   if (m.size > limits.max_file_bytes)
-    bad(ErrorCode::kResourceLimit, member, std::to_string(m.size) + " bytes uncompressed, more than the limit of " +
-                                               std::to_string(limits.max_file_bytes));
+    bad(ErrorCode::kResourceLimit, member,
+        std::to_string(m.size) + " bytes uncompressed, more than the limit of " +
+            std::to_string(limits.max_file_bytes));
   std::vector<unsigned char> out;
   if (m.method == 0) {
     if (m.compressed != m.size) bad(ErrorCode::kParse, member, "stored sizes disagree");
@@ -386,24 +411,27 @@ std::vector<unsigned char> zip_extract(const unsigned char* p, uint64_t size, co
     if (rc != Z_STREAM_END || out_done != m.size)
       bad(ErrorCode::kParse, member, "corrupt deflate data, or not the size the directory says");
   } else {
-    bad(ErrorCode::kBadInput, member, "compression method " + std::to_string(m.method) +
-                                          " is not supported (stored or deflate only)");
+    bad(ErrorCode::kBadInput, member,
+        "compression method " + std::to_string(m.method) + " is not supported (stored or deflate only)");
   }
   if (uint32_t(crc32_z(0, out.data(), out.size())) != m.crc) bad(ErrorCode::kParse, member, "CRC mismatch");
   return out;
 }
 
-EventRecording read_npz(const unsigned char* p, uint64_t size, const std::string& what, const Limits& limits) {
+EventRecording read_npz(const unsigned char* p, uint64_t size, const std::string& what,
+                        const Limits& limits) {
   const std::vector<ZipMember> members = zip_directory(p, size, what);
   std::map<std::string, const ZipMember*> by_name;
   for (const ZipMember& m : members) by_name[m.name] = &m;
-  const bool columns = by_name.count("t.npy") && by_name.count("x.npy") && by_name.count("y.npy") && by_name.count("p.npy");
+  const bool columns =
+      by_name.count("t.npy") && by_name.count("x.npy") && by_name.count("y.npy") && by_name.count("p.npy");
   if (!columns) {
     if (members.size() != 1) {
       std::string names;
       for (const ZipMember& m : members) names += (names.empty() ? "" : ", ") + m.name;
-      bad(ErrorCode::kBadInput, what, "an .npz of events needs the arrays t, x, y and p, or one structured array; it has: " +
-                                          (names.empty() ? std::string("nothing") : names));
+      bad(ErrorCode::kBadInput, what,
+          "an .npz of events needs the arrays t, x, y and p, or one structured array; it has: " +
+              (names.empty() ? std::string("nothing") : names));
     }
     const std::vector<unsigned char> bytes = zip_extract(p, size, members[0], what, limits);
     const std::string inner = what + " member '" + members[0].name + "'";
@@ -429,7 +457,8 @@ EventRecording read_npz(const unsigned char* p, uint64_t size, const std::string
 
 EventRecording read_numpy_events(const unsigned char* data, uint64_t size, const std::string& name,
                                  const Limits& limits) {
-  if (size >= 2 && data[0] == 'P' && data[1] == 'K') return read_npz(data, size, ".npz file '" + name + "'", limits);
+  if (size >= 2 && data[0] == 'P' && data[1] == 'K')
+    return read_npz(data, size, ".npz file '" + name + "'", limits);
   const std::string what = ".npy file '" + name + "'";
   return from_structured(parse_npy(data, size, what, limits), what);
 }

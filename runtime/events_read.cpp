@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // read_events: N-MNIST / N-Caltech101 binary files and Prophesee EVT 2.0 raw
 // files; NumPy files are in events_npy.cpp. A file is read whole (its size
 // checked against the limits first), then decoded from memory; the event
@@ -22,7 +23,8 @@ namespace {
 
 constexpr int64_t kMaxExactTime = int64_t{1} << 53;  // timestamps are binned in double arithmetic
 
-void reserve_events(std::vector<Event>& events, uint64_t at_most, const std::string& what, const Limits& limits) {
+void reserve_events(std::vector<Event>& events, uint64_t at_most, const std::string& what,
+                    const Limits& limits) {
   if (at_most > uint64_t(std::max<int64_t>(limits.max_events, 0)))
     throw Error(ErrorCode::kResourceLimit, what + " may hold " + std::to_string(at_most) +
                                                " events, more than the limit of " +
@@ -91,7 +93,8 @@ EventRecording read_evt2(const unsigned char* data, uint64_t size, const std::st
   }
   const uint64_t body = size - pos;
   if (body % 4 != 0)
-    throw Error(ErrorCode::kParse, "cannot read " + what + ": the data after the header (" + std::to_string(body) +
+    throw Error(ErrorCode::kParse, "cannot read " + what + ": the data after the header (" +
+                                       std::to_string(body) +
                                        " bytes) is not a whole number of 32-bit words (truncated?)");
   uint64_t cd_words = 0;
   for (uint64_t w = 0; w < body / 4; ++w) cd_words += (data[pos + 4 * w + 3] >> 4) <= 1;
@@ -109,7 +112,8 @@ EventRecording read_evt2(const unsigned char* data, uint64_t size, const std::st
       if (!rec.events.empty() && t < last)
         throw Error(ErrorCode::kParse, "cannot read " + what + ": the timestamp of the CD event in word " +
                                            std::to_string(w) + " (" + std::to_string(t) +
-                                           " us) is before the one before it (" + std::to_string(last) + " us)");
+                                           " us) is before the one before it (" + std::to_string(last) +
+                                           " us)");
       rec.events.push_back(Event{t, uint16_t((word >> 11) & 0x7FF), uint16_t(word & 0x7FF), uint8_t(type)});
       last = t;
     } else if (type == 8) {
@@ -118,8 +122,9 @@ EventRecording read_evt2(const unsigned char* data, uint64_t size, const std::st
       high = next;
       have_high = true;
     } else if (type != 10 && type != 14 && type != 15) {
-      throw Error(ErrorCode::kParse, "cannot read " + what + ": word " + std::to_string(w) + " has the reserved type " +
-                                         std::to_string(type) + " (not an EVT 2.0 file?)");
+      throw Error(ErrorCode::kParse, "cannot read " + what + ": word " + std::to_string(w) +
+                                         " has the reserved type " + std::to_string(type) +
+                                         " (not an EVT 2.0 file?)");
     }
   }
   if (!rec.events.empty() && rec.events.back().t >= kMaxExactTime)
@@ -159,7 +164,8 @@ void parse_evt2_header_line(const std::string& line, EventRecording& rec, const 
   } else if (std::string f = value_after("% format "); !f.empty()) {
     const std::string kind = f.substr(0, f.find(';'));
     if (kind != "EVT2")
-      throw Error(ErrorCode::kBadInput, what + " is in the format " + kind + "; only EVT2 (EVT 2.0) is supported");
+      throw Error(ErrorCode::kBadInput,
+                  what + " is in the format " + kind + "; only EVT2 (EVT 2.0) is supported");
     for (std::size_t at = f.find(';'); at != std::string::npos; at = f.find(';', at + 1)) {
       const std::string field = f.substr(at + 1, f.find(';', at + 1) - at - 1);
       if (field.rfind("width=", 0) == 0) rec.width = number(field.substr(6));
@@ -178,10 +184,14 @@ void parse_evt2_header_line(const std::string& line, EventRecording& rec, const 
 
 const char* to_string(EventFormat f) {
   switch (f) {
-    case EventFormat::kAuto: return "auto";
-    case EventFormat::kNMnist: return "N-MNIST";
-    case EventFormat::kNumpy: return "NumPy";
-    case EventFormat::kEvt2: return "EVT 2.0";
+    case EventFormat::kAuto:
+      return "auto";
+    case EventFormat::kNMnist:
+      return "N-MNIST";
+    case EventFormat::kNumpy:
+      return "NumPy";
+    case EventFormat::kEvt2:
+      return "EVT 2.0";
   }
   return "?";
 }
@@ -202,9 +212,12 @@ EventRecording read_events_from_memory(const void* data, std::size_t size, const
     const auto* bytes = static_cast<const unsigned char*>(data);
     if (!bytes && size) throw Error(ErrorCode::kBadInput, "event file '" + name + "': data is NULL");
     switch (format) {
-      case EventFormat::kNMnist: return read_nmnist(bytes, size, name, limits);
-      case EventFormat::kEvt2: return read_evt2(bytes, size, name, limits);
-      default: return detail::read_numpy_events(bytes, size, name, limits);
+      case EventFormat::kNMnist:
+        return read_nmnist(bytes, size, name, limits);
+      case EventFormat::kEvt2:
+        return read_evt2(bytes, size, name, limits);
+      default:
+        return detail::read_numpy_events(bytes, size, name, limits);
     }
   });
 }

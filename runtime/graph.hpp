@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The executable graph of a loaded model (internal).
 #pragma once
 
@@ -5,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "ops/op.hpp"
 #include "base/values.hpp"
+#include "ops/op.hpp"
 #include "tspike/model.hpp"
 
 namespace tspike::detail {
@@ -22,7 +23,7 @@ struct GraphNode {
   std::string name;
   std::string op_type;
   const ops::OpTraits* traits = nullptr;  // the registry entry's
-  std::vector<int> inputs;  // value indices, -1 for an absent optional input
+  std::vector<int> inputs;                // value indices, -1 for an absent optional input
   std::vector<int> outputs;
   std::unique_ptr<ops::Op> op;
 };

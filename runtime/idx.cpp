@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IDX files (MNIST, Fashion-MNIST), plain or gzip-compressed, and their
 // conversion to a model's input. zlib's gzread reads both kinds: a file
 // without a gzip header is passed through unchanged.
@@ -31,12 +32,13 @@ class IdxReader {
     if (ec) throw Error(ErrorCode::kIO, "cannot open IDX file '" + path + "': " + ec.message());
     if (file_size_ > limits.max_file_bytes)
       fail(ErrorCode::kResourceLimit, "the file is " + std::to_string(file_size_) +
-                                          " bytes, more than the limit of " + std::to_string(limits.max_file_bytes));
+                                          " bytes, more than the limit of " +
+                                          std::to_string(limits.max_file_bytes));
     errno = 0;
     file_.reset(gzopen(path.c_str(), "rb"));
     if (!file_)
-      throw Error(ErrorCode::kIO, "cannot open IDX file '" + path + "': " +
-                                      (errno ? std::strerror(errno) : "out of memory"));
+      throw Error(ErrorCode::kIO,
+                  "cannot open IDX file '" + path + "': " + (errno ? std::strerror(errno) : "out of memory"));
     gzbuffer(file_.get(), 1 << 17);
   }
 
@@ -95,13 +97,16 @@ IdxArray read_idx(const std::string& path, int rank, const Limits& limits) {
   if (in.read(magic, 4) != 4) in.fail(ErrorCode::kParse, "too short for an IDX header");
   if (magic[0] != 0 || magic[1] != 0) in.fail(ErrorCode::kParse, "not an IDX file (bad magic)");
   if (magic[2] != 0x08)
-    in.fail(ErrorCode::kParse, "element type 0x" + fmt_hex(magic[2]) + " is not supported (only unsigned bytes, 0x08)");
+    in.fail(ErrorCode::kParse,
+            "element type 0x" + fmt_hex(magic[2]) + " is not supported (only unsigned bytes, 0x08)");
   if (magic[3] != rank)
-    in.fail(ErrorCode::kParse, "has " + std::to_string(magic[3]) + " dimensions, expected " + std::to_string(rank));
+    in.fail(ErrorCode::kParse,
+            "has " + std::to_string(magic[3]) + " dimensions, expected " + std::to_string(rank));
 
   IdxArray out;
   std::vector<uint8_t> raw(size_t(rank) * 4);
-  if (in.read(raw.data(), raw.size()) != raw.size()) in.fail(ErrorCode::kParse, "file ends inside the header");
+  if (in.read(raw.data(), raw.size()) != raw.size())
+    in.fail(ErrorCode::kParse, "file ends inside the header");
   // Each partial product is checked against the limit before multiplying,
   // so that it cannot overflow.
   int64_t elements = 1;
@@ -146,12 +151,13 @@ LabeledImages load_idx(const std::string& images_path, const std::string& labels
   IdxArray images = read_idx(images_path, 3, limits);
   IdxArray labels = read_idx(labels_path, 1, limits);
   if (labels.dims[0] != images.dims[0])
-    throw Error(ErrorCode::kParse, "IDX files '" + images_path + "' and '" + labels_path + "' disagree: " +
-                                       std::to_string(images.dims[0]) + " images, " +
+    throw Error(ErrorCode::kParse, "IDX files '" + images_path + "' and '" + labels_path +
+                                       "' disagree: " + std::to_string(images.dims[0]) + " images, " +
                                        std::to_string(labels.dims[0]) + " labels");
   if (images.dims[1] > limits.max_image_pixels || images.dims[2] > limits.max_image_pixels)
     throw Error(ErrorCode::kResourceLimit, "IDX file '" + images_path + "': images of " +
-                                               dims_to_string({images.dims[1], images.dims[2]}) + " are too big");
+                                               dims_to_string({images.dims[1], images.dims[2]}) +
+                                               " are too big");
   LabeledImages set;
   set.count = images.dims[0];
   set.height = int(images.dims[1]);
@@ -180,7 +186,8 @@ void images_to_input(const LabeledImages& set, int64_t first, int64_t count, con
                      Tensor& out) {
   const ValueInfo& in = model.input;
   const std::string what = "cannot use " + std::to_string(set.height) + "x" + std::to_string(set.width) +
-                           " data set images as input '" + in.name + "' of shape " + shape_to_string(in.shape);
+                           " data set images as input '" + in.name + "' of shape " +
+                           shape_to_string(in.shape);
   if (model.metadata.encoding == Encoding::kSequence)
     throw Error(ErrorCode::kBadInput, what + ": the model uses sequence encoding");
   if (in.shape.size() != 4 || (in.shape[1] != 1 && in.shape[1] != 3))
@@ -188,18 +195,18 @@ void images_to_input(const LabeledImages& set, int64_t first, int64_t count, con
   if (in.shape[2] != set.height || in.shape[3] != set.width)
     throw Error(ErrorCode::kBadInput, what + ": H x W differ (images are not resized here)");
   if (first < 0 || count < 0 || first > set.count || count > set.count - first)
-    throw Error(ErrorCode::kBadInput, "images [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                                          ") are outside the data set of " + std::to_string(set.count));
+    throw Error(ErrorCode::kBadInput, "images [" + std::to_string(first) + ", " +
+                                          std::to_string(first + count) + ") are outside the data set of " +
+                                          std::to_string(set.count));
   const int channels = int(in.shape[1]);
   // The same checks and arithmetic as load_image, so that a data set image
   // and the same image as a PNG give identical inputs.
   const ModelMetadata& md = model.metadata;
   for (const auto* v : {&md.image_mean, &md.image_std})
     if (v->size() != 1 && v->size() != size_t(channels))
-      throw Error(ErrorCode::kInvalidModel, "model '" + model.path +
-                                                "': tspike.image.mean / tspike.image.std must have 1 or " +
-                                                std::to_string(channels) + " values, found " +
-                                                std::to_string(v->size()));
+      throw Error(ErrorCode::kInvalidModel,
+                  "model '" + model.path + "': tspike.image.mean / tspike.image.std must have 1 or " +
+                      std::to_string(channels) + " values, found " + std::to_string(v->size()));
   for (float s : md.image_std)
     if (s == 0.0f || !std::isfinite(s))
       throw Error(ErrorCode::kInvalidModel,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The image decoders behind load_image:
 //  - JPEG through libjpeg-turbo (its TurboJPEG interface);
 //  - PNG, BMP and PGM/PPM through stb_image, compiled here from the system's
@@ -132,7 +133,9 @@ bool pnm_number_too_long(const unsigned char* b, std::size_t n) {
   return false;
 }
 
-bool is_jpeg(const unsigned char* b, std::size_t n) { return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+bool is_jpeg(const unsigned char* b, std::size_t n) {
+  return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+}
 
 struct JpegHandle {
   tjhandle h = tjInitDecompress();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The image decoders behind load_image (runtime/image_decode.cpp): JPEG
 // through libjpeg-turbo, PNG, BMP and PGM/PPM through stb_image, with every
 // allocation under a byte budget.

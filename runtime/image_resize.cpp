@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Image resizing for load_image: plain bilinear, PIL's antialiased
 // bilinear, nearest, and the centre crop (runtime/image_resize.hpp).
 #include "runtime/image_resize.hpp"
@@ -137,9 +138,12 @@ Planes resize_nearest(const Planes& src, int height, int width) {
 Planes resize_planes(const Planes& src, int height, int width, ImageResize method) {
   if (src.height == height && src.width == width) return src;
   switch (method) {
-    case ImageResize::kBilinearAntialias: return resize_antialias(src, height, width);
-    case ImageResize::kNearest: return resize_nearest(src, height, width);
-    case ImageResize::kBilinear: break;
+    case ImageResize::kBilinearAntialias:
+      return resize_antialias(src, height, width);
+    case ImageResize::kNearest:
+      return resize_nearest(src, height, width);
+    case ImageResize::kBilinear:
+      break;
   }
   return resize_bilinear(src, height, width);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resizing and cropping image planes for load_image, by the model's
 // tspike.image.resize (docs/format.md). Internal.
 #pragma once

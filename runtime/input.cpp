@@ -1,6 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // load_image: an image file -> the model's input tensor [1, C, H, W], as the
 // format (spec section 2) says: channel conversion, resize (and crop) by
 // tspike.image.resize, scale, normalize. The .npy functions are in npy.cpp.
+#include "tspike/input.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -18,7 +21,6 @@
 #include "runtime/image_decode.hpp"
 #include "runtime/image_resize.hpp"
 #include "tspike/error.hpp"
-#include "tspike/input.hpp"
 
 namespace tspike {
 namespace {
@@ -38,25 +40,22 @@ ImageShape image_shape_of(const ModelInfo& model, const std::string& path, const
   const ValueInfo& in = model.input;
   const std::string what = "cannot use image '" + path + "' as input '" + in.name + "' ";
   if (model.metadata.encoding == Encoding::kSequence)
-    throw Error(ErrorCode::kBadInput,
-                what + "because the model uses sequence encoding; it needs a [T, N, ...] "
-                       "tensor, not a single frame");
+    throw Error(ErrorCode::kBadInput, what +
+                                          "because the model uses sequence encoding; it needs a [T, N, ...] "
+                                          "tensor, not a single frame");
   if (in.shape.size() != 4)
-    throw Error(ErrorCode::kBadInput,
-                what + "of shape " + shape_to_string(in.shape) +
-                    ": the input shape is not an image input [N, C, H, W]");
+    throw Error(ErrorCode::kBadInput, what + "of shape " + shape_to_string(in.shape) +
+                                          ": the input shape is not an image input [N, C, H, W]");
   const int64_t c = in.shape[1], h = in.shape[2], w = in.shape[3];
   if (c != 1 && c != 3)
-    throw Error(ErrorCode::kBadInput,
-                what + "of shape " + shape_to_string(in.shape) +
-                    ": the input shape is not an image input (C must be 1 or 3)");
+    throw Error(ErrorCode::kBadInput, what + "of shape " + shape_to_string(in.shape) +
+                                          ": the input shape is not an image input (C must be 1 or 3)");
   // The output is C x H x W floats: keep it within the image size limit
   // (each side is checked first so that h * w cannot overflow).
   const int64_t max_pixels = limits.max_image_pixels;
   if (h <= 0 || w <= 0 || h > max_pixels || w > max_pixels || h * w > max_pixels)
-    throw Error(ErrorCode::kBadInput,
-                what + "of shape " + shape_to_string(in.shape) +
-                    ": H and W must be known and within the image size limit");
+    throw Error(ErrorCode::kBadInput, what + "of shape " + shape_to_string(in.shape) +
+                                          ": H and W must be known and within the image size limit");
   const ModelMetadata& md = model.metadata;
   for (const auto* v : {&md.image_mean, &md.image_std}) {
     if (v->size() != 1 && v->size() != std::size_t(c))
@@ -91,14 +90,14 @@ bool png_header_size(const unsigned char* b, std::size_t size, int64_t& width, i
 Planes decode(const unsigned char* bytes, std::size_t size, const std::string& path, int want_channels,
               const Limits& limits, int& file_channels) {
   if (size > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw Error(ErrorCode::kResourceLimit, "image '" + path + "' is too large to decode (" + std::to_string(size) +
-                                               " bytes)");
+    throw Error(ErrorCode::kResourceLimit,
+                "image '" + path + "' is too large to decode (" + std::to_string(size) + " bytes)");
   const int length = static_cast<int>(size);
   const int64_t max_pixels = limits.max_image_pixels;
   auto too_big = [&](int64_t w, int64_t h) {
-    return Error(ErrorCode::kResourceLimit,
-                 "image '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) +
-                     " pixels, more than the limit of " + std::to_string(max_pixels));
+    return Error(ErrorCode::kResourceLimit, "image '" + path + "' is " + std::to_string(w) + "x" +
+                                                std::to_string(h) + " pixels, more than the limit of " +
+                                                std::to_string(max_pixels));
   };
   auto cannot = [&](const std::string& why) {
     return Error(ErrorCode::kParse, "cannot decode image '" + path + "': " + why);
@@ -123,7 +122,8 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
   // seconds and 1.5 GB to decode): the limit applies to the magnitudes.
   const int64_t info_w = std::abs(int64_t{header.width}), info_h = std::abs(int64_t{header.height});
   if (info_w == 0 || info_h == 0)
-    throw cannot("a size of " + std::to_string(header.width) + "x" + std::to_string(header.height) + " pixels");
+    throw cannot("a size of " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                 " pixels");
   if (over_limit(info_w, info_h)) throw too_big(info_w, info_h);
 
   // Decode with the file's own channels: a decoder's gray conversion is an
@@ -140,10 +140,11 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
   detail::DecodedImage image = detail::decode_image(bytes, length, budget);
   if (!image.pixels) {
     if (image.refused_bytes)
-      throw Error(ErrorCode::kResourceLimit,
-                  "cannot decode image '" + path + "': the decoder asked for " + std::to_string(image.refused_bytes) +
-                      " more bytes than a " + std::to_string(info_w) + "x" + std::to_string(info_h) +
-                      " image needs (" + std::to_string(budget) + " bytes at most); the file is corrupt");
+      throw Error(ErrorCode::kResourceLimit, "cannot decode image '" + path + "': the decoder asked for " +
+                                                 std::to_string(image.refused_bytes) + " more bytes than a " +
+                                                 std::to_string(info_w) + "x" + std::to_string(info_h) +
+                                                 " image needs (" + std::to_string(budget) +
+                                                 " bytes at most); the file is corrupt");
     throw cannot(image.failure.empty() ? "unknown error" : image.failure);
   }
   const int w = image.width, h = image.height, n = image.channels;
@@ -169,8 +170,8 @@ Planes decode(const unsigned char* bytes, std::size_t size, const std::string& p
 
 // What was done to fit the image to the model's input, for the caller to
 // tell its user (an image that already fits gets no note).
-void describe(ImagePreprocessing& done, int file_channels, const Planes& decoded, int channels, int height, int width,
-              int resized_height, int resized_width, const ModelMetadata& md) {
+void describe(ImagePreprocessing& done, int file_channels, const Planes& decoded, int channels, int height,
+              int width, int resized_height, int resized_width, const ModelMetadata& md) {
   done.width = decoded.width;
   done.height = decoded.height;
   done.channels = file_channels;
@@ -183,14 +184,13 @@ void describe(ImagePreprocessing& done, int file_channels, const Planes& decoded
   const double from = double(decoded.width) / decoded.height, to = double(width) / height;
   const bool aspect_changed = std::abs(from - to) > 0.01 * to && !md.image_center_crop;
   if (md.image_center_crop)
-    done.notes.push_back(fmt::format("resized from {}x{} to {}x{} ({}), then centre-cropped to {}x{}", decoded.width,
-                                     decoded.height, resized_width, resized_height, method, width, height));
+    done.notes.push_back(fmt::format("resized from {}x{} to {}x{} ({}), then centre-cropped to {}x{}",
+                                     decoded.width, decoded.height, resized_width, resized_height, method,
+                                     width, height));
   else
-    done.notes.push_back(fmt::format("resized from {}x{} to {}x{} ({}){}", decoded.width, decoded.height, width,
-                                     height, method,
-                                     aspect_changed ? fmt::format(": the aspect ratio changed from {:.3g} to {:.3g}",
-                                                                  from, to)
-                                                    : ""));
+    done.notes.push_back(fmt::format(
+        "resized from {}x{} to {}x{} ({}){}", decoded.width, decoded.height, width, height, method,
+        aspect_changed ? fmt::format(": the aspect ratio changed from {:.3g} to {:.3g}", from, to) : ""));
 }
 
 }  // namespace
@@ -205,12 +205,13 @@ Tensor image_to_input(const unsigned char* bytes, std::size_t size, const std::s
   const Planes decoded = decode(bytes, size, path, shape.channels, limits, file_channels);
   int resized_height = shape.height, resized_width = shape.width;
   if (md.image_center_crop)
-    detail::cover_size(decoded.height, decoded.width, shape.height, shape.width, resized_height, resized_width);
+    detail::cover_size(decoded.height, decoded.width, shape.height, shape.width, resized_height,
+                       resized_width);
   Planes img = detail::resize_planes(decoded, resized_height, resized_width, md.image_resize);
   if (md.image_center_crop) img = detail::crop_center(img, shape.height, shape.width);
   if (done)
-    describe(*done, file_channels, decoded, shape.channels, shape.height, shape.width, resized_height, resized_width,
-             md);
+    describe(*done, file_channels, decoded, shape.channels, shape.height, shape.width, resized_height,
+             resized_width, md);
 
   const std::size_t plane = std::size_t(shape.height) * shape.width;
   for (int c = 0; c < shape.channels; ++c) {
@@ -228,7 +229,8 @@ Tensor load_image(const std::string& path, const ModelInfo& model, const Limits&
   return load_image(path, model, limits, nullptr);
 }
 
-Tensor load_image(const std::string& path, const ModelInfo& model, const Limits& limits, ImagePreprocessing* done) {
+Tensor load_image(const std::string& path, const ModelInfo& model, const Limits& limits,
+                  ImagePreprocessing* done) {
   return detail::error_boundary("image '" + path + "'", ErrorCode::kParse, [&] {
     (void)image_shape_of(model, path, limits);  // the model's errors before the file's
     std::error_code ec;
@@ -249,13 +251,13 @@ Tensor load_image(const std::string& path, const ModelInfo& model, const Limits&
   });
 }
 
-Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name, const ModelInfo& model,
-                              const Limits& limits) {
+Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name,
+                              const ModelInfo& model, const Limits& limits) {
   return load_image_from_memory(data, size, name, model, limits, nullptr);
 }
 
-Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name, const ModelInfo& model,
-                              const Limits& limits, ImagePreprocessing* done) {
+Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name,
+                              const ModelInfo& model, const Limits& limits, ImagePreprocessing* done) {
   return detail::error_boundary("image '" + name + "'", ErrorCode::kParse, [&] {
     if (size > limits.max_file_bytes)
       throw Error(ErrorCode::kResourceLimit, "image '" + name + "' is " + std::to_string(size) +

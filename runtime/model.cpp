@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model loading: parse, check, re-parameterize, build the executable graph.
 #include "tspike/model.hpp"
 
@@ -7,11 +8,11 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "base/checked.hpp"
+#include "base/log.hpp"
 #include "converter/onnx_model.hpp"
 #include "ops/neuron.hpp"
-#include "base/checked.hpp"
 #include "runtime/graph.hpp"
-#include "base/log.hpp"
 
 namespace tspike {
 
@@ -44,7 +45,8 @@ struct Origin {
 Origin output_origin(const detail::GraphNode& node, const std::vector<Origin>& origins) {
   const ops::OpTraits& traits = *node.traits;
   auto of_input = [&](size_t k) -> Origin {
-    return k < node.inputs.size() && node.inputs[k] >= 0 ? origins[node.inputs[k]] : Origin{Origin::kReal, "nothing"};
+    return k < node.inputs.size() && node.inputs[k] >= 0 ? origins[node.inputs[k]]
+                                                         : Origin{Origin::kReal, "nothing"};
   };
   if (traits.neuron) {
     const bool scaled = node.inputs.size() > 1 && node.inputs[1] >= 0;
@@ -81,11 +83,14 @@ LayerInfo describe_layer(const detail::GraphNode& node, const Origin& o,
       layer.multiplication_free = true;
       layer.why = fmt::format("consumes {{-1, 0, +1}} spikes of '{}': adds and subtracts only", o.source);
       if (layer.folded_pool > 1)
-        layer.why += fmt::format(" (an average pool of {} inputs folded into its weights)", layer.folded_pool);
+        layer.why +=
+            fmt::format(" (an average pool of {} inputs folded into its weights)", layer.folded_pool);
       break;
     case Origin::kAveragedSpikes:
-      layer.why = fmt::format("consumes spikes of '{}' averaged by a pool: multiples of 1/k "
-                              "(the 1/k folds into the weights, leaving integer counts)", o.source);
+      layer.why = fmt::format(
+          "consumes spikes of '{}' averaged by a pool: multiples of 1/k "
+          "(the 1/k folds into the weights, leaving integer counts)",
+          o.source);
       break;
     case Origin::kScaledSpikes:
       layer.why = fmt::format("consumes spikes of '{}', which keeps a multiplicative amplitude", o.source);
@@ -121,8 +126,8 @@ struct ModelBuilder {
     convert::check_model(proto, name, limits);
     ModelMetadata metadata = convert::read_metadata(proto, name);
     if (metadata.timesteps > limits.max_timesteps)
-      throw Error(ErrorCode::kResourceLimit, fmt::format("{}: tspike.timesteps {} exceeds the limit of {}", name,
-                                                         metadata.timesteps, limits.max_timesteps));
+      throw Error(ErrorCode::kResourceLimit, fmt::format("{}: tspike.timesteps {} exceeds the limit of {}",
+                                                         name, metadata.timesteps, limits.max_timesteps));
     ConversionReport report;
     report.already_reparameterized = metadata.reparameterized;
     if (options.reparameterize && !metadata.reparameterized) {
@@ -177,7 +182,8 @@ struct ModelBuilder {
       for (const auto& in : np.input()) readers[in]++;
     for (const auto& out : graph.output()) readers[out.name()]++;
     const int opset = convert::default_opset(proto);
-    const char* env_reference = std::getenv("TSPIKE_REFERENCE_KERNELS");  // read once per load, a user override
+    const char* env_reference =
+        std::getenv("TSPIKE_REFERENCE_KERNELS");  // read once per load, a user override
     const bool reference_kernels =
         env_reference && *env_reference ? std::string(env_reference) != "0" : options.reference_kernels;
     const ops::Isa isa = kernel_isa(options.max_isa);  // TSPIKE_ISA read once per load, like the above
@@ -194,15 +200,21 @@ struct ModelBuilder {
       node.traits = entry->traits;
       ops::OpBuildContext ctx{np, np.name(), {}, opset, reference_kernels};
       for (const auto& in : np.input()) {
-        if (in.empty()) { node.inputs.push_back(-1); ctx.initializers.push_back(nullptr); continue; }
+        if (in.empty()) {
+          node.inputs.push_back(-1);
+          ctx.initializers.push_back(nullptr);
+          continue;
+        }
         auto it = ids.find(in);
         if (it == ids.end())
-          throw Error(ErrorCode::kInvalidModel, fmt::format("{}: {}: input '{}' is produced by no node", name,
-                                                            detail::node_prefix(np.name(), np.op_type()), in));
+          throw Error(ErrorCode::kInvalidModel,
+                      fmt::format("{}: {}: input '{}' is produced by no node", name,
+                                  detail::node_prefix(np.name(), np.op_type()), in));
         node.inputs.push_back(it->second);
         ctx.initializers.push_back(g.values[it->second].initializer);
       }
-      const Origin input_origin = node.inputs.empty() || node.inputs[0] < 0 ? Origin{} : origins[node.inputs[0]];
+      const Origin input_origin =
+          node.inputs.empty() || node.inputs[0] < 0 ? Origin{} : origins[node.inputs[0]];
       ctx.input_is_spikes = entry->traits->layer && input_origin.kind == Origin::kSpikes;
       ctx.engine = options.engine;
       ctx.isa = isa;
@@ -227,9 +239,13 @@ struct ModelBuilder {
       for (int v : node.inputs)
         if (v >= 0) g.values[v].consumers.push_back(index);
       const Origin produced = output_origin(node, origins);
-      if (entry->traits->layer) info.layers.push_back(describe_layer(node, input_origin, info.metadata.pool_folds));
+      if (entry->traits->layer)
+        info.layers.push_back(describe_layer(node, input_origin, info.metadata.pool_folds));
       for (const auto& out : np.output()) {
-        if (out.empty()) { node.outputs.push_back(-1); continue; }
+        if (out.empty()) {
+          node.outputs.push_back(-1);
+          continue;
+        }
         if (ids.count(out))
           throw Error(ErrorCode::kInvalidModel, fmt::format("{}: value '{}' is produced twice", name, out));
         int v = add_value(out, produced);
@@ -243,15 +259,18 @@ struct ModelBuilder {
     for (const auto& out : graph.output()) {
       auto it = ids.find(out.name());
       if (it == ids.end())
-        throw Error(ErrorCode::kInvalidModel, fmt::format("{}: graph output '{}' is produced by no node", name, out.name()));
+        throw Error(ErrorCode::kInvalidModel,
+                    fmt::format("{}: graph output '{}' is produced by no node", name, out.name()));
       g.outputs.push_back(it->second);
       info.outputs.push_back(value_info(out));
     }
     for (const auto& [node, window] : info.metadata.pool_folds)
-      if (std::none_of(info.layers.begin(), info.layers.end(), [&](const LayerInfo& l) { return l.node == node; }))
-        throw Error(ErrorCode::kInvalidModel,
-                    fmt::format("{}: metadata tspike.pool_folds names '{}', which is no Conv, Gemm or MatMul node",
-                                name, node));
+      if (std::none_of(info.layers.begin(), info.layers.end(),
+                       [&](const LayerInfo& l) { return l.node == node; }))
+        throw Error(
+            ErrorCode::kInvalidModel,
+            fmt::format("{}: metadata tspike.pool_folds names '{}', which is no Conv, Gemm or MatMul node",
+                        name, node));
     return model;
   }
 };
@@ -265,8 +284,9 @@ const Limits& Model::limits() const { return impl_->graph.limits; }
 namespace {
 std::shared_ptr<const Model> logged(std::shared_ptr<const Model> model) {
   const ModelInfo& info = model->info();
-  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path, detail::graph_of(*model).nodes.size(),
-              info.conversion.folded.size(), info.conversion.already_reparameterized ? " (converted by tsconvert)" : "");
+  detail::log(LogLevel::kInfo, "model loaded: {}: {} nodes, {} folds{}", info.path,
+              detail::graph_of(*model).nodes.size(), info.conversion.folded.size(),
+              info.conversion.already_reparameterized ? " (converted by tsconvert)" : "");
   return model;
 }
 }  // namespace
@@ -279,8 +299,8 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const LoadOpti
   }));
 }
 
-std::shared_ptr<const Model> Model::load_from_memory(const void* data, std::size_t size, const std::string& name,
-                                                     const LoadOptions& options) {
+std::shared_ptr<const Model> Model::load_from_memory(const void* data, std::size_t size,
+                                                     const std::string& name, const LoadOptions& options) {
   return logged(detail::error_boundary(name, ErrorCode::kInvalidModel, [&] {
     return ModelBuilder::build(convert::parse_model(data, size, name, options.limits), name, options);
   }));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // load_npy / save_npy: float32 .npy files (NumPy format versions 1.0, 2.0
 // and 3.0). The header is parsed by hand and checked against the file size
 // before anything sized by it is allocated.
@@ -154,7 +155,9 @@ class FileSource final : public Source {
 
 class MemorySource final : public Source {
  public:
-  MemorySource(const void* data, uint64_t bytes) : data_(static_cast<const unsigned char*>(data)) { size = bytes; }
+  MemorySource(const void* data, uint64_t bytes) : data_(static_cast<const unsigned char*>(data)) {
+    size = bytes;
+  }
   bool read(void* dst, uint64_t n) override {
     if (n > size - pos_) return false;
     if (n) std::memcpy(dst, data_ + pos_, n);
@@ -170,9 +173,9 @@ class MemorySource final : public Source {
 Tensor read_npy(Source& in, const std::string& path, const Limits& limits) {
   const uint64_t file_size = in.size;
   if (file_size > limits.max_file_bytes)
-    throw Error(ErrorCode::kResourceLimit,
-                ".npy file '" + path + "' is " + std::to_string(file_size) + " bytes, more than the limit of " +
-                    std::to_string(limits.max_file_bytes));
+    throw Error(ErrorCode::kResourceLimit, ".npy file '" + path + "' is " + std::to_string(file_size) +
+                                               " bytes, more than the limit of " +
+                                               std::to_string(limits.max_file_bytes));
   const std::string bad = "cannot read .npy file '" + path + "': ";
 
   // Magic (6), version (2), header length (2 bytes in 1.0, 4 in 2.0 and 3.0).
@@ -181,20 +184,19 @@ Tensor read_npy(Source& in, const std::string& path, const Limits& limits) {
     throw Error(ErrorCode::kParse, bad + "not a .npy file (too short or bad magic)");
   const int major = prelude[6], minor = prelude[7];
   if ((major != 1 && major != 2 && major != 3) || minor != 0)
-    throw Error(ErrorCode::kParse, bad + "unsupported .npy version " + std::to_string(major) + "." +
-                                       std::to_string(minor));
+    throw Error(ErrorCode::kParse,
+                bad + "unsupported .npy version " + std::to_string(major) + "." + std::to_string(minor));
   const int len_bytes = major == 1 ? 2 : 4;
   if (len_bytes == 4 && !in.read(prelude + 10, 2))
     throw Error(ErrorCode::kParse, bad + "file ends inside the header");
   const uint64_t header_start = 8 + len_bytes;
   const uint64_t header_len = little_endian(prelude + 8, len_bytes);
   if (header_len > file_size - header_start)
-    throw Error(ErrorCode::kParse, bad + "header length " + std::to_string(header_len) +
-                                       " runs past the end of the file");
+    throw Error(ErrorCode::kParse,
+                bad + "header length " + std::to_string(header_len) + " runs past the end of the file");
 
   std::string text(header_len, '\0');  // within the file size, checked above
-  if (!in.read(text.data(), header_len))
-    throw Error(ErrorCode::kParse, bad + "file ends inside the header");
+  if (!in.read(text.data(), header_len)) throw Error(ErrorCode::kParse, bad + "file ends inside the header");
   const Header h = HeaderParser(text, path).parse();
 
   if (h.descr != "<f4")
@@ -209,9 +211,9 @@ Tensor read_npy(Source& in, const std::string& path, const Limits& limits) {
   int64_t elements = 1;
   for (int64_t d : h.shape) {
     if (d != 0 && elements > limits.max_tensor_elements / d)
-      throw Error(ErrorCode::kResourceLimit,
-                  ".npy file '" + path + "' has shape " + shape_to_string(h.shape) +
-                      ", more than the limit of " + std::to_string(limits.max_tensor_elements) + " elements");
+      throw Error(ErrorCode::kResourceLimit, ".npy file '" + path + "' has shape " +
+                                                 shape_to_string(h.shape) + ", more than the limit of " +
+                                                 std::to_string(limits.max_tensor_elements) + " elements");
     elements *= d;
   }
   const uint64_t data_bytes = file_size - header_start - header_len;
@@ -243,7 +245,8 @@ Tensor load_npy(const std::string& path, const Limits& limits) {
   });
 }
 
-Tensor load_npy_from_memory(const void* data, std::size_t size, const std::string& name, const Limits& limits) {
+Tensor load_npy_from_memory(const void* data, std::size_t size, const std::string& name,
+                            const Limits& limits) {
   return detail::error_boundary(".npy file '" + name + "'", ErrorCode::kParse, [&] {
     MemorySource source(data, size);
     return read_npy(source, name, limits);
@@ -258,12 +261,15 @@ void save_npy(const std::string& path, const Tensor& tensor) {
   }
   if (element_count(tensor.shape) != int64_t(tensor.data.size()))
     throw Error(ErrorCode::kBadInput, "cannot write '" + path + "': shape " + shape_to_string(tensor.shape) +
-                                          " does not match " + std::to_string(tensor.data.size()) + " values");
+                                          " does not match " + std::to_string(tensor.data.size()) +
+                                          " values");
 
   std::string dims;
   for (int64_t d : tensor.shape) dims += std::to_string(d) + ", ";
-  if (tensor.shape.size() > 1) dims.resize(dims.size() - 2);  // "(3,)" keeps its comma, "(2, 3)" not
-  else if (tensor.shape.size() == 1) dims.pop_back();
+  if (tensor.shape.size() > 1)
+    dims.resize(dims.size() - 2);  // "(3,)" keeps its comma, "(2, 3)" not
+  else if (tensor.shape.size() == 1)
+    dims.pop_back();
   std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Version 1.0: magic, version, 2-byte length, then the dict padded with
   // spaces and ended by '\n' so that the data starts at a multiple of 64.
@@ -275,7 +281,14 @@ void save_npy(const std::string& path, const Tensor& tensor) {
 
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw Error(ErrorCode::kIO, "cannot create '" + path + "': " + std::strerror(errno));
-  const unsigned char prelude[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  const unsigned char prelude[10] = {0x93,
+                                     'N',
+                                     'U',
+                                     'M',
+                                     'P',
+                                     'Y',
+                                     1,
+                                     0,
                                      static_cast<unsigned char>(header.size() & 0xFF),
                                      static_cast<unsigned char>(header.size() >> 8)};
   out.write(reinterpret_cast<const char*>(prelude), sizeof prelude);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "runtime/observe.hpp"
 
 #include <fmt/format.h>
@@ -16,7 +17,8 @@ Observation::Observation(const Graph& graph, const std::vector<std::string>& nod
   for (const auto& name : nodes) {
     const auto it = index.find(name);
     if (it == index.end())
-      throw Error(ErrorCode::kBadInput, fmt::format("{}: observe(): the model has no node '{}'", graph.info.path, name));
+      throw Error(ErrorCode::kBadInput,
+                  fmt::format("{}: observe(): the model has no node '{}'", graph.info.path, name));
     nodes_.push_back(it->second);
   }
   std::sort(nodes_.begin(), nodes_.end());

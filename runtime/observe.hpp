@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The node outputs a Session watches (Session::observe; internal).
 //
 // Watched values are kept in memory until the end of the timestep (the plan

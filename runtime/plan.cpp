@@ -1,14 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "runtime/plan.hpp"
-
-#include "base/thread_pool.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "ops/neuron.hpp"
 #include "base/checked.hpp"
+#include "base/thread_pool.hpp"
+#include "ops/neuron.hpp"
 
 namespace tspike::detail {
 
@@ -28,7 +28,10 @@ void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::No
   ctx.scratch_stride = scratch_bytes;
   std::vector<std::shared_ptr<ConstTensor>> outs;
   for (int v : node.inputs) {
-    if (v < 0) { ctx.inputs.push_back({}); continue; }
+    if (v < 0) {
+      ctx.inputs.push_back({});
+      continue;
+    }
     const auto& c = *values[v].desc.constant;
     ctx.inputs.push_back({c.dtype, c.shape, const_cast<void*>(c.data())});
   }
@@ -36,8 +39,10 @@ void fold_node(const GraphNode& node, std::vector<PlannedValue>& values, ops::No
     auto c = std::make_shared<ConstTensor>();
     c->dtype = values[v].desc.dtype;
     c->shape = values[v].desc.shape;
-    if (c->dtype == DType::kFloat32) c->f.assign(c->size(), 0.0f);
-    else c->i.assign(c->size(), 0);
+    if (c->dtype == DType::kFloat32)
+      c->f.assign(c->size(), 0.0f);
+    else
+      c->i.assign(c->size(), 0);
     ctx.outputs.push_back({c->dtype, c->shape, const_cast<void*>(c->data())});
     outs.push_back(c);
   }
@@ -51,9 +56,11 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
                                 const std::vector<int>& keep) {
   const int64_t frame_count = bounded_element_count(frame_shape, graph.limits.max_tensor_elements);
   if (frame_count < 0 || frame_count > graph.limits.max_tensor_elements)
-    throw Error(ErrorCode::kResourceLimit,
-                fmt::format("input {} has a negative dimension or more than {} elements (the limit on tensor elements)",
-                            shape_to_string(frame_shape), graph.limits.max_tensor_elements));
+    throw Error(
+        ErrorCode::kResourceLimit,
+        fmt::format(
+            "input {} has a negative dimension or more than {} elements (the limit on tensor elements)",
+            shape_to_string(frame_shape), graph.limits.max_tensor_elements));
   auto plan = std::make_unique<Plan>();
   plan->frame_shape = frame_shape;
   auto& values = plan->values;
@@ -71,7 +78,7 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   const int n_nodes = static_cast<int>(graph.nodes.size());
   plan->nodes.resize(n_nodes);
   int64_t state_floats = 0;
-  int64_t folded_bytes = 0;  // constants made by folding, counted against max_arena_bytes
+  int64_t folded_bytes = 0;   // constants made by folding, counted against max_arena_bytes
   int64_t scratch_bytes = 0;  // per thread, the most any node asks for
   for (int k = 0; k < n_nodes; ++k) {
     const GraphNode& node = graph.nodes[k];
@@ -93,8 +100,9 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
       // Checked before anything multiplies the dims (they may come from the file).
       const int64_t count = bounded_element_count(d.shape, graph.limits.max_tensor_elements);
       if (count < 0)
-        throw node.op->error(ErrorCode::kShapeMismatch,
-                             fmt::format("output shape {} has a negative dimension", shape_to_string(d.shape)));
+        throw node.op->error(
+            ErrorCode::kShapeMismatch,
+            fmt::format("output shape {} has a negative dimension", shape_to_string(d.shape)));
       if (count > graph.limits.max_tensor_elements)
         throw node.op->error(ErrorCode::kResourceLimit,
                              fmt::format("output {} has more than {} elements (the limit on tensor elements)",
@@ -110,9 +118,10 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
       for (int v : node.outputs)
         if (v >= 0) folded_bytes += element_count(values[v].desc.shape) * dtype_size(values[v].desc.dtype);
       if (folded_bytes > graph.limits.max_arena_bytes)
-        throw node.op->error(ErrorCode::kResourceLimit,
-                             fmt::format("constants computed when planning need {} bytes, over the limit of {} bytes",
-                                         folded_bytes, graph.limits.max_arena_bytes));
+        throw node.op->error(
+            ErrorCode::kResourceLimit,
+            fmt::format("constants computed when planning need {} bytes, over the limit of {} bytes",
+                        folded_bytes, graph.limits.max_arena_bytes));
       fold_node(node, values, pn.node_state.get(), ctx.scratch_bytes);
       outputs_constant = true;
     }
@@ -148,14 +157,20 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
     for (int v : graph.nodes[k].inputs)
       if (in_arena(v)) last[v] = std::max(last[v], k);
     for (int v : graph.nodes[k].outputs)
-      if (in_arena(v)) { first[v] = std::min(first[v], k); last[v] = std::max(last[v], k); }
+      if (in_arena(v)) {
+        first[v] = std::min(first[v], k);
+        last[v] = std::max(last[v], k);
+      }
   }
   for (int v : graph.outputs)
     if (in_arena(v)) last[v] = n_nodes;
   for (int v : keep)
     if (in_arena(v) && last[v] >= first[v]) last[v] = n_nodes;
   for (size_t v = 0; v < n_values; ++v)
-    if (in_arena(static_cast<int>(v)) && values[v].invariant) { first[v] = -1; last[v] = n_nodes; }
+    if (in_arena(static_cast<int>(v)) && values[v].invariant) {
+      first[v] = -1;
+      last[v] = n_nodes;
+    }
 
   // Greedy placement, largest first: lowest offset that overlaps no placed
   // value whose lifetime overlaps.
@@ -169,7 +184,8 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   for (int v : order) {
     std::vector<std::pair<int64_t, int64_t>> busy;
     for (int p : placed)
-      if (first[p] <= last[v] && first[v] <= last[p]) busy.push_back({values[p].offset, values[p].offset + size_of(p)});
+      if (first[p] <= last[v] && first[v] <= last[p])
+        busy.push_back({values[p].offset, values[p].offset + size_of(p)});
     std::sort(busy.begin(), busy.end());
     int64_t offset = 0;
     for (auto [lo, hi] : busy) {
@@ -184,8 +200,8 @@ std::unique_ptr<Plan> make_plan(const Graph& graph, const Shape& frame_shape, Th
   const int64_t plan_bytes = (arena_floats + state_floats) * 4 + scratch_bytes * threads;
   if (plan_bytes > graph.limits.max_arena_bytes)
     throw Error(ErrorCode::kResourceLimit,
-                fmt::format("the plan for input {} needs {} bytes, over the limit of {} bytes", shape_to_string(frame_shape),
-                            plan_bytes, graph.limits.max_arena_bytes));
+                fmt::format("the plan for input {} needs {} bytes, over the limit of {} bytes",
+                            shape_to_string(frame_shape), plan_bytes, graph.limits.max_arena_bytes));
   plan->arena.assign(arena_floats, 0.0f);
   plan->state.assign(state_floats, 0.0f);
   plan->scratch_stride = scratch_bytes;

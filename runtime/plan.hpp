@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The memory and execution plan of a model for one input shape (internal).
 //
 // Made by a Session when it first sees a batch size and reused for every
@@ -16,7 +17,7 @@ namespace tspike::detail {
 
 struct PlannedValue {
   ops::ValueDesc desc;
-  int64_t offset = -1;  // in floats into the arena; -1 for constants / unused
+  int64_t offset = -1;     // in floats into the arena; -1 for constants / unused
   bool invariant = false;  // same at every timestep of a direct-encoded run
 };
 

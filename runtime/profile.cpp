@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "runtime/profile.hpp"
 
 #include <fmt/format.h>
@@ -16,8 +17,10 @@ ProfileRecorder::ProfileRecorder(const Graph& graph, const Plan& plan, int times
   for (int k = 0; k < nodes_; ++k) {
     const GraphNode& node = graph.nodes[k];
     if (!node.traits->layer) continue;
-    const bool spikes = info_layer < graph.info.layers.size() && graph.info.layers[info_layer].multiplication_free;
-    const int64_t folded_pool = info_layer < graph.info.layers.size() ? graph.info.layers[info_layer].folded_pool : 1;
+    const bool spikes =
+        info_layer < graph.info.layers.size() && graph.info.layers[info_layer].multiplication_free;
+    const int64_t folded_pool =
+        info_layer < graph.info.layers.size() ? graph.info.layers[info_layer].folded_pool : 1;
     ++info_layer;
     if (plan.nodes[k].folded || node.inputs.empty() || node.inputs[0] < 0 || node.outputs.empty() ||
         node.outputs[0] < 0)
@@ -42,7 +45,8 @@ ProfileRecorder::ProfileRecorder(const Graph& graph, const Plan& plan, int times
     }
     const int64_t inner = static_cast<int64_t>(layer.table.size());
     const int64_t outer = inner > 0 ? element_count(a) / inner : 0;
-    layer.connections = layer.per_element * outer * std::accumulate(layer.table.begin(), layer.table.end(), int64_t{0});
+    layer.connections =
+        layer.per_element * outer * std::accumulate(layer.table.begin(), layer.table.end(), int64_t{0});
     // A layer with an average pool folded in has window times the connections
     // of the layer as trained; the dense ANN is the network as trained.
     layer.dense_connections = layer.connections / std::max<int64_t>(folded_pool, 1);
@@ -91,7 +95,8 @@ void ProfileRecorder::run_timestep(const Graph& graph, Plan& plan, bool skip_inv
     const int l = layer_of_node_[k];
     if (l >= 0) ops[l] = layers_[l].spikes ? count_accumulates(layers_[l], pn.ctx) : layers_[l].connections;
   }
-  std::copy(plan.spike_counts.begin(), plan.spike_counts.end(), spike_totals_.begin() + size_t(steps_) * spike_nodes_);
+  std::copy(plan.spike_counts.begin(), plan.spike_counts.end(),
+            spike_totals_.begin() + size_t(steps_) * spike_nodes_);
   ++steps_;
 }
 
@@ -107,7 +112,8 @@ Profile ProfileRecorder::result(const Graph& graph, const Plan& plan) const {
     np.name = node.name;
     np.op_type = node.op_type;
     np.neuron = node.traits->neuron;
-    if (!node.outputs.empty() && node.outputs[0] >= 0) np.output_shape = plan.values[node.outputs[0]].desc.shape;
+    if (!node.outputs.empty() && node.outputs[0] >= 0)
+      np.output_shape = plan.values[node.outputs[0]].desc.shape;
     np.folded = pn.folded;
     np.time_ms.resize(steps_);
     for (int t = 0; t < steps_; ++t) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The recorder behind SessionOptions::profile (internal).
 //
 // Made with a plan (for its shapes), it runs timesteps in place of
@@ -32,10 +33,10 @@ class ProfileRecorder {
   // per_element x table[position within the trailing `table.size()` elements].
   struct Layer {
     int node = -1;
-    bool spikes = false;         // multiplication-free: AC per event; else MAC per connection
+    bool spikes = false;  // multiplication-free: AC per event; else MAC per connection
     int64_t per_element = 0;
-    std::vector<int64_t> table;  // {1} for Gemm / MatMul
-    int64_t connections = 0;     // every connection of one pass
+    std::vector<int64_t> table;     // {1} for Gemm / MatMul
+    int64_t connections = 0;        // every connection of one pass
     int64_t dense_connections = 0;  // the same layer as trained (before a pool fold)
   };
   int64_t count_accumulates(const Layer& layer, const ops::RunContext& ctx) const;
@@ -44,7 +45,7 @@ class ProfileRecorder {
   int spike_nodes_ = 0;
   int capacity_ = 0;
   int steps_ = 0;
-  std::vector<int> layer_of_node_;     // index into layers_, -1 for other nodes
+  std::vector<int> layer_of_node_;  // index into layers_, -1 for other nodes
   std::vector<Layer> layers_;
   std::vector<int64_t> time_ns_;       // [timestep][node]
   std::vector<int64_t> ops_;           // [timestep][layer]

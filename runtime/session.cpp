@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tspike/session.hpp"
 
 #include <fmt/format.h>
@@ -7,11 +8,11 @@
 
 #include "base/checked.hpp"
 #include "base/log.hpp"
+#include "base/thread_pool.hpp"
+#include "ops/event_tiling.hpp"
 #include "runtime/observe.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/profile.hpp"
-#include "base/thread_pool.hpp"
-#include "ops/event_tiling.hpp"
 #include "tspike/error.hpp"
 
 namespace tspike {
@@ -27,8 +28,8 @@ struct Session::Impl {
   std::vector<std::unique_ptr<detail::Plan>> later_plans;
   std::vector<detail::Plan*> by_timestep;
   std::unique_ptr<detail::ProfileRecorder> recorder;  // with SessionOptions::profile
-  std::vector<std::vector<float>> accum;  // readout accumulators per graph output
-  std::unique_ptr<detail::Observation> observation;  // Session::observe
+  std::vector<std::vector<float>> accum;              // readout accumulators per graph output
+  std::unique_ptr<detail::Observation> observation;   // Session::observe
   int steps = 0;
   double time_ms = 0;
   bool ran_layer_major = false;
@@ -67,8 +68,10 @@ struct Session::Impl {
   }
 
   void run_timestep(bool skip_invariant, int timestep) {
-    if (recorder) recorder->run_timestep(graph(), *plan, skip_invariant);
-    else detail::run_timestep(graph(), *plan, skip_invariant);
+    if (recorder)
+      recorder->run_timestep(graph(), *plan, skip_invariant);
+    else
+      detail::run_timestep(graph(), *plan, skip_invariant);
     if (observation) observation->notify(graph(), *plan, timestep);
   }
 
@@ -102,12 +105,14 @@ struct Session::Impl {
     try {
       // Out of memory (or any other exception) while planning becomes an Error.
       detail::error_boundary("planning for input " + shape_to_string(frame), ErrorCode::kInvalidModel, [&] {
-        plan = detail::make_plan(graph(), frame, pool.get(), observation ? observation->values() : std::vector<int>{});
+        plan = detail::make_plan(graph(), frame, pool.get(),
+                                 observation ? observation->values() : std::vector<int>{});
         accum.resize(plan->outputs.size());
         for (size_t k = 0; k < plan->outputs.size(); ++k) accum[k].assign(plan->outputs[k].size(), 0.0f);
         if (options.profile) recorder = std::make_unique<detail::ProfileRecorder>(graph(), *plan, timesteps);
         detail::log(LogLevel::kInfo, "plan made for input {}: arena {} bytes, neuron state {} bytes",
-                    shape_to_string(frame), plan->arena.size() * sizeof(float), plan->state.size() * sizeof(float));
+                    shape_to_string(frame), plan->arena.size() * sizeof(float),
+                    plan->state.size() * sizeof(float));
       });
     } catch (const Error& e) {
       plan.reset();
@@ -138,11 +143,13 @@ struct Session::Impl {
   bool ensure_layer_major(int timesteps) {
     if (options.timestep_major || recorder || observation || timesteps < 2) return false;
     // T arenas and states; the scratch is shared.
-    const int64_t plan_bytes = static_cast<int64_t>((plan->arena.size() + plan->state.size()) * sizeof(float));
+    const int64_t plan_bytes =
+        static_cast<int64_t>((plan->arena.size() + plan->state.size()) * sizeof(float));
     const int64_t scratch = plan->scratch_stride * (pool ? pool->threads() : 1);
     if (plan_bytes > (model->limits().max_arena_bytes - scratch) / timesteps) return false;
     if (!options.layer_major &&
-        (plan_bytes > options.layer_major_budget_bytes / (timesteps - 1) || !weights_pass_l2())) return false;
+        (plan_bytes > options.layer_major_budget_bytes / (timesteps - 1) || !weights_pass_l2()))
+      return false;
     if (static_cast<int>(later_plans.size()) < timesteps - 1) make_later_plans(timesteps);
     by_timestep.assign(1, plan.get());
     for (int t = 1; t < timesteps; ++t) by_timestep.push_back(later_plans[t - 1].get());
@@ -185,8 +192,7 @@ struct Session::Impl {
       out.name = graph().values[graph_outputs[o]].name;
       out.shape = t.shape;
       out.data.resize(t.size());
-      for (int64_t k = 0; k < t.size(); ++k)
-        out.data[k] = from_accum ? accum[o][k] / divisor : element(t, k);
+      for (int64_t k = 0; k < t.size(); ++k) out.data[k] = from_accum ? accum[o][k] / divisor : element(t, k);
     }
   }
 };
@@ -201,7 +207,8 @@ Session::Session(std::shared_ptr<const Model> model, SessionOptions options)
   impl_->model = std::move(model);
   impl_->options = options;
   if (options.threads > 1)
-    impl_->pool = std::make_unique<ThreadPool>(options.threads, options.allow_spinning ? ThreadPool::kDefaultSpinUs : 0);
+    impl_->pool = std::make_unique<ThreadPool>(options.threads,
+                                               options.allow_spinning ? ThreadPool::kDefaultSpinUs : 0);
 }
 
 Session::Session(const std::string& model_path, SessionOptions options)
@@ -237,10 +244,13 @@ void Session::run(const TensorView& input, std::vector<Tensor>& outputs) {
       throw s.bad_input("sequence encoding needs an input [T, N, ...] with a leading time axis");
     const int64_t t = input.shape[0];
     if (s.options.timesteps > 0 && t != s.options.timesteps)
-      throw s.bad_input(fmt::format("the input has {} timesteps but {} were asked for; with sequence "
-                                    "encoding T is the input's time length", t, s.options.timesteps));
+      throw s.bad_input(
+          fmt::format("the input has {} timesteps but {} were asked for; with sequence "
+                      "encoding T is the input's time length",
+                      t, s.options.timesteps));
     if (t < 1 || t > s.model->limits().max_timesteps)
-      throw s.bad_input(fmt::format("the input's time length {} is not in 1..{}", t, s.model->limits().max_timesteps));
+      throw s.bad_input(
+          fmt::format("the input's time length {} is not in 1..{}", t, s.model->limits().max_timesteps));
     timesteps = static_cast<int>(t);
     s.set_frame_shape(input.shape, 1, "sequence encoding: expected [T, N, ...] or [T, ...]");
   } else {
@@ -263,7 +273,8 @@ void Session::run(const TensorView& input, std::vector<Tensor>& outputs) {
   } else {
     for (int t = 0; t < timesteps; ++t) {
       if (sequence || t == 0)
-        std::memcpy(s.plan->input.data, input.data + (sequence ? t * frame_size : 0), frame_size * sizeof(float));
+        std::memcpy(s.plan->input.data, input.data + (sequence ? t * frame_size : 0),
+                    frame_size * sizeof(float));
       s.run_timestep(/*skip_invariant=*/!sequence && t > 0, t);
       s.accumulate(*s.plan);
     }
@@ -312,7 +323,8 @@ void Session::step(const TensorView& frame, std::vector<Tensor>& outputs) {
 
 std::vector<Tensor> Session::readout() const {
   const Impl& s = *impl_;
-  if (!s.plan || s.steps == 0) throw Error(ErrorCode::kBadInput, "readout(): no timestep has run since reset()");
+  if (!s.plan || s.steps == 0)
+    throw Error(ErrorCode::kBadInput, "readout(): no timestep has run since reset()");
   std::vector<Tensor> outputs;
   s.emit(outputs, /*from_accum=*/true, s.steps);
   return outputs;
@@ -322,14 +334,16 @@ Profile Session::profile() const {
   const Impl& s = *impl_;
   if (!s.options.profile)
     throw Error(ErrorCode::kBadInput, "profile(): the Session was made without SessionOptions::profile");
-  if (!s.recorder || s.steps == 0) throw Error(ErrorCode::kBadInput, "profile(): nothing has run since reset()");
+  if (!s.recorder || s.steps == 0)
+    throw Error(ErrorCode::kBadInput, "profile(): nothing has run since reset()");
   return s.recorder->result(s.graph(), *s.plan);
 }
 
 void Session::observe(const std::vector<std::string>& nodes, NodeObserver observer) {
   Impl& s = *impl_;
   std::unique_ptr<detail::Observation> next;
-  if (observer && !nodes.empty()) next = std::make_unique<detail::Observation>(s.graph(), nodes, std::move(observer));
+  if (observer && !nodes.empty())
+    next = std::make_unique<detail::Observation>(s.graph(), nodes, std::move(observer));
   s.observation = std::move(next);
   // The watched values' lifetimes change the memory plan.
   s.plan.reset();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // verify_conversion: the original and the converted model compared under the
 // format's equality rule (docs/format.md, "What the same outputs means"),
 // spike map by spike map (tsconvert --verify, tspike.convert(verify=True)).
@@ -51,10 +52,10 @@ Shape verify_input_shape(const ModelInfo& info, int64_t batch) {
 // One TernarySpike node, in both models.
 struct Site {
   std::string node, op_type;
-  std::string input;                         // the value it reads (same name in both models)
-  bool reads_graph_input = false;            // no node computes its input
-  const ops::NeuronParams* params[2] = {};   // original, converted
-  std::vector<size_t> descendants;           // sites that depend on it
+  std::string input;                        // the value it reads (same name in both models)
+  bool reads_graph_input = false;           // no node computes its input
+  const ops::NeuronParams* params[2] = {};  // original, converted
+  std::vector<size_t> descendants;          // sites that depend on it
 };
 
 struct Captured {
@@ -64,11 +65,12 @@ struct Captured {
 
 // What one model's observer keeps of the current timestep.
 struct Capture {
-  std::unordered_map<std::string, Captured> inputs;   // by value name
-  std::unordered_map<std::string, Captured> spikes;   // by node name
+  std::unordered_map<std::string, Captured> inputs;  // by value name
+  std::unordered_map<std::string, Captured> spikes;  // by node name
 };
 
-std::shared_ptr<const Model> load_named(const std::string& path, const std::string& name, const LoadOptions& o) {
+std::shared_ptr<const Model> load_named(const std::string& path, const std::string& name,
+                                        const LoadOptions& o) {
   if (name.empty() || name == path) return Model::load(path, o);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::kIO, fmt::format("{}: cannot read the converted model", name));
@@ -83,7 +85,8 @@ std::vector<Site> match_sites(const detail::Graph& a, const detail::Graph& b, st
   std::unordered_map<int, size_t> site_of_node;
   for (size_t i = 0; i < a.nodes.size(); ++i) {
     const auto& n = a.nodes[i];
-    if (!n.traits || !n.traits->neuron || !n.op || !n.op->neuron_params() || n.inputs.empty() || n.inputs[0] < 0)
+    if (!n.traits || !n.traits->neuron || !n.op || !n.op->neuron_params() || n.inputs.empty() ||
+        n.inputs[0] < 0)
       continue;
     Site s;
     s.node = n.name;
@@ -105,7 +108,8 @@ std::vector<Site> match_sites(const detail::Graph& a, const detail::Graph& b, st
         for (int c : a.values[size_t(v)].consumers)
           if (seen.insert(c).second) {
             stack.push_back(c);
-            if (auto it = site_of_node.find(c); it != site_of_node.end()) sites[site].descendants.push_back(it->second);
+            if (auto it = site_of_node.find(c); it != site_of_node.end())
+              sites[site].descendants.push_back(it->second);
           }
     }
   }
@@ -241,10 +245,12 @@ class Comparison {
     } else {
       const Captured* xa = find(a.inputs, s.input);
       const Captured* xb = find(b.inputs, s.input);
-      if (!xa || !xb) return fail(s, fmt::format("its input '{}' could not be watched in both models", s.input));
+      if (!xa || !xb)
+        return fail(s, fmt::format("its input '{}' could not be watched in both models", s.input));
       if (xa->shape != xb->shape)
-        return fail(s, fmt::format("its input '{}' has shape {} in the original and {} in the converted model",
-                                   s.input, shape_to_string(xa->shape), shape_to_string(xb->shape)));
+        return fail(s,
+                    fmt::format("its input '{}' has shape {} in the original and {} in the converted model",
+                                s.input, shape_to_string(xa->shape), shape_to_string(xb->shape)));
       x[0] = xa->data.data();
       x[1] = xb->data.data();
       shape = xa->shape;
@@ -257,7 +263,8 @@ class Comparison {
 
     const int64_t total = element_count(shape);
     const int64_t batch = shape.empty() ? 0 : shape[0];
-    if (batch != batch_) return fail(s, fmt::format("its input {} has no batch of {}", shape_to_string(shape), batch_));
+    if (batch != batch_)
+      return fail(s, fmt::format("its input {} has no batch of {}", shape_to_string(shape), batch_));
     const int64_t per_sample = batch == 0 ? 0 : total / batch;
     const int64_t inner = shape.size() > 2 ? per_sample / shape[1] : 1;
     const int64_t channels = shape.size() > 1 ? shape[1] : 1;
@@ -272,7 +279,8 @@ class Comparison {
     for (int64_t n = 0; n < batch; ++n) {
       const bool excused = t >= excused_from_[i][size_t(n)];
       double scale = pa.threshold;
-      for (int64_t e = n * per_sample; e < (n + 1) * per_sample; ++e) scale = std::max(scale, double(std::fabs(x[0][e])));
+      for (int64_t e = n * per_sample; e < (n + 1) * per_sample; ++e)
+        scale = std::max(scale, double(std::fabs(x[0][e])));
       const double tol = options_.tolerance * scale;
       for (int64_t e = 0; e < per_sample; ++e) {
         const int64_t k = n * per_sample + e;
@@ -290,11 +298,12 @@ class Comparison {
         check_.compared_spikes++;
         const double current_diff = std::fabs(double(x[0][k]) - double(x[1][k]));
         if (!(current_diff <= tol))
-          return fail(s, fmt::format("timestep {}, sample {} of random input {}, element {}: its input current is "
-                                     "{:.9g} in the original and {:.9g} in the converted model (difference {:.3g}, "
-                                     "tolerance {:.3g}): the layers before it compute something else",
-                                     t, n, input_, shape_to_string(element_index(shape, e)), x[0][k], x[1][k],
-                                     current_diff, tol));
+          return fail(
+              s, fmt::format("timestep {}, sample {} of random input {}, element {}: its input current is "
+                             "{:.9g} in the original and {:.9g} in the converted model (difference {:.3g}, "
+                             "tolerance {:.3g}): the layers before it compute something else",
+                             t, n, input_, shape_to_string(element_index(shape, e)), x[0][k], x[1][k],
+                             current_diff, tol));
         if (self_excused_[i][size_t(k)]) {
           check_.excused_differences += sa != sb;
           if (sa != 0 && sb != 0) self_excused_[i][size_t(k)] = 0;  // both reset to 0: in step again
@@ -303,11 +312,13 @@ class Comparison {
         if (sa == sb) continue;
         const double m = std::max(margin(va, pa), margin(vb, pb));
         if (!(m <= 2 * tol))
-          return fail(s, fmt::format("timestep {}, sample {} of random input {}, element {}: spike {} in the original "
-                                     "and {} in the converted model, with membranes {:.9g} and {:.9g} (threshold "
-                                     "{:.9g}): {:.3g} from the threshold, not within rounding of it (tolerance {:.3g})",
-                                     t, n, input_, shape_to_string(element_index(shape, e)), spike_text(sa),
-                                     spike_text(sb), va, vb, double(pa.threshold), m, 2 * tol));
+          return fail(
+              s,
+              fmt::format("timestep {}, sample {} of random input {}, element {}: spike {} in the original "
+                          "and {} in the converted model, with membranes {:.9g} and {:.9g} (threshold "
+                          "{:.9g}): {:.3g} from the threshold, not within rounding of it (tolerance {:.3g})",
+                          t, n, input_, shape_to_string(element_index(shape, e)), spike_text(sa),
+                          spike_text(sb), va, vb, double(pa.threshold), m, 2 * tol));
         record_flip(s, t, n, shape, e, sa, sb, va, vb, m);
         self_excused_[i][size_t(k)] = 1;
       }
@@ -342,10 +353,10 @@ class Comparison {
   ConversionCheck& check_;
   int input_ = 0;
   int64_t batch_ = 0;
-  std::vector<std::vector<int>> excused_from_;        // [site][sample]: first excused timestep
-  std::vector<std::vector<double>> membranes_[2];     // [model][site][element]
-  std::vector<std::vector<uint8_t>> self_excused_;    // [site][element]
-  std::vector<bool> flipped_;                         // [sample]
+  std::vector<std::vector<int>> excused_from_;      // [site][sample]: first excused timestep
+  std::vector<std::vector<double>> membranes_[2];   // [model][site][element]
+  std::vector<std::vector<uint8_t>> self_excused_;  // [site][element]
+  std::vector<bool> flipped_;                       // [sample]
 };
 
 Tensor frame_at(const Tensor& input, bool sequence, int t) {
@@ -357,8 +368,8 @@ Tensor frame_at(const Tensor& input, bool sequence, int t) {
 }
 
 // Compares the readouts of the samples without a flip; false on a failure.
-bool compare_outputs(const std::vector<Tensor>& out_a, const std::vector<Tensor>& out_b, const Comparison& cmp,
-                     int input, const VerifyOptions& o, ConversionCheck& check) {
+bool compare_outputs(const std::vector<Tensor>& out_a, const std::vector<Tensor>& out_b,
+                     const Comparison& cmp, int input, const VerifyOptions& o, ConversionCheck& check) {
   if (out_a.size() != out_b.size())
     throw Error(ErrorCode::kInvalidModel,
                 fmt::format("verify: the models have {} and {} outputs", out_a.size(), out_b.size()));
@@ -388,7 +399,8 @@ bool compare_outputs(const std::vector<Tensor>& out_a, const std::vector<Tensor>
       if (!(rel <= o.tolerance)) {
         check.failure = fmt::format(
             "output '{}', sample {} of random input {}, element {}: {:.9g} in the original and {:.9g} in the "
-            "converted model ({:.3g} relative to the output's scale {:.3g}, limit {:.3g}), with every spike map "
+            "converted model ({:.3g} relative to the output's scale {:.3g}, limit {:.3g}), with every spike "
+            "map "
             "equal: the layers after the last spikes compute something else",
             a.name, n, input, shape_to_string(element_index(a.shape, worst)), a.data[size_t(n * per + worst)],
             b.data[size_t(n * per + worst)], rel, scale, o.tolerance);
@@ -442,7 +454,8 @@ ConversionCheck verify_conversion(const std::string& original_path, const std::s
     b.reset();
     cmp.start(r, batch);
     for (int t = 0; t < T; ++t) {
-      if (progress) progress(fmt::format("verify: random input {}/{}, timestep {}/{}", r + 1, options.inputs, t + 1, T));
+      if (progress)
+        progress(fmt::format("verify: random input {}/{}, timestep {}/{}", r + 1, options.inputs, t + 1, T));
       const Tensor frame = frame_at(input, sequence, t);
       a.step(frame, out_a);
       b.step(frame, out_b);

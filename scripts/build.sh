@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what is missing, then configures and builds tspike in build/.
 # Extra arguments go to CMake's configure step (e.g. -DTSPIKE_WITH_ONEDNN=OFF).
 set -euo pipefail

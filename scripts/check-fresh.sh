@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the README's two commands on a brand-new Debian 12 root, as a new user
 # would: mmdebstrap makes a minimal bookworm system (apt, git, sudo and
 # certificates, nothing else) in a temporary folder, the current commit is

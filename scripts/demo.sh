@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds tspike and classifies a bundled Fashion-MNIST image with the bundled
 # trained ternary-spike network.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Generates the API reference (Doxygen, from include/tspike and
 # docs/getting-started.md) into build/docs/html. Installs Debian's doxygen
 # when missing. Not part of CI.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The reference code's ResNet-19 and ResNet-20 ("modified") topologies as
 trainable Fashion-MNIST networks (scripts/train_fashion_variants.py, models
 fashion_resnet19 / fashion_resnet20): the layouts of

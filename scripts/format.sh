@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # clang-format (Debian's clang-format; style in .clang-format) over every C
 # and C++ source git tracks.
 #   scripts/format.sh           reformat in place

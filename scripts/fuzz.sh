@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the libFuzzer targets (tests/fuzz) with clang in build-fuzz/ and runs
 # each for SECONDS (default 60) on a copy of its seed corpus.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: fuzz_model fuzz_npy fuzz_image fuzz_run fuzz_idx fuzz_events

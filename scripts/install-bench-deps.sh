@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what tsbench's optional columns need (docs/benchmarks.md):
 # Node.js and npm (Debian), then the npm package onnxruntime-node at the
 # version of tools/bench/package-lock.json into tools/bench/node_modules.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages tspike builds and tests with, when missing.
 set -euo pipefail
 
@@ -7,8 +8,9 @@ set -euo pipefail
 # callgrind_density tests. chromium: the report_chromium test. python3-dev and
 # pybind11-dev: the Python module (python/); python3-pytest and
 # python3-distributed (Dask): its tests. help2man: the tools' man pages.
+# clang-format: the source_format test.
 packages=(
-  cmake g++ make pkg-config valgrind help2man
+  cmake g++ make pkg-config valgrind help2man clang-format
   libonnx-dev libprotobuf-dev protobuf-compiler
   libdnnl-dev ocl-icd-opencl-dev libfmt-dev libgtest-dev libstb-dev libturbojpeg0-dev libcli11-dev nlohmann-json3-dev
   libonnx-testdata zlib1g-dev dataset-fashion-mnist libbenchmark-dev

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages that the fuzz targets need (clang and its
 # libFuzzer / sanitizer runtimes), when missing. scripts/install-deps.sh
 # installs the rest.

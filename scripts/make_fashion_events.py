@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Simulate an event camera watching Fashion-MNIST images move, the way
 N-MNIST was recorded from MNIST, and write the recordings in N-MNIST's
 binary format.

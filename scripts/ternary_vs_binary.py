@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Ternary vs binary spikes at the same T: train, evaluate, compare.
 
     /usr/bin/python3 scripts/ternary_vs_binary.py run [--jobs 2] [--work DIR]

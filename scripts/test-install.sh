@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs a built tspike into a temporary prefix, then builds the example
 # (examples/classify) outside the tree twice — with find_package(tspike) and
 # with a plain g++ command line from `pkg-config --cflags --libs tspike` —

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds tspike with AddressSanitizer + UndefinedBehaviorSanitizer in
 # build-asan/ (-DTSPIKE_SANITIZE=ON) and runs the whole test suite there.
 # Any sanitizer report fails the test that triggered it (UBSan does not

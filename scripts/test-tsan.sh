@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the tests with ThreadSanitizer in build-tsan/ (-DTSPIKE_TSAN=ON,
 # without oneDNN, whose OpenMP runtime TSan cannot see) and runs the tests in
 # which one Model is shared by Sessions on several threads, and sessions use

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Train the demo ternary-spike CNN on Fashion-MNIST and export it; the
 Fashion-MNIST data, network and training loop every script here shares.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Train a ternary-spike CNN on simulated event-camera recordings of
 Fashion-MNIST (scripts/make_fashion_events.py) and export it.
 

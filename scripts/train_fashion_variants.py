@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Train the other Fashion-MNIST models of models/ (and the runs of
 scripts/ternary_vs_binary.py) and export them.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The model zoo table of models/README.md, made by running tseval.
 
     /usr/bin/python3 scripts/zoo_table.py                 # print the table

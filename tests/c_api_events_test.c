@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The event-camera part of the C API from C (C89, -pedantic): read a
  * recording, the model's binning, frames, one run over all frames against
  * frame-by-frame steps, a binning of other (older) struct size, errors.
@@ -56,7 +57,8 @@ int main(void) {
   CHECK(binning.width == 34 && binning.height == 34 && binning.polarities == 2);
   CHECK(binning.slicing == TSPIKE_SLICE_TIME_BINS && binning.bins == timesteps && !binning.binary);
 
-  frames = tspike_events_to_frames(model, tspike_events_data(events), tspike_events_count(events), NULL, &status);
+  frames =
+      tspike_events_to_frames(model, tspike_events_data(events), tspike_events_count(events), NULL, &status);
   CHECK(frames != NULL && status == NULL);
   if (!frames) return 1;
   frame_count = tspike_frames_count(frames);
@@ -100,7 +102,8 @@ int main(void) {
   CHECK(binning.event_count == 0); /* not written: beyond its struct_size */
   binning.slicing = TSPIKE_SLICE_TIME_WINDOW;
   binning.time_window = 50000;
-  frames = tspike_events_to_frames(model, tspike_events_data(events), tspike_events_count(events), &binning, &status);
+  frames = tspike_events_to_frames(model, tspike_events_data(events), tspike_events_count(events), &binning,
+                                   &status);
   CHECK(frames != NULL && status == NULL);
   { /* ToFrame's count: floor((duration - window) / window) + 1 */
     const tspike_event* e = tspike_events_data(events);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The C API from C (compiled as C89 with -pedantic): load, run an image and
  * a float buffer, read outputs and firing rates, streaming, an error, the log
  * callback; an image preprocessed into the caller's buffer and streamed
@@ -11,12 +12,12 @@
 #include "tspike/version.h"
 
 static int failures = 0;
-#define CHECK(cond)                                              \
-  do {                                                           \
-    if (!(cond)) {                                               \
+#define CHECK(cond)                                                      \
+  do {                                                                   \
+    if (!(cond)) {                                                       \
       fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                \
-    }                                                            \
+      ++failures;                                                        \
+    }                                                                    \
   } while (0)
 
 static int log_calls = 0;
@@ -222,7 +223,9 @@ int main(void) {
     tspike_session_free(session);
   }
 
-  if (failures) fprintf(stderr, "%d checks failed\n", failures);
-  else printf("c_api_test: all checks passed\n");
+  if (failures)
+    fprintf(stderr, "%d checks failed\n", failures);
+  else
+    printf("c_api_test: all checks passed\n");
   return failures ? 1 : 0;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The event Conv's work grows with the spike density, not with the dense
 # size: callgrind counts the instructions of one timestep of the
 # 3x3, 128 -> 128, 32x32 layer (tests/event_density.cpp) at 0%, 5% and 20%

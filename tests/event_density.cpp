@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs the event Conv of bench/bench_conv's layer (3x3, 128 -> 128
 // channels, 32x32, one thread) once at a given spike density, inside the
 // function measured(), for tests/callgrind_density.sh to count its
@@ -63,17 +64,24 @@ int main(int argc, char** argv) {
   int64_t c = 128, hw = 32, runs = 1;
   EventTiling tiling{0, 0};
   for (int k = 2; k < argc; ++k) {
-    if (std::strcmp(argv[k], "--dense") == 0) dense = true;
-    else if (std::strcmp(argv[k], "--isa") == 0 && k + 1 < argc && parse_isa(argv[k + 1], &isa)) ++k;
-    else if (std::strcmp(argv[k], "--channels") == 0 && k + 1 < argc) c = std::atoll(argv[++k]);
-    else if (std::strcmp(argv[k], "--size") == 0 && k + 1 < argc) hw = std::atoll(argv[++k]);
-    else if (std::strcmp(argv[k], "--runs") == 0 && k + 1 < argc) runs = std::atoll(argv[++k]);
+    if (std::strcmp(argv[k], "--dense") == 0)
+      dense = true;
+    else if (std::strcmp(argv[k], "--isa") == 0 && k + 1 < argc && parse_isa(argv[k + 1], &isa))
+      ++k;
+    else if (std::strcmp(argv[k], "--channels") == 0 && k + 1 < argc)
+      c = std::atoll(argv[++k]);
+    else if (std::strcmp(argv[k], "--size") == 0 && k + 1 < argc)
+      hw = std::atoll(argv[++k]);
+    else if (std::strcmp(argv[k], "--runs") == 0 && k + 1 < argc)
+      runs = std::atoll(argv[++k]);
     else if (std::strcmp(argv[k], "--tiling") == 0 && k + 2 < argc) {
       tiling = EventTiling{std::atoll(argv[k + 1]), std::atoll(argv[k + 2])};
       k += 2;
-    } else return std::fprintf(stderr, "bad argument %s\n", argv[k]), 2;
+    } else
+      return std::fprintf(stderr, "bad argument %s\n", argv[k]), 2;
   }
-  if (c < 1 || c > 4096 || hw < 3 || hw > 1024 || runs < 1 || runs > 1000) return std::fprintf(stderr, "bad sizes\n"), 2;
+  if (c < 1 || c > 4096 || hw < 3 || hw > 1024 || runs < 1 || runs > 1000)
+    return std::fprintf(stderr, "bad sizes\n"), 2;
   isa = usable_isa(isa);
   Layer l(c, hw);
   std::mt19937 rng(42);
@@ -94,10 +102,11 @@ int main(int argc, char** argv) {
   }
   measured(l);  // twice: the first call warms up (callgrind counts both; the script halves)
   measured(l);
-  std::printf("%s density %.3f events %lld", dense ? (l.dense ? "oneDNN" : "reference") : isa_name(isa), density,
-              static_cast<long long>(events));
-  if (l.conv) std::printf(" tile %lld x %lld taps", static_cast<long long>(l.conv->tile_width()),
-                          static_cast<long long>(l.conv->chunk_taps()));
+  std::printf("%s density %.3f events %lld", dense ? (l.dense ? "oneDNN" : "reference") : isa_name(isa),
+              density, static_cast<long long>(events));
+  if (l.conv)
+    std::printf(" tile %lld x %lld taps", static_cast<long long>(l.conv->tile_width()),
+                static_cast<long long>(l.conv->chunk_taps()));
   std::printf("\n");
   return 0;
 }

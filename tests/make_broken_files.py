@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the corpus of broken and hostile files in tests/broken/.
 
     /usr/bin/python3 tests/make_broken_files.py

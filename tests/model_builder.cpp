@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/model_builder.hpp"
 
 #include <onnx/defs/schema.h>

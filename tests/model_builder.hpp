@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A small helper for tests: builds a tspike ONNX model in memory with the
 // onnx protobuf API and loads it with tspike::Model::load_from_memory.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tsrun --report pages rendered by headless Chromium (ctest report_chromium).
 
 For a shipped model, a test model with a batch of 3, and a test model whose

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bundled trained model (models/fashion_tsnet.onnx) against the PyTorch
 // outputs stored when it was trained (scripts/train_fashion.py).
 #include <gtest/gtest.h>
@@ -96,7 +97,8 @@ TEST(BundledModel, IsSparseAndAddOnlyAfterTheFirstLayer) {
   // These 8 images: 16.2%; over the whole test set the average is <= 15%
   // (Eval.DemoModelIsSparseOverTheTestSet).
   EXPECT_LE(spikes / elements, 0.2);
-  EXPECT_GE(p.energy_ratio(), 2.0) << "SNN " << p.energy_pj << " pJ, dense ANN " << p.dense_energy_pj << " pJ";
+  EXPECT_GE(p.energy_ratio(), 2.0) << "SNN " << p.energy_pj << " pJ, dense ANN " << p.dense_energy_pj
+                                   << " pJ";
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C API's error paths: NULL arguments, bad files, bad shapes, statuses
 // and codes. The happy path in C is tests/c_api_test.c.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -7,8 +9,6 @@
 #include <iterator>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "ops/conv_onednn.hpp"
 #include "tests/test_util.hpp"
@@ -109,7 +109,8 @@ TEST(CApi, RunErrors) {
 
 std::vector<std::string> kernels(const tspike_model* model) {
   std::vector<std::string> k;
-  for (size_t i = 0; i < tspike_model_layer_count(model); ++i) k.push_back(tspike_model_layer_kernel(model, i));
+  for (size_t i = 0; i < tspike_model_layer_count(model); ++i)
+    k.push_back(tspike_model_layer_kernel(model, i));
   EXPECT_EQ(tspike_model_layer_kernel(model, k.size()), nullptr);
   EXPECT_EQ(tspike_model_layer_name(model, k.size()), nullptr);
   return k;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike_session_observe: the C form of Session::observe.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The command-line tools as a user runs them: output (JSON parsed with a
 // JSON parser), exit codes, and one-line errors for bad input.
 #include <gtest/gtest.h>
@@ -82,13 +83,15 @@ TEST(Tsrun, UsageErrorsExitWith2) {
 }
 
 TEST(Tsrun, BadInputsGiveOneLineErrors) {
-  expect_one_line_error(test::run_command(tsrun() + " /no/such/model.onnx --input x.npy"), "/no/such/model.onnx");
+  expect_one_line_error(test::run_command(tsrun() + " /no/such/model.onnx --input x.npy"),
+                        "/no/such/model.onnx");
   // An input of the wrong shape names the expected one.
   expect_one_line_error(test::run_command(tsrun() + " " + data("residual_block.onnx") + " --input " +
                                           data("pytorch_flatten.input0.npy")),
                         "[-1,1,8,8]");
-  expect_one_line_error(test::run_command(tsrun() + " " + data("residual_block.onnx") + " --input /no/such.png"),
-                        "/no/such.png");
+  expect_one_line_error(
+      test::run_command(tsrun() + " " + data("residual_block.onnx") + " --input /no/such.png"),
+      "/no/such.png");
   expect_one_line_error(test::run_command(tsrun() + " " + data("residual_block.onnx")), "--input");
 }
 
@@ -116,8 +119,10 @@ TEST(Tsrun, BrokenModelFilesNeverCrash) {
     // A bit flip may leave a valid model; otherwise the error names the file.
     if (r.exit_code != 0) expect_one_line_error(r, f);
   }
-  for (size_t k = 0; k < 3; ++k) expect_one_line_error(
-      test::run_command(tsrun() + " " + files[k] + " --input " + data("residual_block.input0.npy")), files[k]);
+  for (size_t k = 0; k < 3; ++k)
+    expect_one_line_error(
+        test::run_command(tsrun() + " " + files[k] + " --input " + data("residual_block.input0.npy")),
+        files[k]);
   std::filesystem::remove_all(dir);
 }
 
@@ -130,7 +135,8 @@ TEST(Tsconvert, ConvertsVerifiesAndReports) {
   EXPECT_NE(r.out.find("real-valued"), std::string::npos) << r.out;
   EXPECT_TRUE(Model::load(out)->info().metadata.reparameterized);
   // The converted model runs under tsrun like the original.
-  auto run = test::run_command(tsrun() + " " + out + " --input " + data("residual_block.input1.npy") + " --quiet");
+  auto run =
+      test::run_command(tsrun() + " " + out + " --input " + data("residual_block.input1.npy") + " --quiet");
   EXPECT_EQ(run.exit_code, 0) << run.err;
   std::filesystem::remove_all(std::filesystem::path(out).parent_path());
 }
@@ -141,7 +147,8 @@ TEST(Tsconvert, StrictFailsOnUnfoldableAmplitudes) {
   EXPECT_EQ(lenient.exit_code, 0) << lenient.err;
   EXPECT_NE(lenient.out.find("spikeA"), std::string::npos) << lenient.out;
   expect_one_line_error(
-      test::run_command(tsconvert() + " " + data("unfoldable.onnx") + " -o " + dir + "/s.onnx --strict"), "spikeA");
+      test::run_command(tsconvert() + " " + data("unfoldable.onnx") + " -o " + dir + "/s.onnx --strict"),
+      "spikeA");
   EXPECT_EQ(test::run_command(tsconvert()).exit_code, 2);
   std::filesystem::remove_all(dir);
 }

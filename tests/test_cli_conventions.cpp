@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every tool does alike: --help with examples, --version, --json that a
 // JSON parser reads, and progress on stderr only on a terminal (never with
 // --quiet or --json, never when the output goes to a file or a pipe).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_util.hpp"
@@ -112,7 +113,8 @@ TEST(CliConventions, TsevalJsonNamesClassesByLabel) {
   EXPECT_EQ(images, 200);
   EXPECT_EQ(correct, j["correct"].get<int64_t>());
   // The text form names them too.
-  r = test::run_command(tool("tseval") + " " + source("models/fashion_tsnet.onnx") + " --limit 200 --batch 100");
+  r = test::run_command(tool("tseval") + " " + source("models/fashion_tsnet.onnx") +
+                        " --limit 200 --batch 100");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Ankle boot"), std::string::npos) << r.out;
 }
@@ -137,7 +139,8 @@ TEST(CliConventions, ProgressOnlyOnATerminalAndNotWithQuietOrJson) {
   EXPECT_NE(r.out.find("verify:"), std::string::npos) << r.out;
 
   if (!fs::is_directory(kFashionMnistDir)) return;
-  const std::string eval = tool("tseval") + " " + source("models/fashion_tsnet.onnx") + " --limit 200 --batch 100";
+  const std::string eval =
+      tool("tseval") + " " + source("models/fashion_tsnet.onnx") + " --limit 200 --batch 100";
   r = on_terminal(eval);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find(std::string(kProgressMark) + "100/200 images"), std::string::npos) << r.out;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What tsrun tells a user about the model and the input it was given: a
 // network without TernarySpike nodes (here a plain CNN as PyTorch exports
 // it, with AvgPool2d(padding=1), which must load and run) and an image
@@ -21,7 +22,8 @@ std::string plain_cnn(const std::string& suffix) {
 }
 
 TEST(TsrunNotes, PlainTorchCnnWithAvgPoolPaddingRunsAndIsNamedNotSpiking) {
-  auto r = test::run_command(tsrun() + " " + plain_cnn(".onnx") + " --input " + plain_cnn(".input.npy") + " --json");
+  auto r = test::run_command(tsrun() + " " + plain_cnn(".onnx") + " --input " + plain_cnn(".input.npy") +
+                             " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Tensor want = load_npy(plain_cnn(".output.npy"));
   auto j = nlohmann::json::parse(r.out);
@@ -31,7 +33,8 @@ TEST(TsrunNotes, PlainTorchCnnWithAvgPoolPaddingRunsAndIsNamedNotSpiking) {
   EXPECT_NE(r.err.find("no TernarySpike node"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 
-  auto quiet = test::run_command(tsrun() + " " + plain_cnn(".onnx") + " --input " + plain_cnn(".input.npy") + " -q");
+  auto quiet =
+      test::run_command(tsrun() + " " + plain_cnn(".onnx") + " --input " + plain_cnn(".input.npy") + " -q");
   EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
   EXPECT_EQ(quiet.err, "");
 
@@ -47,11 +50,12 @@ TEST(TsrunNotes, PlainTorchCnnWithAvgPoolPaddingRunsAndIsNamedNotSpiking) {
 }
 
 TEST(TsrunNotes, SpikingModelGetsNoNote) {
-  auto r = test::run_command(tsrun() + " " + test::source_path("tests/data/residual_block.onnx") + " --input " +
-                             test::source_path("tests/data/residual_block.input0.npy"));
+  auto r = test::run_command(tsrun() + " " + test::source_path("tests/data/residual_block.onnx") +
+                             " --input " + test::source_path("tests/data/residual_block.input0.npy"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  auto info = test::run_command(tsrun() + " " + test::source_path("tests/data/residual_block.onnx") + " --info --json");
+  auto info = test::run_command(tsrun() + " " + test::source_path("tests/data/residual_block.onnx") +
+                                " --info --json");
   EXPECT_EQ(nlohmann::json::parse(info.out)["spiking"], true);
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the converter passes (converter/reparameterize.cpp and the fold_*
 // passes): small ModelProtos built with test::ModelBuilder, expected weights
 // computed by hand; then an end-to-end property test that runs random models
@@ -32,7 +33,9 @@ void set_attr(onnx::NodeProto& n, const std::string& name, float v) { test::Node
 void set_attr(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) {
   test::NodeBuilder(&n).ints(name, v);
 }
-void set_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) { test::NodeBuilder(&n).s(name, v); }
+void set_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  test::NodeBuilder(&n).s(name, v);
+}
 
 // A model built with test::ModelBuilder (one float input "x" whose -1 dims
 // are the symbolic batch, opset 13 and tspike 1), and what the converter's
@@ -105,8 +108,8 @@ struct Net {
     return tensor(n->input(slot)).f;
   }
   int count_op(const std::string& op) const {
-    return int(std::count_if(g.node().begin(), g.node().end(),
-                             [&](const auto& n) { return n.op_type() == op; }));
+    return int(
+        std::count_if(g.node().begin(), g.node().end(), [&](const auto& n) { return n.op_type() == op; }));
   }
 };
 
@@ -129,8 +132,8 @@ TEST(ConvertBatchNorm, FoldsIntoConvByHand) {
   net.init("mean", {2}, {1, -1});
   net.init("var", {2}, {3, 15});
   net.node("Conv", "conv1", {"x", "W", "b"}, "c");
-  set_attr(net.node("BatchNormalization", "bn1", {"c", "gamma", "beta", "mean", "var"}, "y"),
-           "epsilon", 1.0f);
+  set_attr(net.node("BatchNormalization", "bn1", {"c", "gamma", "beta", "mean", "var"}, "y"), "epsilon",
+           1.0f);
   net.output("y");
   const auto report = net.convert();
   // f = gamma / sqrt(var + 1) = [1, 0.125]
@@ -153,8 +156,8 @@ TEST(ConvertBatchNorm, FoldsIntoGemmBothTransBAndCreatesBias) {
     net.init("mean", {2}, {1, 2});
     net.init("var", {2}, {0, 0});
     set_attr(net.node("Gemm", "fc", {"x", "B"}, "h"), "transB", int64_t(trans_b));
-    set_attr(net.node("BatchNormalization", "bn", {"h", "gamma", "beta", "mean", "var"}, "y"),
-             "epsilon", 0.25f);
+    set_attr(net.node("BatchNormalization", "bn", {"h", "gamma", "beta", "mean", "var"}, "y"), "epsilon",
+             0.25f);
     net.output("y");
     net.convert();
     // f = gamma / sqrt(0.25) = [2, 4]: output column j of B times f_j.
@@ -172,8 +175,7 @@ TEST(ConvertBatchNorm, GemmBiasWithBeta) {
   for (const char* p : {"beta", "mean"}) net.init(p, {2}, {0, 0});
   auto& fc = net.node("Gemm", "fc", {"x", "B", "C"}, "h");
   set_attr(fc, "beta", 3.0f);
-  set_attr(net.node("BatchNormalization", "bn", {"h", "gamma", "beta", "mean", "var"}, "y"),
-           "epsilon", 0.0f);
+  set_attr(net.node("BatchNormalization", "bn", {"h", "gamma", "beta", "mean", "var"}, "y"), "epsilon", 0.0f);
   net.output("y");
   net.convert();
   expect_floats(net.input_values("fc", 2), {3, 6});  // beta * C; beta becomes 1
@@ -208,10 +210,12 @@ TEST(ConvertBatchNorm, FoldsParametersFedThroughIdentity) {
   net.node("Identity", "merged_zeros", {"zeros"}, "zeros_again");
   net.node("Identity", "merged_ones", {"ones"}, "ones_again");
   net.node("Conv", "conv1", {"x", "W1"}, "c1");
-  set_attr(net.node("BatchNormalization", "bn1", {"c1", "gamma", "zeros", "zeros", "ones"}, "h1"), "epsilon", 0.0f);
+  set_attr(net.node("BatchNormalization", "bn1", {"c1", "gamma", "zeros", "zeros", "ones"}, "h1"), "epsilon",
+           0.0f);
   net.node("Conv", "conv2", {"h1", "W2"}, "c2");
-  set_attr(net.node("BatchNormalization", "bn2", {"c2", "ones", "zeros_again", "zeros_again", "ones_again"}, "y"),
-           "epsilon", 0.0f);
+  set_attr(
+      net.node("BatchNormalization", "bn2", {"c2", "ones", "zeros_again", "zeros_again", "ones_again"}, "y"),
+      "epsilon", 0.0f);
   net.output("y");
   const auto report = net.convert();
   EXPECT_EQ(net.count_op("BatchNormalization"), 0);
@@ -235,7 +239,8 @@ TEST(ConvertBatchNorm, TheReportSaysWhyABatchNormStays) {
   const auto report = net.convert();
   ASSERT_EQ(report.unfolded.size(), 2u);
   EXPECT_EQ(report.unfolded[0].first, "bn_shared");
-  EXPECT_NE(report.unfolded[0].second.find("the output of Conv conv is also read elsewhere"), std::string::npos)
+  EXPECT_NE(report.unfolded[0].second.find("the output of Conv conv is also read elsewhere"),
+            std::string::npos)
       << report.unfolded[0].second;
   EXPECT_EQ(report.unfolded[1].first, "bn_after_add");
   EXPECT_NE(report.unfolded[1].second.find("it follows Add add, which has no weights"), std::string::npos)
@@ -270,8 +275,8 @@ TEST(ConvertAmplitude, GemmTransBothWaysAndMatMul) {
     if (op != "MatMul") set_attr(n, "transB", int64_t(trans_b));
     net.output("y");
     net.convert();
-    expect_floats(net.input_values("fc", 1), trans_b ? Floats{2, -3, 2.5f, 4, -4, 3}
-                                                     : Floats{2, 4, -3, -4, 2.5f, 3});
+    expect_floats(net.input_values("fc", 1),
+                  trans_b ? Floats{2, -3, 2.5f, 4, -4, 3} : Floats{2, 4, -3, -4, 2.5f, 3});
   }
 }
 
@@ -541,8 +546,8 @@ TEST(ConvertPools, AveragePoolFoldsIntoTheNextConv) {
   EXPECT_EQ(ints_of(*c, "strides"), (std::vector<int64_t>{2, 2}));
   EXPECT_EQ(ints_of(*c, "pads"), (std::vector<int64_t>{2, 2, 2, 2}));
   // Each weight (times the amplitude 2) over its 2x2 block, divided by 4.
-  expect_floats(net.input_values("conv", 1), {0.5f, 0.5f, 1, 1, 0.5f, 0.5f, 1, 1,
-                                              1.5f, 1.5f, 2, 2, 1.5f, 1.5f, 2, 2});
+  expect_floats(net.input_values("conv", 1),
+                {0.5f, 0.5f, 1, 1, 0.5f, 0.5f, 1, 1, 1.5f, 1.5f, 2, 2, 1.5f, 1.5f, 2, 2});
   EXPECT_EQ(pool_folds(net.m), (std::map<std::string, int64_t>{{"conv", 4}}));
   EXPECT_TRUE(has_line(report.folded, "AveragePool avg (2x2) folded into Conv conv: kernel 4x4, stride 2x2"));
   EXPECT_TRUE(report.kept_pools.empty());
@@ -558,8 +563,10 @@ TEST(ConvertPools, GlobalPoolThroughFlattenFoldsIntoGemmAndMatMul) {
     net.spike("s", "x", "", "sx");
     net.node("GlobalAveragePool", "gap", {"sx"}, "p");
     set_attr(net.node("Flatten", "flat", {"p"}, "f"), "axis", int64_t(1));
-    if (trans_b == 2) net.node("MatMul", "fc", {"f", "B"}, "y");
-    else set_attr(net.node("Gemm", "fc", {"f", "B"}, "y"), "transB", int64_t(trans_b));
+    if (trans_b == 2)
+      net.node("MatMul", "fc", {"f", "B"}, "y");
+    else
+      set_attr(net.node("Gemm", "fc", {"f", "B"}, "y"), "transB", int64_t(trans_b));
     net.output("y");
     ConvertOptions options;
     options.fold_pool_max_window = 2;
@@ -698,7 +705,9 @@ class RandomNet {
   bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
   float half(int lo, int hi) { return 0.5f * float(pick(lo, hi)); }
   template <class T>
-  T one_of(std::initializer_list<T> list) { return *(list.begin() + pick(0, int(list.size()) - 1)); }
+  T one_of(std::initializer_list<T> list) {
+    return *(list.begin() + pick(0, int(list.size()) - 1));
+  }
   std::string fresh(const std::string& base) { return base + std::to_string(counter_++); }
   Floats halves(int64_t n, int lo, int hi) {
     Floats v(static_cast<size_t>(n));
@@ -772,8 +781,7 @@ class RandomNet {
       const bool per_channel = chance(0.6), negative = chance(0.3);
       Floats a(per_channel ? size_t(v.c) : 1);
       for (float& x : a) x = (negative && chance(0.5) ? -1 : 1) * one_of<float>({0.5f, 1, 1.5f, 2});
-      const Shape shape = !per_channel ? Shape{1}
-                                       : one_of<Shape>({{v.c}, {v.c, 1, 1}, {1, v.c, 1, 1}});
+      const Shape shape = !per_channel ? Shape{1} : one_of<Shape>({{v.c}, {v.c, 1, 1}, {1, v.c, 1, 1}});
       amp = constant("amp", shape, a);
     }
     const std::string out = fresh("spike");
@@ -790,8 +798,12 @@ class RandomNet {
     const Val v = vals_[in];
     const std::string out = fresh("v");
     switch (pick(0, 9)) {
-      case 0: spike(conv(in)); break;
-      case 1: spike(in); break;
+      case 0:
+        spike(conv(in));
+        break;
+      case 1:
+        spike(in);
+        break;
       case 2:
       case 3: {  // pools
         if (v.h % 2) return block();
@@ -804,7 +816,9 @@ class RandomNet {
         if (chance(0.5)) spike(conv(pooled));  // as in a CNN (the pool then folds into the conv)
         break;
       }
-      case 4: node(one_of<std::string>({"Relu", "Identity"}), {in}, {}, out), add_val(out, v.c, v.h, v.w); break;
+      case 4:
+        node(one_of<std::string>({"Relu", "Identity"}), {in}, {}, out), add_val(out, v.c, v.h, v.w);
+        break;
       case 5: {
         const int other = operand([&](const Val& o) { return o.h == v.h && o.c + v.c <= 8; });
         if (other < 0) return block();
@@ -828,7 +842,9 @@ class RandomNet {
         add_val(out, v.c, v.h, v.w);
         break;
       }
-      default: spike(in); break;
+      default:
+        spike(in);
+        break;
     }
   }
 
@@ -933,8 +949,10 @@ TEST(ConvertEndToEnd, RandomModelsGiveTheSameOutputsAndSpikes) {
     kept += report.kept_amplitudes.size();
     for (const auto& line : report.folded) {
       edges += line.find("kept on") != std::string::npos;
-      conv_pools += line.find("Pool") != std::string::npos && line.find("folded into Conv") != std::string::npos;
-      dense_pools += line.find("Pool") != std::string::npos && line.find("input features instead") != std::string::npos;
+      conv_pools +=
+          line.find("Pool") != std::string::npos && line.find("folded into Conv") != std::string::npos;
+      dense_pools +=
+          line.find("Pool") != std::string::npos && line.find("input features instead") != std::string::npos;
     }
 
     const std::string a = net.m.SerializeAsString(), b = converted.SerializeAsString();

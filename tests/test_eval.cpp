@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Evaluation on a labeled test set: the IDX reader on small hand-written
 // files, every bundled model on the whole Fashion-MNIST test set against
 // PyTorch's predictions, and the tseval tool.
@@ -23,7 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // An IDX file of unsigned bytes: magic 0 0 type rank, big-endian dims, data.
-std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data, uint8_t type = 0x08) {
+std::string idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data,
+                      uint8_t type = 0x08) {
   std::string s = {0, 0, char(type), char(dims.size())};
   for (uint32_t d : dims)
     for (int shift : {24, 16, 8, 0}) s += char((d >> shift) & 0xff);
@@ -76,24 +78,38 @@ TEST(Idx, RefusesBadHeaders) {
   std::string bad_magic = idx_bytes({3, 2, 4}, pixels());
   bad_magic[0] = 1;
   expect_error([&] { read_idx(write(dir + "/magic", bad_magic), 3); }, ErrorCode::kParse, {"magic"});
-  expect_error([&] { read_idx(write(dir + "/float", idx_bytes({3, 2, 4}, pixels(), 0x0d)), 3); },
-               ErrorCode::kParse, {"unsigned bytes"});
+  expect_error(
+      [&] {
+        read_idx(write(dir + "/float", idx_bytes({3, 2, 4}, pixels(), 0x0d)), 3);
+      },
+      ErrorCode::kParse, {"unsigned bytes"});
   // A labels file where images are expected.
   expect_error([&] { read_idx(write(dir + "/rank", idx_bytes({24}, pixels())), 3); }, ErrorCode::kParse,
                {"dimensions"});
-  expect_error([&] { read_idx(write(dir + "/zero", idx_bytes({3, 0, 4}, {})), 3); }, ErrorCode::kParse, {"is 0"});
+  expect_error(
+      [&] {
+        read_idx(write(dir + "/zero", idx_bytes({3, 0, 4}, {})), 3);
+      },
+      ErrorCode::kParse, {"is 0"});
   expect_error([&] { read_idx(write(dir + "/short", std::string("\0\0\x08", 3)), 3); }, ErrorCode::kParse,
                {"too short"});
   expect_error([&] { read_idx(write(dir + "/empty", ""), 1); }, ErrorCode::kParse, {"too short"});
-  expect_error([&] { read_idx(write(dir + "/dims", idx_bytes({3, 2, 4}, {}).substr(0, 9)), 3); },
-               ErrorCode::kParse, {"inside the header"});
+  expect_error(
+      [&] {
+        read_idx(write(dir + "/dims", idx_bytes({3, 2, 4}, {}).substr(0, 9)), 3);
+      },
+      ErrorCode::kParse, {"inside the header"});
   expect_error([&] { read_idx(dir + "/no_such_file", 3); }, ErrorCode::kIO, {"no_such_file"});
   expect_error([&] { read_idx(dir, 3); }, ErrorCode::kIO, {"directory"});
   expect_error([&] { load_idx_dir(dir + "/no_such_dir"); }, ErrorCode::kIO, {"no_such_dir"});
   expect_error([&] { load_idx_dir(dir); }, ErrorCode::kIO, {"t10k-images-idx3-ubyte"});
   // Images and labels of different counts.
-  expect_error([&] { load_idx(write(dir + "/i", idx_bytes({3, 2, 4}, pixels())), write(dir + "/l", idx_bytes({2}, {1, 2}))); },
-               ErrorCode::kParse, {"3 images, 2 labels"});
+  expect_error(
+      [&] {
+        load_idx(write(dir + "/i", idx_bytes({3, 2, 4}, pixels())),
+                 write(dir + "/l", idx_bytes({2}, {1, 2})));
+      },
+      ErrorCode::kParse, {"3 images, 2 labels"});
 }
 
 TEST(Idx, RefusesWrongDataLengths) {
@@ -149,10 +165,21 @@ TEST(Idx, ImagesToInputPreprocessesLikeLoadImage) {
     for (int c = 0; c < 3; ++c)
       for (int i = 0; i < 8; ++i)
         EXPECT_EQ(x.data[(n * 3 + c) * 8 + i], (float(8 * (n + 1) + i) * (1.0f / 255.0f) - 0.5f) / 0.25f);
-  expect_error([&] { images_to_input(set, 0, 1, image_model({-1, 1, 28, 28})); }, ErrorCode::kBadInput,
-               {"not resized"});
-  expect_error([&] { images_to_input(set, 2, 2, image_model({-1, 1, 2, 4})); }, ErrorCode::kBadInput, {"outside"});
-  expect_error([&] { images_to_input(set, 0, 1, image_model({-1, 8})); }, ErrorCode::kBadInput, {"[N, C, H, W]"});
+  expect_error(
+      [&] {
+        images_to_input(set, 0, 1, image_model({-1, 1, 28, 28}));
+      },
+      ErrorCode::kBadInput, {"not resized"});
+  expect_error(
+      [&] {
+        images_to_input(set, 2, 2, image_model({-1, 1, 2, 4}));
+      },
+      ErrorCode::kBadInput, {"outside"});
+  expect_error(
+      [&] {
+        images_to_input(set, 0, 1, image_model({-1, 8}));
+      },
+      ErrorCode::kBadInput, {"[N, C, H, W]"});
 }
 
 // ---- The bundled models on the whole Fashion-MNIST test set ----
@@ -286,8 +313,9 @@ TEST(Tseval, JsonReportsAccuracyTimeAndFiringRates) {
   if (!fs::is_directory(dir)) return;
   const std::string out = test::temp_dir("tseval") + "/pred.npy";
   const std::string golden = test::source_path("models/golden/fashion_tsnet.test_predictions.npy");
-  auto r = test::run_command(tseval() + " " + test::source_path("models/fashion_tsnet.onnx") + " --dataset " + dir +
-                             " --limit 100 --batch 30 --json --predictions " + out + " --compare " + golden);
+  auto r =
+      test::run_command(tseval() + " " + test::source_path("models/fashion_tsnet.onnx") + " --dataset " +
+                        dir + " --limit 100 --batch 30 --json --predictions " + out + " --compare " + golden);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");  // no progress when stderr is not a terminal
   auto j = nlohmann::json::parse(r.out);
@@ -318,8 +346,9 @@ TEST(Tseval, EnergyPerImageIsTheProfileOfThatImage) {
   const std::string model = test::source_path("models/fashion_tsnet.onnx");
   // Test image 0 is models/samples/fashion_0_ankle_boot.png (same input, checked above).
   auto e = test::run_command(tseval() + " " + model + " --dataset " + dir + " --limit 1 --json");
-  auto p = test::run_command(test::tools_dir() + "/tsrun " + model + " --input " +
-                             test::source_path("models/samples/fashion_0_ankle_boot.png") + " --profile --json");
+  auto p =
+      test::run_command(test::tools_dir() + "/tsrun " + model + " --input " +
+                        test::source_path("models/samples/fashion_0_ankle_boot.png") + " --profile --json");
   ASSERT_EQ(e.exit_code, 0) << e.err;
   ASSERT_EQ(p.exit_code, 0) << p.err;
   const auto energy = nlohmann::json::parse(e.out)["energy"];
@@ -368,9 +397,11 @@ TEST(Tseval, SeveralModelsMakeOneTable) {
     const auto at = text.out.find(row);
     ASSERT_NE(at, std::string::npos) << text.out;
     const std::string line = text.out.substr(at, text.out.find('\n', at) - at);
-    EXPECT_NE(line.find(fmt::format("{:.2f}%", 100 * m["accuracy"].get<double>())), std::string::npos) << line;
+    EXPECT_NE(line.find(fmt::format("{:.2f}%", 100 * m["accuracy"].get<double>())), std::string::npos)
+        << line;
     EXPECT_NE(line.find(fmt::format("{:.2f}", m["energy"]["ratio_dense_ann_to_snn"].get<double>())),
-              std::string::npos) << line;
+              std::string::npos)
+        << line;
   }
   // One --compare file cannot serve several models.
   EXPECT_EQ(test::run_command(tseval() + " " + a + " " + b + " --compare x.npy").exit_code, 2);

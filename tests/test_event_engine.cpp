@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The event engine as a whole, beyond any one op's kernel (those are held to
 // the reference in tests/ops/test_conv.cpp, test_gemm.cpp, test_matmul.cpp):
 // the auto engine's choice between events and the dense kernel per sample,
@@ -82,8 +83,10 @@ TEST(EventKernels, LayersNameTheirKernels) {
   EXPECT_EQ(b.load(LoadOptions{.engine = Engine::kEvent})->info().layers[1].kernel, "event/portable");
   setenv("TSPIKE_ISA", "sse9", 1);
   EXPECT_THROW(b.load(), Error);
-  if (saved) setenv("TSPIKE_ISA", restore.c_str(), 1);
-  else unsetenv("TSPIKE_ISA");
+  if (saved)
+    setenv("TSPIKE_ISA", restore.c_str(), 1);
+  else
+    unsetenv("TSPIKE_ISA");
 }
 
 // A spike-fed Conv's weights and bias live only in the event kernel's
@@ -120,12 +123,14 @@ TEST(EventKernels, PackedWeightsAreHeldOnce) {
     for (const auto& value : detail::graph_of(*model).values) {
       if (!value.initializer) continue;
       const bool dropped = value.initializer->f.empty();
-      EXPECT_EQ(dropped, event && (value.name == "w2" || value.name == "b2")) << value.name << " " << to_string(engine);
+      EXPECT_EQ(dropped, event && (value.name == "w2" || value.name == "b2"))
+          << value.name << " " << to_string(engine);
       EXPECT_FALSE(value.initializer->shape.empty()) << value.name;  // kept for planning
     }
     const std::vector<Tensor> got = Session(model).run(Tensor({1, 4, 5, 5}, x));
     ASSERT_EQ(got.size(), want.size());
-    for (size_t k = 0; k < got.size(); ++k) EXPECT_EQ(got[k].data, want[k].data) << k << " " << to_string(engine);
+    for (size_t k = 0; k < got.size(); ++k)
+      EXPECT_EQ(got[k].data, want[k].data) << k << " " << to_string(engine);
   }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Half-float weights for the event-driven Conv (tspike.weights = fp16): the
 // conversion is the CPU's, the kernels of every instruction set give
 // bitwise the outputs of the float kernels run on the rounded weights, the
@@ -24,7 +25,9 @@ namespace tspike {
 namespace {
 
 #if defined(__x86_64__)
-__attribute__((target("f16c"))) uint16_t cpu_to_half(float f) { return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+__attribute__((target("f16c"))) uint16_t cpu_to_half(float f) {
+  return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+}
 __attribute__((target("f16c"))) float cpu_from_half(uint16_t h) { return _cvtsh_ss(h); }
 #endif
 
@@ -44,8 +47,10 @@ TEST(EventFp16, ConversionIsTheCpus) {
     ASSERT_EQ(ops::float_to_half(f), cpu_to_half(f)) << f;
     const uint16_t h = static_cast<uint16_t>(bits);
     const float mine = ops::half_to_float(h), cpu = cpu_from_half(h);
-    if (std::isnan(cpu)) ASSERT_TRUE(std::isnan(mine)) << h;
-    else ASSERT_EQ(std::memcmp(&mine, &cpu, 4), 0) << h;
+    if (std::isnan(cpu))
+      ASSERT_TRUE(std::isnan(mine)) << h;
+    else
+      ASSERT_EQ(std::memcmp(&mine, &cpu, 4), 0) << h;
     ++compared;
   }
   EXPECT_GT(compared, 1000000);
@@ -67,11 +72,14 @@ TEST(EventFp16, KernelsEqualFloatKernelsOnRoundedWeights) {
   std::mt19937 rng(1616);
   int compared = 0;
   for (int trial = 0; trial < 30; ++trial) {
-    const int64_t n = 1 + trial % 2, c = 1 + rng() % 40, m = 1 + rng() % 300, h = 3 + rng() % 9, w = 3 + rng() % 20;
+    const int64_t n = 1 + trial % 2, c = 1 + rng() % 40, m = 1 + rng() % 300, h = 3 + rng() % 9,
+                  w = 3 + rng() % 20;
     const ops::ConvGeometry g{n, c, h, w, m, 1, ops::Window2D{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, h, w}};
-    const std::vector<float> weights = uniform(rng, m * c * 9, trial % 3 == 0 ? 1e-5f : 2.0f), bias = uniform(rng, m, 1);
+    const std::vector<float> weights = uniform(rng, m * c * 9, trial % 3 == 0 ? 1e-5f : 2.0f),
+                             bias = uniform(rng, m, 1);
     std::vector<float> rounded(weights.size());
-    for (size_t k = 0; k < weights.size(); ++k) rounded[k] = ops::half_to_float(ops::float_to_half(weights[k]));
+    for (size_t k = 0; k < weights.size(); ++k)
+      rounded[k] = ops::half_to_float(ops::float_to_half(weights[k]));
     std::vector<float> x(n * c * h * w);
     std::bernoulli_distribution fire(0.2), sign(0.5);
     for (auto& v : x) v = fire(rng) ? (sign(rng) ? 1.0f : -1.0f) : 0.0f;
@@ -112,7 +120,8 @@ TEST(EventFp16, MetadataChoosesHalfWeightsAndRefusesWhatDoesNotFit) {
   const std::string kernel = model->info().layers.at(0).kernel;
   EXPECT_NE(kernel.find("fp16 weights"), std::string::npos) << kernel;
   // The dense engine ignores it (its weights stay exact).
-  EXPECT_EQ(b.load(LoadOptions{.engine = Engine::kDense})->info().layers.at(0).kernel.find("fp16"), std::string::npos);
+  EXPECT_EQ(b.load(LoadOptions{.engine = Engine::kDense})->info().layers.at(0).kernel.find("fp16"),
+            std::string::npos);
 
   test::ModelBuilder big = one_conv(1e6f);
   big.metadata("tspike.weights", "fp16");

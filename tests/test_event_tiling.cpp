@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The event Conv's blocking (ops/event_tiling.hpp): every tile width and
 // chunk of taps gives bitwise the outputs of one tile over all output
 // channels and all taps at once, on seeded random shapes, densities, batch
@@ -9,14 +10,16 @@
 #include <random>
 #include <vector>
 
+#include "base/thread_pool.hpp"
 #include "ops/conv_event.hpp"
 #include "ops/event_tiling.hpp"
-#include "base/thread_pool.hpp"
 
 namespace tspike {
 namespace {
 
-int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
 
 std::vector<float> uniform(std::mt19937& rng, int64_t count) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -42,9 +45,11 @@ TEST(EventTiling, EveryTileWidthGivesTheSameOutputs) {
     const int64_t kh = pick(rng, 1, 3), kw = pick(rng, 1, 3), s = pick(rng, 1, 2), pad = pick(rng, 0, 1);
     const int64_t h = pick(rng, kh, 12), w = pick(rng, kw, 40);  // rows wider than a block of pixels
     const int64_t oh = (h + 2 * pad - kh) / s + 1, ow = (w + 2 * pad - kw) / s + 1;
-    const ops::ConvGeometry g{n, c, h, w, m, group, ops::Window2D{kh, kw, s, s, 1, 1, pad, pad, pad, pad, oh, ow}};
+    const ops::ConvGeometry g{
+        n, c, h, w, m, group, ops::Window2D{kh, kw, s, s, 1, 1, pad, pad, pad, pad, oh, ow}};
     const std::vector<float> weights = uniform(rng, m * cg * kh * kw), bias = uniform(rng, m);
-    const std::vector<float> x = spikes(rng, n * c * h * w, std::uniform_real_distribution<double>(0, 0.6)(rng));
+    const std::vector<float> x =
+        spikes(rng, n * c * h * w, std::uniform_real_distribution<double>(0, 0.6)(rng));
     for (ops::Isa isa : {ops::Isa::kPortable, ops::Isa::kAvx2, ops::Isa::kAvx512}) {
       if (static_cast<int>(isa) > static_cast<int>(ops::cpu_isa())) continue;
       const int64_t widest = ops::event_register_block(isa);
@@ -68,8 +73,8 @@ TEST(EventTiling, EveryTileWidthGivesTheSameOutputs) {
             const auto [got, tiles] = run(tile, chunk, threads);
             EXPECT_EQ(tiles, (ops::round_up(mg, 16) + tile - 1) / tile);
             ASSERT_EQ(got, want) << fmt::format(
-                "case {} {}: N{} C{} M{} group {} {}x{} s{} pad{} {}x{}, tile {}, chunk {}, threads {}", trial,
-                ops::isa_name(isa), n, c, m, group, kh, kw, s, pad, h, w, tile, chunk, threads);
+                "case {} {}: N{} C{} M{} group {} {}x{} s{} pad{} {}x{}, tile {}, chunk {}, threads {}",
+                trial, ops::isa_name(isa), n, c, m, group, kh, kw, s, pad, h, w, tile, chunk, threads);
             ++compared;
           }
         }
@@ -90,12 +95,14 @@ TEST(EventTiling, BlockingFollowsTheCacheBudget) {
     return std::make_pair(t.tile_width, t.chunk_taps);
   };
   EXPECT_EQ(tiling(9, 128, 128, Isa::kAvx512), std::make_pair(int64_t{128}, int64_t{9}));  // 590 KB: one slab
-  EXPECT_EQ(tiling(9, 256, 256, Isa::kAvx512), std::make_pair(int64_t{256}, int64_t{2}));  // 256 KB a tap: 2 per slab
-  EXPECT_EQ(tiling(9, 512, 512, Isa::kAvx512), std::make_pair(int64_t{256}, int64_t{1}));  // 512 KB a tap
+  EXPECT_EQ(tiling(9, 256, 256, Isa::kAvx512),
+            std::make_pair(int64_t{256}, int64_t{2}));  // 256 KB a tap: 2 per slab
+  EXPECT_EQ(tiling(9, 512, 512, Isa::kAvx512), std::make_pair(int64_t{256}, int64_t{1}));   // 512 KB a tap
   EXPECT_EQ(tiling(9, 1024, 512, Isa::kAvx512), std::make_pair(int64_t{128}, int64_t{1}));  // halved to fit
   EXPECT_EQ(tiling(9, 4096, 512, Isa::kAvx512), std::make_pair(int64_t{64}, int64_t{1}));   // not below 64
   EXPECT_EQ(tiling(9, 512, 512, Isa::kAvx2), std::make_pair(int64_t{128}, int64_t{2}));
-  EXPECT_EQ(tiling(1, 512, 300, Isa::kAvx2), std::make_pair(int64_t{112}, int64_t{1}));  // 3 tiles of the block at most
+  EXPECT_EQ(tiling(1, 512, 300, Isa::kAvx2),
+            std::make_pair(int64_t{112}, int64_t{1}));  // 3 tiles of the block at most
   EXPECT_EQ(tiling(9, 16, 20, Isa::kAvx512), std::make_pair(int64_t{32}, int64_t{9}));
   EXPECT_GT(ops::cache_sizes().l1d, 0);
   EXPECT_GT(ops::cache_sizes().l2, ops::cache_sizes().l1d);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Event recordings: the readers (N-MNIST, EVT 2.0, NumPy .npy / .npz), their
 // refusals of broken and hostile files, and the binning into frames against
 // Tonic's ToFrame arithmetic (fixtures from tests/events/make_events.py).
@@ -5,8 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// The events every fixture holds: events.npy, int64 [N, 4] (t, x, y, p), read by hand (load_npy reads float32 only).
+// The events every fixture holds: events.npy, int64 [N, 4] (t, x, y, p), read by hand (load_npy reads float32
+// only).
 std::vector<Event> expected_events() {
   const std::string bytes = read_file(fixture("events.npy"));
   // A .npy of int64 [N, 4]: the header ends at the first '\n'.
@@ -39,7 +41,8 @@ std::vector<Event> expected_events() {
   return events;
 }
 
-void expect_same_events(const std::vector<Event>& got, const std::vector<Event>& want, const std::string& what) {
+void expect_same_events(const std::vector<Event>& got, const std::vector<Event>& want,
+                        const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (std::size_t i = 0; i < want.size(); ++i) {
     ASSERT_EQ(got[i].t, want[i].t) << what << " event " << i;
@@ -56,10 +59,11 @@ TEST(Events, EveryFormatReadsTheSameRecording) {
     const char* file;
     EventFormat format;
   };
-  for (const Case& c : {Case{"recording.bin", EventFormat::kNMnist}, Case{"recording.raw", EventFormat::kEvt2},
-                        Case{"recording.npy", EventFormat::kNumpy}, Case{"recording_aligned.npy", EventFormat::kNumpy},
-                        Case{"recording_fields.npz", EventFormat::kNumpy},
-                        Case{"recording_structured.npz", EventFormat::kNumpy}}) {
+  for (const Case& c :
+       {Case{"recording.bin", EventFormat::kNMnist}, Case{"recording.raw", EventFormat::kEvt2},
+        Case{"recording.npy", EventFormat::kNumpy}, Case{"recording_aligned.npy", EventFormat::kNumpy},
+        Case{"recording_fields.npz", EventFormat::kNumpy},
+        Case{"recording_structured.npz", EventFormat::kNumpy}}) {
     const EventRecording rec = read_events(fixture(c.file));
     EXPECT_EQ(rec.format, c.format) << c.file;
     expect_same_events(rec.events, want, c.file);
@@ -84,8 +88,9 @@ TEST(Events, NMnistTimestampRollOver) {
   // An overflow marker (y == 240) adds 2^13 us to the timestamps after it;
   // a drop of more than half the 23-bit range is the counter wrapping.
   const int64_t top = (int64_t{1} << 23) - 10;
-  const std::string bytes = nmnist_record(1, 2, 1, 100) + nmnist_record(0, 240, 0, 0) + nmnist_record(3, 4, 0, 50) +
-                            nmnist_record(5, 6, 1, top) + nmnist_record(7, 8, 0, 5);
+  const std::string bytes = nmnist_record(1, 2, 1, 100) + nmnist_record(0, 240, 0, 0) +
+                            nmnist_record(3, 4, 0, 50) + nmnist_record(5, 6, 1, top) +
+                            nmnist_record(7, 8, 0, 5);
   const auto ev = nmnist(bytes).events;
   ASSERT_EQ(ev.size(), 4u);
   EXPECT_EQ(ev[0].t, 100);
@@ -114,8 +119,9 @@ TEST(Events, NMnistRefusesBrokenFiles) {
                [] { nmnist(nmnist_record(1, 2, 0, 500) + nmnist_record(1, 2, 0, 400)); });
   Limits small;
   small.max_events = 2;
-  expect_error(ErrorCode::kResourceLimit, "more than the limit of 2",
-               [&] { nmnist(nmnist_record(1, 2, 0, 1) + nmnist_record(1, 2, 0, 2) + nmnist_record(1, 2, 0, 3), small); });
+  expect_error(ErrorCode::kResourceLimit, "more than the limit of 2", [&] {
+    nmnist(nmnist_record(1, 2, 0, 1) + nmnist_record(1, 2, 0, 2) + nmnist_record(1, 2, 0, 3), small);
+  });
   small = Limits{};
   small.max_file_bytes = 9;
   expect_error(ErrorCode::kResourceLimit, "more than the limit of 9",
@@ -137,9 +143,10 @@ EventRecording read_raw(const std::string& bytes) {
 TEST(Events, Evt2WordsAndHeader) {
   const uint32_t cd_on = 1u << 28, high = 8u << 28;
   // A CD event before any time-high is skipped; time-high wraps at 2^28.
-  const std::string bytes = evt2("% geometry 640x480\n% evt 2.0\n",
-                                 {cd_on | (9u << 11) | 9u, high | 0x0FFFFFFFu, (7u << 22) | (600u << 11) | 400u,
-                                  (10u << 28) | 1u, high | 2u, cd_on | (1u << 22) | (2u << 11) | 3u});
+  const std::string bytes =
+      evt2("% geometry 640x480\n% evt 2.0\n",
+           {cd_on | (9u << 11) | 9u, high | 0x0FFFFFFFu, (7u << 22) | (600u << 11) | 400u, (10u << 28) | 1u,
+            high | 2u, cd_on | (1u << 22) | (2u << 11) | 3u});
   const EventRecording rec = read_raw(bytes);
   EXPECT_EQ(rec.format, EventFormat::kEvt2);
   EXPECT_EQ(rec.width, 640);
@@ -153,15 +160,19 @@ TEST(Events, Evt2WordsAndHeader) {
   EXPECT_EQ(rec.events[1].p, 1);
 
   expect_error(ErrorCode::kBadInput, "only EVT 2.0", [&] { read_raw(evt2("% evt 3.0\n", {})); });
-  expect_error(ErrorCode::kBadInput, "only EVT2", [&] { read_raw(evt2("% format EVT3;height=720;width=1280\n", {})); });
+  expect_error(ErrorCode::kBadInput, "only EVT2",
+               [&] { read_raw(evt2("% format EVT3;height=720;width=1280\n", {})); });
   expect_error(ErrorCode::kParse, "reserved type 3", [&] { read_raw(evt2("% end\n", {3u << 28})); });
-  expect_error(ErrorCode::kParse, "whole number of 32-bit words", [&] { read_raw(evt2("% end\n", {high}) + "x"); });
-  expect_error(ErrorCode::kParse, "is before the one before it",
-               [&] { read_raw(evt2("", {high | 5u, cd_on, high | 4u, cd_on})); });
+  expect_error(ErrorCode::kParse, "whole number of 32-bit words",
+               [&] { read_raw(evt2("% end\n", {high}) + "x"); });
+  expect_error(ErrorCode::kParse, "is before the one before it", [&] {
+    read_raw(evt2("", {high | 5u, cd_on, high | 4u, cd_on}));
+  });
 }
 
 std::string npy(const std::string& descr, int64_t n, const std::string& data) {
-  std::string header = "{'descr': " + descr + ", 'fortran_order': False, 'shape': (" + std::to_string(n) + ",), }";
+  std::string header =
+      "{'descr': " + descr + ", 'fortran_order': False, 'shape': (" + std::to_string(n) + ",), }";
   header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";
   std::string out = "\x93NUMPY\x01";
   out += '\0';
@@ -191,8 +202,10 @@ TEST(Events, NumpyRefusals) {
   expect_error(ErrorCode::kBadInput, "no numeric field 'p'",
                [&] { read_npy_events(npy("[('t', '<i8'), ('x', '<i8'), ('y', '<i8')]", 0, "")); });
   expect_error(ErrorCode::kBadInput, "a plain array", [&] { read_npy_events(npy("'<f4'", 1, "abcd")); });
-  expect_error(ErrorCode::kParse, "need 14 bytes of data", [&] { read_npy_events(npy(descr, 2, record(5, 1, 2, 0))); });
-  expect_error(ErrorCode::kBadInput, "p must be 0, 1 or -1", [&] { read_npy_events(npy(descr, 1, record(5, 1, 2, 3))); });
+  expect_error(ErrorCode::kParse, "need 14 bytes of data",
+               [&] { read_npy_events(npy(descr, 2, record(5, 1, 2, 0))); });
+  expect_error(ErrorCode::kBadInput, "p must be 0, 1 or -1",
+               [&] { read_npy_events(npy(descr, 1, record(5, 1, 2, 3))); });
   expect_error(ErrorCode::kParse, "events must be in time order",
                [&] { read_npy_events(npy(descr, 2, record(6, 1, 2, 0) + record(5, 1, 2, 0))); });
   expect_error(ErrorCode::kBadInput, "sub-array shape",
@@ -203,7 +216,8 @@ TEST(Events, NumpyRefusals) {
   // when the file is far too short to hold it.
   expect_error(ErrorCode::kResourceLimit, "more than the limit of 1",
                [&] { read_npy_events(npy(descr, int64_t{1} << 40, ""), small); });
-  expect_error(ErrorCode::kParse, "no zip directory", [] { read_npy_events(std::string("PK\x03\x04") + std::string(40, 'z')); });
+  expect_error(ErrorCode::kParse, "no zip directory",
+               [] { read_npy_events(std::string("PK\x03\x04") + std::string(40, 'z')); });
 
   // A deflated member whose directory claims more than the limits allow.
   std::string npz = read_file(fixture("recording_structured.npz"));
@@ -221,7 +235,8 @@ Tensor load_frames(const std::string& name) { return load_npy(fixture("frames_" 
 
 void expect_frames(const Tensor& got, const Tensor& want, const std::string& what) {
   ASSERT_EQ(got.shape, want.shape) << what;
-  for (std::size_t i = 0; i < want.data.size(); ++i) ASSERT_EQ(got.data[i], want.data[i]) << what << " at " << i;
+  for (std::size_t i = 0; i < want.data.size(); ++i)
+    ASSERT_EQ(got.data[i], want.data[i]) << what << " at " << i;
 }
 
 TEST(Events, BinningMatchesToFrame) {
@@ -236,11 +251,12 @@ TEST(Events, BinningMatchesToFrame) {
     int64_t n;
     bool incomplete;
   };
-  for (const Case& c : {Case{"time_bins_7", S::kTimeBins, 7, false}, Case{"event_bins_7", S::kEventBins, 7, false},
-                        Case{"time_window_5000", S::kTimeWindow, 5000, false},
-                        Case{"time_window_5000_incomplete", S::kTimeWindow, 5000, true},
-                        Case{"event_count_64", S::kEventCount, 64, false},
-                        Case{"event_count_64_incomplete", S::kEventCount, 64, true}}) {
+  for (const Case& c :
+       {Case{"time_bins_7", S::kTimeBins, 7, false}, Case{"event_bins_7", S::kEventBins, 7, false},
+        Case{"time_window_5000", S::kTimeWindow, 5000, false},
+        Case{"time_window_5000_incomplete", S::kTimeWindow, 5000, true},
+        Case{"event_count_64", S::kEventCount, 64, false},
+        Case{"event_count_64_incomplete", S::kEventCount, 64, true}}) {
     b.slicing = c.slicing;
     b.bins = c.n;
     b.time_window = double(c.n);
@@ -291,8 +307,9 @@ TEST(Events, BinningRefusals) {
   b.width = b.height = 4;
   b.bins = 2;
   expect_error(ErrorCode::kBadInput, "outside the sensor", [&] { events_to_frames({Event{0, 4, 0, 0}}, b); });
-  expect_error(ErrorCode::kBadInput, "earlier timestamp",
-               [&] { events_to_frames({Event{5, 0, 0, 0}, Event{4, 0, 0, 0}}, b); });
+  expect_error(ErrorCode::kBadInput, "earlier timestamp", [&] {
+    events_to_frames({Event{5, 0, 0, 0}, Event{4, 0, 0, 0}}, b);
+  });
   b.bins = 0;
   expect_error(ErrorCode::kBadInput, "must be >= 1", [&] { events_to_frames({Event{0, 0, 0, 0}}, b); });
   b.slicing = EventBinning::Slicing::kEventCount;
@@ -305,8 +322,9 @@ TEST(Events, BinningRefusals) {
   Limits limits;
   limits.max_timesteps = 100;
   // 10^12 one-microsecond windows are refused before any is made.
-  expect_error(ErrorCode::kResourceLimit, "more than the limit of 100 timesteps",
-               [&] { events_to_frames({Event{0, 0, 0, 0}, Event{1000000000000, 0, 0, 0}}, b, limits); });
+  expect_error(ErrorCode::kResourceLimit, "more than the limit of 100 timesteps", [&] {
+    events_to_frames({Event{0, 0, 0, 0}, Event{1000000000000, 0, 0, 0}}, b, limits);
+  });
   b.slicing = EventBinning::Slicing::kTimeBins;
   b.bins = 50;
   b.width = b.height = 1000;
@@ -357,7 +375,8 @@ TEST(Events, ModelMetadata) {
   test::ModelBuilder plain_builder({-1, 2});
   plain_builder.node("Relu", "relu", {"x"}, {"y"});
   const auto plain = plain_builder.output("y").load();
-  expect_error(ErrorCode::kBadInput, "has no tspike.events.sensor_size", [&] { event_binning(plain->info()); });
+  expect_error(ErrorCode::kBadInput, "has no tspike.events.sensor_size",
+               [&] { event_binning(plain->info()); });
 }
 
 // What a live camera does: frame by frame through step(), the running
@@ -381,10 +400,12 @@ TEST(Events, StreamingEqualsRun) {
   stream.reset();
   const int64_t frame = element_count(input.shape) / 5;
   for (int t = 0; t < 5; ++t) {
-    Tensor f({1, 2, 4, 4}, std::vector<float>(input.data.begin() + t * frame, input.data.begin() + (t + 1) * frame));
+    Tensor f({1, 2, 4, 4},
+             std::vector<float>(input.data.begin() + t * frame, input.data.begin() + (t + 1) * frame));
     stream.step(f);
     // The running readout after t + 1 frames is a run over those frames.
-    Tensor first({t + 1, 1, 2, 4, 4}, std::vector<float>(input.data.begin(), input.data.begin() + (t + 1) * frame));
+    Tensor first({t + 1, 1, 2, 4, 4},
+                 std::vector<float>(input.data.begin(), input.data.begin() + (t + 1) * frame));
     Session partial(model);
     EXPECT_EQ(stream.readout()[0].data, partial.run(first)[0].data) << "after frame " << t;
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shipped event-camera model (models/fashion_events.onnx) on its sample
 // recordings: every format classifies the same, streaming frame by frame
 // equals one run, the running predictions equal PyTorch's, and tsrun
@@ -72,7 +73,8 @@ TEST(EventsModel, StreamingEqualsRunAndPyTorch) {
       stream.step(Tensor(frame_shape, {input.data.begin() + t * size, input.data.begin() + (t + 1) * size}));
       Shape first_shape = input.shape;
       first_shape[0] = t + 1;
-      const auto ran = batch.run(Tensor(first_shape, {input.data.begin(), input.data.begin() + (t + 1) * size}));
+      const auto ran =
+          batch.run(Tensor(first_shape, {input.data.begin(), input.data.begin() + (t + 1) * size}));
       const auto running = stream.readout();
       EXPECT_EQ(running[0].data, ran[0].data) << "sample " << i << " after frame " << t + 1;
       EXPECT_EQ(argmax(running[0]), golden[t]) << "sample " << i << " after frame " << t + 1;
@@ -95,7 +97,8 @@ TEST(EventsModel, TsrunStreamJsonLines) {
   const auto model = Model::load(model_path());
   const int frames = model->info().metadata.timesteps;
   for (int i = 0; i < 4; ++i) {
-    auto r = test::run_command(tsrun() + " " + model_path() + " --events " + sample(i) + " --stream --json --top 2");
+    auto r = test::run_command(tsrun() + " " + model_path() + " --events " + sample(i) +
+                               " --stream --json --top 2");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::istringstream lines(r.out);
     std::string line;
@@ -135,7 +138,8 @@ TEST(EventsModel, TsrunErrors) {
   EXPECT_NE(r.err.find("truncated.bin"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("5-byte events"), std::string::npos) << r.err;
   // A model without event metadata.
-  r = test::run_command(tsrun() + " " + test::source_path("models/fashion_tsnet.onnx") + " --events " + sample(0));
+  r = test::run_command(tsrun() + " " + test::source_path("models/fashion_tsnet.onnx") + " --events " +
+                        sample(0));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("tspike.events.sensor_size"), std::string::npos) << r.err;
   // --stream without --events is a usage error; so are two inputs.

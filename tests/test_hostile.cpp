@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile input: every file in tests/broken/ (written by
 // tests/make_broken_files.py) gives its own ErrorCode and a message that
 // names the file and what is wrong, through the library and through tsrun,
@@ -36,19 +37,28 @@ const std::vector<Case>& model_cases() {
       {"truncated.onnx", ErrorCode::kParse, {"not a valid ONNX (protobuf) model file"}},
       {"bitflip.onnx", ErrorCode::kParse, {"not a valid ONNX (protobuf) model file"}},
       {"text.onnx", ErrorCode::kParse, {"not a valid ONNX (protobuf) model file"}},
-      {"cycle.onnx", ErrorCode::kInvalidModel, {"cycle", "'add_cycle' -> 'conv'", "'back_edge' -> 'add_cycle'"}},
+      {"cycle.onnx",
+       ErrorCode::kInvalidModel,
+       {"cycle", "'add_cycle' -> 'conv'", "'back_edge' -> 'add_cycle'"}},
       {"ghost_input.onnx", ErrorCode::kInvalidModel, {"'ghost'", "add_ghost"}},
       {"duplicate_output.onnx", ErrorCode::kInvalidModel, {"single static assignment", "'y'"}},
       {"duplicate_initializer.onnx", ErrorCode::kInvalidModel, {"initializer 'fc.bias' is defined twice"}},
-      {"huge_input.onnx", ErrorCode::kResourceLimit, {"graph input 'x' declares shape [1,1,1048576,1048576]", "limit"}},
+      {"huge_input.onnx",
+       ErrorCode::kResourceLimit,
+       {"graph input 'x' declares shape [1,1,1048576,1048576]", "limit"}},
       {"negative_dim.onnx", ErrorCode::kInvalidModel, {"graph input 'x' declares a dimension of -3"}},
-      {"external_data.onnx", ErrorCode::kInvalidModel,
+      {"external_data.onnx",
+       ErrorCode::kInvalidModel,
        {"initializer 'conv.weight'", "external tensor data", "../../../../etc/passwd", "not supported"}},
-      {"raw_data_short.onnx", ErrorCode::kInvalidModel,
+      {"raw_data_short.onnx",
+       ErrorCode::kInvalidModel,
        {"initializer 'conv.weight'", "raw_data holds 1 elements", "needs 134217728"}},
-      {"nan_weights.onnx", ErrorCode::kInvalidModel,
+      {"nan_weights.onnx",
+       ErrorCode::kInvalidModel,
        {"initializer 'conv.weight'", "node 'conv' (Conv)", "non-finite value (nan)"}},
-      {"inf_bias.onnx", ErrorCode::kInvalidModel, {"initializer 'fc.bias'", "node 'fc' (Gemm)", "non-finite value (inf)"}},
+      {"inf_bias.onnx",
+       ErrorCode::kInvalidModel,
+       {"initializer 'fc.bias'", "node 'fc' (Gemm)", "non-finite value (inf)"}},
       {"unknown_op.onnx", ErrorCode::kUnsupportedOp, {"node 'fancy'", "unknown op FancyOp"}},
       {"unsupported_op.onnx", ErrorCode::kUnsupportedOp, {"node 'softmax'", "Softmax is not supported"}},
       {"attr_type_spike.onnx", ErrorCode::kInvalidModel, {"attribute type", "spike", "threshold"}},
@@ -85,12 +95,19 @@ TEST(Hostile, OutputsBeyondTheLimitAreRefusedWhenPlanned) {
   // node, before the arena is allocated.
   auto concat = Model::load(broken("concat_huge.onnx"));
   Session s(concat);
-  expect_error([&] { s.run(Tensor({1, 1 << 20})); }, ErrorCode::kResourceLimit,
-               {"concat_huge", "[1,314572800]", "268435456"});
+  expect_error(
+      [&] {
+        s.run(Tensor({1, 1 << 20}));
+      },
+      ErrorCode::kResourceLimit, {"concat_huge", "[1,314572800]", "268435456"});
   // A Reshape whose target shape overflows int64.
   auto reshape = Model::load(broken("reshape_overflow.onnx"));
   Session r(reshape);
-  expect_error([&] { r.run(Tensor({1, 4})); }, ErrorCode::kResourceLimit, {"reshape_overflow", "too many elements"});
+  expect_error(
+      [&] {
+        r.run(Tensor({1, 4}));
+      },
+      ErrorCode::kResourceLimit, {"reshape_overflow", "too many elements"});
   // With a lower limit the same plan fails for N = 1 of a normal model.
   LoadOptions small;
   small.limits.max_tensor_elements = 700;
@@ -117,7 +134,11 @@ TEST(Hostile, SessionRefusesHugeShapesAndTimestepsBeforeAllocating) {
   Tensor negative;
   negative.shape = {1, -1, 8, 8};
   expect_error([&] { s.run(negative); }, ErrorCode::kBadInput, {"negative dimension"});
-  expect_error([&] { Session too_many(model, SessionOptions{20000, 1}); }, ErrorCode::kBadInput, {"1..10000"});
+  expect_error(
+      [&] {
+        Session too_many(model, SessionOptions{20000, 1});
+      },
+      ErrorCode::kBadInput, {"1..10000"});
   // Sequence encoding: T is the input's time axis, bounded too.
   LoadOptions few;
   few.limits.max_timesteps = 4;
@@ -132,12 +153,14 @@ TEST(Hostile, SessionRefusesHugeShapesAndTimestepsBeforeAllocating) {
 
 TEST(Hostile, BrokenInputFiles) {
   const ModelInfo info = Model::load(data("residual_block.onnx"))->info();
-  expect_error([&] { load_npy(broken("wrong_dtype.npy")); }, ErrorCode::kBadInput, {"wrong_dtype.npy", "'<f8'"});
+  expect_error([&] { load_npy(broken("wrong_dtype.npy")); }, ErrorCode::kBadInput,
+               {"wrong_dtype.npy", "'<f8'"});
   expect_error([&] { load_npy(broken("short_data.npy")); }, ErrorCode::kParse,
                {"short_data.npy", "needs 1000000 float32 values", "16 bytes"});
   expect_error([&] { load_npy(broken("huge_shape.npy")); }, ErrorCode::kResourceLimit,
                {"huge_shape.npy", "[1048576,1048576,1048576]"});
-  expect_error([&] { load_npy(broken("bad_header.npy")); }, ErrorCode::kParse, {"bad_header.npy", "bad header"});
+  expect_error([&] { load_npy(broken("bad_header.npy")); }, ErrorCode::kParse,
+               {"bad_header.npy", "bad header"});
   // A valid .npy of a shape the model does not take.
   Session s(Model::load(data("residual_block.onnx")));
   expect_error([&] { s.run(load_npy(broken("wrong_shape.npy"))); }, ErrorCode::kBadInput,
@@ -154,7 +177,8 @@ TEST(Hostile, BrokenInputFiles) {
                {"huge_idat.png", "1073741824", "4x4"});
   expect_error([&] { load_image(broken("oversized_huffman.jpg"), info); }, ErrorCode::kParse,
                {"oversized_huffman.jpg", "Huffman"});
-  expect_error([&] { load_image(broken("image.gif"), info); }, ErrorCode::kParse, {"image.gif", "GIF", "PNG, JPEG"});
+  expect_error([&] { load_image(broken("image.gif"), info); }, ErrorCode::kParse,
+               {"image.gif", "GIF", "PNG, JPEG"});
   // The same from memory.
   const std::string png = "\x89PNG\r\n\x1a\n";
   expect_error([&] { load_image_from_memory(png.data(), png.size(), "mem.png", info); }, ErrorCode::kParse,
@@ -163,7 +187,8 @@ TEST(Hostile, BrokenInputFiles) {
   // A raised limit is honoured: a small file limit refuses the model.
   Limits tiny;
   tiny.max_file_bytes = 100;
-  expect_error([&] { load_npy(data("residual_block.input1.npy"), tiny); }, ErrorCode::kResourceLimit, {"limit"});
+  expect_error([&] { load_npy(data("residual_block.input1.npy"), tiny); }, ErrorCode::kResourceLimit,
+               {"limit"});
 }
 
 // ---- tsrun ------------------------------------------------------------------
@@ -199,9 +224,9 @@ TEST(Hostile, TsrunExitsWithOneLineWithinAFewHundredMB) {
   for (const auto& c : model_cases()) cases.push_back({broken(c.file), good_input, c.needles.front()});
   cases.push_back({broken("concat_huge.onnx"), dir + "/wide.npy", "concat_huge"});
   cases.push_back({broken("reshape_overflow.onnx"), dir + "/four.npy", "too many elements"});
-  for (const char* f : {"wrong_dtype.npy", "short_data.npy", "huge_shape.npy", "bad_header.npy", "lying_header.png",
-                        "truncated.png", "huge_header.png", "negative_height.bmp", "huge_idat.png",
-                        "oversized_huffman.jpg", "image.gif"})
+  for (const char* f : {"wrong_dtype.npy", "short_data.npy", "huge_shape.npy", "bad_header.npy",
+                        "lying_header.png", "truncated.png", "huge_header.png", "negative_height.bmp",
+                        "huge_idat.png", "oversized_huffman.jpg", "image.gif"})
     cases.push_back({good_model, broken(f), f});
   cases.push_back({good_model, broken("wrong_shape.npy"), "[1,2,8,8]"});
   cases.push_back({good_model, "/dev/null", "/dev/null"});
@@ -233,8 +258,8 @@ TEST(Hostile, TsrunLimitOptions) {
   r = tsrun_limited(data("residual_block.onnx") + " --input " + data("residual_block.input0.npy") +
                     " --max-arena-mb 1 --max-image-pixels 10 --quiet");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = tsrun_limited(data("residual_block.onnx") + " --input " + test::source_path("models/samples/fashion_0_ankle_boot.png") +
-                    " --max-image-pixels 100");
+  r = tsrun_limited(data("residual_block.onnx") + " --input " +
+                    test::source_path("models/samples/fashion_0_ankle_boot.png") + " --max-image-pixels 100");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("28x28 pixels, more than the limit of 100"), std::string::npos) << r.err;
   EXPECT_EQ(test::run_command(test::tools_dir() + "/tsrun x.onnx --max-tensor-elements 0").exit_code, 2);

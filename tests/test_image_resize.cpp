@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How load_image fits an image to the model's input (runtime/input.cpp,
 // runtime/image_resize.cpp): the resize the model's tspike.image.resize
 // names, held to PIL's and PyTorch's outputs on the fixtures of
@@ -78,7 +79,8 @@ TEST(ImageResize, MetadataKeyChoosesTheResizeAndUnknownValuesAreRefused) {
 
 TEST(ImageResize, ReportsWhatWasDone) {
   ImagePreprocessing done;
-  load_image(test::source_path(kSource), image_model({1, 1, 12, 16}, ImageResize::kBilinear, false), {}, &done);
+  load_image(test::source_path(kSource), image_model({1, 1, 12, 16}, ImageResize::kBilinear, false), {},
+             &done);
   EXPECT_EQ(done.width, 41);
   EXPECT_EQ(done.height, 23);
   EXPECT_EQ(done.channels, 4);
@@ -90,7 +92,8 @@ TEST(ImageResize, ReportsWhatWasDone) {
   EXPECT_NE(all.find("aspect ratio changed"), std::string::npos) << all;
 
   ImagePreprocessing cropped;
-  load_image(test::source_path(kSource), image_model({1, 3, 16, 16}, ImageResize::kNearest, true), {}, &cropped);
+  load_image(test::source_path(kSource), image_model({1, 3, 16, 16}, ImageResize::kNearest, true), {},
+             &cropped);
   ASSERT_EQ(cropped.notes.size(), 2u);  // alpha, resize + crop
   EXPECT_NE(cropped.notes[1].find("resized from 41x23 to 28x16 (nearest), then centre-cropped to 16x16"),
             std::string::npos)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of load_image, load_npy and save_npy (runtime/input.cpp, runtime/npy.cpp).
 // Images are written here with stb_image_write (its implementation is in
 // Debian's libstb, which the tests link); expected values are computed by
@@ -100,8 +101,8 @@ TEST(LoadImage, BilinearUpsampling2x2To4x4) {
   // Only the bottom-right pixel is nonzero: out = 160 * wx * wy.
   const Tensor t = load_image(path, image_model({1, 1, 4, 4}));
   expect_values(t, {1, 1, 4, 4},
-                {0, 0, 0, 0,  //
-                 0, 10, 30, 40,  //
+                {0, 0, 0, 0,      //
+                 0, 10, 30, 40,   //
                  0, 30, 90, 120,  //
                  0, 40, 120, 160});
 }
@@ -144,7 +145,8 @@ TEST(LoadImage, JpegGradientMatchesPng) {
   const std::string jpg = dir + "/g.jpg";
   ASSERT_NE(stbi_write_jpg(jpg.c_str(), 16, 16, 3, px.data(), 100), 0);
   const auto png = write_png(dir, "g.png", 16, 16, 3, px);
-  const Tensor a = load_image(jpg, image_model({1, 3, 16, 16})), b = load_image(png, image_model({1, 3, 16, 16}));
+  const Tensor a = load_image(jpg, image_model({1, 3, 16, 16})),
+               b = load_image(png, image_model({1, 3, 16, 16}));
   ASSERT_EQ(a.shape, b.shape);
   for (std::size_t i = 0; i < a.data.size(); ++i) ASSERT_NEAR(a.data[i], b.data[i], 8.0) << i;
 }
@@ -229,9 +231,7 @@ uint32_t crc32(const std::string& bytes) {
   return ~crc;
 }
 
-std::string be32(uint32_t v) {
-  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
+std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 
 std::string png_chunk(const std::string& type, const std::string& data) {
   return be32(uint32_t(data.size())) + type + data + be32(crc32(type + data));
@@ -239,8 +239,8 @@ std::string png_chunk(const std::string& type, const std::string& data) {
 
 // A PNG with only an IHDR (8-bit gray) and IEND: the header lies about the size.
 std::string lying_png(uint32_t w, uint32_t h) {
-  return std::string("\x89PNG\r\n\x1a\n", 8) + png_chunk("IHDR", be32(w) + be32(h) + std::string("\x08\0\0\0\0", 5)) +
-         png_chunk("IEND", "");
+  return std::string("\x89PNG\r\n\x1a\n", 8) +
+         png_chunk("IHDR", be32(w) + be32(h) + std::string("\x08\0\0\0\0", 5)) + png_chunk("IEND", "");
 }
 
 // Each file is a few bytes: if decoding had started, stb would fail on the
@@ -276,10 +276,17 @@ TEST(LoadImage, ModelShapeErrors) {
   const std::string dir = test::temp_dir("img");
   const auto path = write_png(dir, "g.png", 2, 2, 1, {0, 1, 2, 3});
   expect_error([&] { load_image(path, image_model({1, 2, 2, 2})); }, ErrorCode::kBadInput, {"'image'"});
-  expect_error([&] { load_image(path, image_model({1, 784})); }, ErrorCode::kBadInput, {"not an image input"});
+  expect_error(
+      [&] {
+        load_image(path, image_model({1, 784}));
+      },
+      ErrorCode::kBadInput, {"not an image input"});
   expect_error([&] { load_image(path, image_model({1, 1, -1, -1})); }, ErrorCode::kBadInput, {"H and W"});
-  expect_error([&] { load_image(path, image_model({1, 3, 2, 2}, 1, {0, 0})); }, ErrorCode::kInvalidModel,
-               {"mean"});
+  expect_error(
+      [&] {
+        load_image(path, image_model({1, 3, 2, 2}, 1, {0, 0}));
+      },
+      ErrorCode::kInvalidModel, {"mean"});
   ModelInfo seq = image_model({1, 1, 2, 2});
   seq.metadata.encoding = Encoding::kSequence;
   expect_error([&] { load_image(path, seq); }, ErrorCode::kBadInput, {"sequence"});
@@ -342,8 +349,8 @@ TEST(Npy, ReadsVersions2And3AndOtherSpellings) {
     expect_values(load_npy(path), {2, 1}, {4, 5});
   }
   // Key order, double quotes, no trailing comma, Python 2 longs.
-  write_bytes(path, npy_bytes(1, "{\"shape\": (2L,), 'fortran_order': False, 'descr': '<f4'}",
-                              floats({1, 2})));
+  write_bytes(path,
+              npy_bytes(1, "{\"shape\": (2L,), 'fortran_order': False, 'descr': '<f4'}", floats({1, 2})));
   expect_values(load_npy(path), {2}, {1, 2});
 }
 
@@ -365,8 +372,8 @@ TEST(Npy, Errors) {
   expect_npy(npy_bytes(1, dict("<f4", "False", "(2,)"), two.substr(0, 7)), ErrorCode::kParse, path);
   expect_npy(npy_bytes(1, dict("<f4", "False", "(1099511627776, 1099511627776)"), two),
              ErrorCode::kResourceLimit, "[1099511627776,1099511627776]");
-  expect_npy(npy_bytes(1, dict("<f4", "False", "(99999999999999999999999,)"), two),
-             ErrorCode::kResourceLimit, path);
+  expect_npy(npy_bytes(1, dict("<f4", "False", "(99999999999999999999999,)"), two), ErrorCode::kResourceLimit,
+             path);
   Limits small;
   small.max_tensor_elements = 3;
   expect_npy(npy_bytes(1, dict("<f4", "False", "(2, 2)"), two + two), ErrorCode::kResourceLimit, "[2,2]",

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SessionOptions::layer_major: run() going layer by layer (each layer's T
 // timesteps back to back, one plan per timestep) gives bitwise the outputs
 // and spike counts of the timestep-by-timestep run, on the test models, the
@@ -43,7 +44,8 @@ void expect_same(const Case& c, int threads, const std::string& what) {
   }
   // readout() gives the run's outputs again.
   const std::vector<Tensor> again = layer_by_layer.readout();
-  for (size_t k = 0; k < again.size(); ++k) EXPECT_EQ(again[k].data, want[k].data) << what << " readout " << k;
+  for (size_t k = 0; k < again.size(); ++k)
+    EXPECT_EQ(again[k].data, want[k].data) << what << " readout " << k;
 }
 
 test::ModelBuilder residual_net(std::mt19937& rng, int64_t c, int64_t m) {
@@ -154,7 +156,8 @@ TEST(LayerMajor, ByDefaultWhereItPaysAndFits) {
   // The small shipped model's weights stay in cache: timestep by timestep.
   auto small = Model::load(test::source_path("models/fashion_tsnet.onnx"));
   Session small_default(small);
-  (void)small_default.run(load_image(test::source_path("models/samples/fashion_0_ankle_boot.png"), small->info()));
+  (void)small_default.run(
+      load_image(test::source_path("models/samples/fashion_0_ankle_boot.png"), small->info()));
   EXPECT_FALSE(small_default.stats().layer_major);
 }
 

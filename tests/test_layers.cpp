@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The folders are layers (docs/architecture.md): base, ops, converter,
 // runtime, each built against an include root that holds only itself and
 // the layers below, and public headers that show nothing internal.
@@ -43,7 +44,8 @@ TEST(Layers, NoSourceIncludesALayerAbove) {
         if (!std::regex_search(line, m, include)) continue;
         const auto layer = std::find(kLayers.begin(), kLayers.end(), m[1].str());
         if (layer != kLayers.end() && size_t(layer - kLayers.begin()) > k)
-          found.push_back(fs::relative(f.path(), kSource).string() + ":" + std::to_string(number) + ": " + line);
+          found.push_back(fs::relative(f.path(), kSource).string() + ":" + std::to_string(number) + ": " +
+                          line);
       }
     }
   for (const auto& f : found) ADD_FAILURE() << f;
@@ -57,7 +59,8 @@ TEST(Layers, PublicHeadersExposeNothingInternal) {
     std::string line;
     for (int number = 1; std::getline(in, line); ++number) {
       const std::string code = line.substr(0, line.find("//"));
-      EXPECT_EQ(code.find("detail::"), std::string::npos) << f.path().filename() << ":" << number << ": " << line;
+      EXPECT_EQ(code.find("detail::"), std::string::npos)
+          << f.path().filename() << ":" << number << ": " << line;
       EXPECT_EQ(code.find("#include \"base/"), std::string::npos) << f.path().filename() << ":" << number;
     }
   }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Library logging: silent by default; a sink receives messages at the level
 // chosen and nothing above it.
 #include <gtest/gtest.h>
@@ -26,12 +27,14 @@ class Log : public ::testing::Test {
   }
   Captured captured;
   void capture() {
-    tspike::set_log_sink([this](LogLevel l, std::string_view m) { captured.messages.emplace_back(l, std::string(m)); });
+    tspike::set_log_sink(
+        [this](LogLevel l, std::string_view m) { captured.messages.emplace_back(l, std::string(m)); });
   }
   void load_and_run() {
     auto model = tspike::Model::load(tspike::test::source_path("models/fashion_tsnet.onnx"));
     tspike::Session session(model);
-    session.run(tspike::load_image(tspike::test::source_path("models/samples/fashion_0_ankle_boot.png"), model->info()));
+    session.run(tspike::load_image(tspike::test::source_path("models/samples/fashion_0_ankle_boot.png"),
+                                   model->info()));
   }
 };
 

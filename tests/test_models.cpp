@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whole models built by tools/make_test_models.py, checked against the
 // golden outputs of the numpy reference (tools/tspike_ref.py): as written,
 // re-parameterized at load, and after tsconvert.
@@ -101,8 +102,9 @@ TEST(UnfoldableModel, KeepsAndReportsAmplitudes) {
   ConvertOptions strict;
   strict.strict = true;
   // Strict conversion of an unfoldable amplitude fails.
-  test::expect_error([&] { convert_file(data("unfoldable", ".onnx"), test::temp_dir("strict") + "/x.onnx", strict); },
-                     ErrorCode::kUnsupportedOp, {});
+  test::expect_error(
+      [&] { convert_file(data("unfoldable", ".onnx"), test::temp_dir("strict") + "/x.onnx", strict); },
+      ErrorCode::kUnsupportedOp, {});
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Session::observe: every watched node output at every timestep, the same
 // results as without it.
 #include <gtest/gtest.h>
@@ -95,8 +96,11 @@ TEST(Observe, StepCountsFromResetAndObservingStops) {
 
 TEST(Observe, UnknownNodeIsBadInput) {
   Session s(residual_block());
-  test::expect_error([&] { s.observe({"spike1", "no_such_node"}, [](const NodeOutput&) {}); }, ErrorCode::kBadInput,
-                     {"no_such_node"});
+  test::expect_error(
+      [&] {
+        s.observe({"spike1", "no_such_node"}, [](const NodeOutput&) {});
+      },
+      ErrorCode::kBadInput, {"no_such_node"});
   // The Session still runs (with no observer).
   EXPECT_NO_THROW(s.run(load_npy(data("residual_block.input0.npy"))));
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The oneDNN Conv split over a Session's threads gives the same bits as one
 // thread: one-Conv models (real input, and spike input under the dense and
 // auto engines) on random geometries, run with 1, 2 and 3 threads on batches
@@ -23,9 +24,9 @@ struct Case {
   int64_t c, h, w, m, k, stride, pad;
   bool bias, spikes;  // spikes: a TernarySpike feeds the Conv
   std::string describe() const {
-    return "C" + std::to_string(c) + " " + std::to_string(h) + "x" + std::to_string(w) + " M" + std::to_string(m) +
-           " kernel " + std::to_string(k) + " stride " + std::to_string(stride) + " pad " + std::to_string(pad) +
-           (bias ? " bias" : "") + (spikes ? " spike input" : "");
+    return "C" + std::to_string(c) + " " + std::to_string(h) + "x" + std::to_string(w) + " M" +
+           std::to_string(m) + " kernel " + std::to_string(k) + " stride " + std::to_string(stride) +
+           " pad " + std::to_string(pad) + (bias ? " bias" : "") + (spikes ? " spike input" : "");
   }
 };
 
@@ -57,13 +58,15 @@ std::shared_ptr<const Model> load(const Case& k, std::mt19937& rng, Engine engin
 // Fixed cases (a 3 -> 64 first layer, 1x1, stride 2, and channel counts
 // where oneDNN's sums depend on its thread count) and random ones.
 std::vector<Case> cases(std::mt19937& rng) {
-  std::vector<Case> all{{3, 32, 32, 64, 3, 1, 1, false, false},  {128, 16, 16, 128, 3, 1, 1, true, false},
+  std::vector<Case> all{{3, 32, 32, 64, 3, 1, 1, false, false},   {128, 16, 16, 128, 3, 1, 1, true, false},
                         {64, 16, 16, 128, 3, 2, 1, false, false}, {128, 8, 8, 256, 1, 1, 0, true, false},
                         {256, 8, 8, 256, 3, 1, 1, false, true},   {96, 9, 7, 48, 3, 2, 0, true, true}};
-  const auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  const auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   for (int t = 0; t < 6; ++t) {
-    Case k{pick(1, 160), pick(3, 14), pick(3, 14), 8 * pick(1, 24), pick(0, 1) ? 3 : 1, pick(1, 2), 0,
-           pick(0, 1) == 1, t % 2 == 1};
+    Case k{pick(1, 160), pick(3, 14), pick(3, 14),     8 * pick(1, 24), pick(0, 1) ? 3 : 1,
+           pick(1, 2),   0,           pick(0, 1) == 1, t % 2 == 1};
     k.pad = k.k == 3 ? pick(0, 1) : 0;
     all.push_back(k);
   }
@@ -78,7 +81,8 @@ TEST(OneDnnThreads, SplitConvMatchesOneThreadBitwise) {
   for (const Case& k : cases(rng)) {
     // Real input: oneDNN under every engine. Spikes: the dense engine, and
     // auto on inputs that fire nearly everywhere (its dense timesteps).
-    for (Engine engine : k.spikes ? std::vector<Engine>{Engine::kDense, Engine::kAuto} : std::vector<Engine>{Engine::kAuto}) {
+    for (Engine engine :
+         k.spikes ? std::vector<Engine>{Engine::kDense, Engine::kAuto} : std::vector<Engine>{Engine::kAuto}) {
       SCOPED_TRACE(k.describe() + (engine == Engine::kDense ? " dense" : " auto"));
       const auto model = load(k, rng, engine);
       for (int64_t n : {1, 2, 3, 5}) {
@@ -88,7 +92,8 @@ TEST(OneDnnThreads, SplitConvMatchesOneThreadBitwise) {
           const std::vector<float> got = Session(model, SessionOptions{.threads = threads}).run(x)[0].data;
           ASSERT_EQ(got.size(), want.size());
           size_t differ = 0;
-          for (size_t e = 0; e < want.size(); ++e) differ += std::memcmp(&got[e], &want[e], sizeof(float)) != 0;
+          for (size_t e = 0; e < want.size(); ++e)
+            differ += std::memcmp(&got[e], &want[e], sizeof(float)) != 0;
           EXPECT_EQ(differ, 0u) << "batch " << n << ", " << threads << " threads: " << differ << " of "
                                 << want.size() << " outputs differ from one thread's";
           ++compared;

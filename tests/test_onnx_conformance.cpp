@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ONNX's own operator test cases (Debian package libonnx-testdata) run
 // through tspike, for every standard op the runtime claims. The runner is
 // tests/ops/conformance.cpp; each op's cases are instantiated in its file,
@@ -38,8 +39,10 @@ const std::map<std::string, std::string>& skip_table() {
       {"test_maxpool_with_argmax_2d_precomputed_strides", "MaxPool's Indices output (int64 from the input)"},
       {"test_batchnorm_epsilon_training_mode", "training_mode BatchNormalization"},
       {"test_batchnorm_example_training_mode", "training_mode BatchNormalization"},
-      {"test_edge_pad", "int32 input: tspike runs float32 only (and Pad mode edge is refused: constant only)"},
-      {"test_reflect_pad", "int32 input: tspike runs float32 only (and Pad mode reflect is refused: constant only)"},
+      {"test_edge_pad",
+       "int32 input: tspike runs float32 only (and Pad mode edge is refused: constant only)"},
+      {"test_reflect_pad",
+       "int32 input: tspike runs float32 only (and Pad mode reflect is refused: constant only)"},
       {"test_identity_opt", "optional-typed input: tspike runs tensors only"},
       {"test_identity_sequence", "sequence-typed input: tspike runs tensors only"},
       {"test_reshape_allowzero_reordered", "empty input (a 0-sized dim): the batch dim must be >= 1"},
@@ -52,7 +55,8 @@ const std::map<std::string, std::string>& skip_table() {
       {"test_cast_FLOAT_to_FLOAT16", "Cast to FLOAT16 is not supported"},
       {"test_cast_FLOAT_to_BFLOAT16", "Cast to BFLOAT16 is not supported"},
       {"test_cast_FLOAT_to_STRING", "Cast to STRING is not supported"},
-      {"test_castlike_BFLOAT16_to_FLOAT_expanded", "Cast from BFLOAT16 (stored as UINT16): the runtime input is float32"},
+      {"test_castlike_BFLOAT16_to_FLOAT_expanded",
+       "Cast from BFLOAT16 (stored as UINT16): the runtime input is float32"},
       {"test_castlike_FLOAT16_to_FLOAT_expanded", "Cast from FLOAT16: the runtime input is float32"},
       {"test_castlike_FLOAT16_to_DOUBLE_expanded", "Cast from FLOAT16: the runtime input is float32"},
       {"test_castlike_STRING_to_FLOAT_expanded", "Cast from STRING: the runtime input is float32"},
@@ -89,9 +93,7 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(OnnxConformance);
 
 namespace {
 
-TEST(OnnxConformanceSummary, TestdataIsInstalled) {
-  ASSERT_FALSE(test::onnx_cases().empty()) << kMissing;
-}
+TEST(OnnxConformanceSummary, TestdataIsInstalled) { ASSERT_FALSE(test::onnx_cases().empty()) << kMissing; }
 
 // Runs every case itself (ctest runs each test in its own process, so it
 // cannot rely on the per-case tests), checks that every claimed standard op
@@ -107,12 +109,14 @@ TEST(OnnxConformanceSummary, EveryClaimedOpRunsACase) {
     if (skip_table().count(name)) {
       skipped.push_back(name);
       EXPECT_NE(failure, "") << name << " passes but is in the skip table: remove the entry";
-    }
-    else if (failure.empty()) passed[op].push_back(name);
-    else failed.push_back(name + ": " + failure);
+    } else if (failure.empty())
+      passed[op].push_back(name);
+    else
+      failed.push_back(name + ": " + failure);
   }
   for (const auto& [name, reason] : skip_table())
-    EXPECT_TRUE(test::onnx_cases().count(name)) << "skip-table entry " << name << " is not a case of a claimed op";
+    EXPECT_TRUE(test::onnx_cases().count(name))
+        << "skip-table entry " << name << " is not a case of a claimed op";
 
   std::ostringstream out;
   out << "ONNX conformance (" << kOnnxTestdataDir << "): cases passed per op\n";
@@ -139,8 +143,9 @@ TEST(OnnxConformanceSummary, EveryOpFileInstantiatesItsCases) {
   const auto& without = test::ops_without_onnx_cases();
   for (const auto& e : ops::op_registry()) {
     const bool has = instantiated.count(e.op_type) > 0, none = without.count(e.op_type) > 0;
-    EXPECT_TRUE(has != none) << e.op_type << ": instantiate its ONNX cases in its tests/ops/test_<file>.cpp "
-                             << "(TSPIKE_ONNX_CONFORMANCE), or say why there are none (TSPIKE_NO_ONNX_CONFORMANCE)";
+    EXPECT_TRUE(has != none)
+        << e.op_type << ": instantiate its ONNX cases in its tests/ops/test_<file>.cpp "
+        << "(TSPIKE_ONNX_CONFORMANCE), or say why there are none (TSPIKE_NO_ONNX_CONFORMANCE)";
   }
   for (const auto& [name, op] : test::onnx_cases())
     EXPECT_EQ(without.count(op), 0u) << op << " is declared without ONNX cases, but " << name << " is one";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Session profiles (SessionOptions::profile): synaptic operations and energy
 // against a hand count, per-timestep densities and times, outputs unchanged
 // by profiling, and tsrun --profile / --report on every shipped model.
@@ -220,7 +221,8 @@ TEST(Profile, StepsPastTAndReset) {
 // Profiling changes nothing a run computes, on the test models (direct and
 // sequence encoding) and with threads.
 TEST(Profile, OutputsEqualAnUnprofiledRun) {
-  for (const char* m : {"residual_block", "pytorch_flatten", "groups_concat", "binary_sequence", "shared_weights"}) {
+  for (const char* m :
+       {"residual_block", "pytorch_flatten", "groups_concat", "binary_sequence", "shared_weights"}) {
     auto model = Model::load(test::source_path(std::string("tests/data/") + m + ".onnx"));
     const Tensor input = load_npy(test::source_path(std::string("tests/data/") + m + ".input1.npy"));
     for (int threads : {1, 2}) {
@@ -312,7 +314,8 @@ TEST(ProfileTool, EveryShippedModel) {
 
     const std::string html = slurp(report);
     for (const char* chart : {"id=\"density\"", "id=\"density-time\"", "id=\"time\"", "id=\"energy\""})
-      EXPECT_NE(html.find(chart), std::string::npos) << chart;  // the script draws into them (report_chromium)
+      EXPECT_NE(html.find(chart), std::string::npos)
+          << chart;  // the script draws into them (report_chromium)
     EXPECT_NE(html.find("id=\"profile-data\""), std::string::npos);
     EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg")) << "only the SVG namespace URI";
     EXPECT_EQ(html.find("https://"), std::string::npos);
@@ -335,7 +338,8 @@ TEST(ProfileTool, ReportEscapesNames) {
     f << b.serialize();
   }
   save_npy(dir + "/x.npy", Tensor({1, 4}, {1, 1, 1, 1}));
-  auto r = test::run_command(tsrun() + " " + dir + "/m.onnx --input " + dir + "/x.npy --report " + dir + "/r.html");
+  auto r = test::run_command(tsrun() + " " + dir + "/m.onnx --input " + dir + "/x.npy --report " + dir +
+                             "/r.html");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string html = slurp(dir + "/r.html");
   EXPECT_EQ(html.find("<img"), std::string::npos);

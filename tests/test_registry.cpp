@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The op registry is the one place that knows what an op is: every entry has
 // complete traits, no list of op names lives outside ops/, and every op has
 // what "adding an op" (docs/architecture.md) asks for: its tests in
@@ -61,7 +62,8 @@ TEST(Registry, EveryEntryHasCompleteTraits) {
     ASSERT_NE(e.create, nullptr);
     if (e.traits->layer) {
       EXPECT_NE(e.traits->layer->weight_layout, nullptr);
-      EXPECT_EQ(e.traits->scale, ops::ScaleFlow::kIntoWeights) << "a layer absorbs an amplitude in its weights";
+      EXPECT_EQ(e.traits->scale, ops::ScaleFlow::kIntoWeights)
+          << "a layer absorbs an amplitude in its weights";
     }
     if (e.traits->neuron) EXPECT_NE(e.traits->check, nullptr) << "a neuron checks its attributes";
     if (e.traits->spikes == ops::SpikeFlow::kAverages)
@@ -99,7 +101,8 @@ TEST(Registry, NoOpNamesOutsideOps) {
       std::string line;
       for (int number = 1; std::getline(in, line); ++number) {
         const std::string code = line.substr(0, line.find("//"));
-        for (auto m = std::sregex_iterator(code.begin(), code.end(), literal); m != std::sregex_iterator(); ++m)
+        for (auto m = std::sregex_iterator(code.begin(), code.end(), literal); m != std::sregex_iterator();
+             ++m)
           if (names.count((*m)[1])) found.push_back(rel + ":" + std::to_string(number) + ": " + line);
       }
     }
@@ -162,17 +165,21 @@ TEST(Registry, EveryOpHasItsTestFileAndNumpyReference) {
     const fs::path test_file = kSource / "tests" / "ops" / ("test_" + stems[0] + ".cpp");
     const std::string test_name = "tests/ops/test_" + stems[0] + ".cpp";
     if (!fs::exists(test_file)) {
-      ADD_FAILURE() << op << " is defined in ops/" << stems[0] << ".cpp, but " << test_name << " does not exist";
+      ADD_FAILURE() << op << " is defined in ops/" << stems[0] << ".cpp, but " << test_name
+                    << " does not exist";
       continue;
     }
     const std::string test = read_text(test_file);
-    EXPECT_TRUE(has_word(opening_comment(test), op)) << test_name << "'s opening comment does not name " << op;
+    EXPECT_TRUE(has_word(opening_comment(test), op))
+        << test_name << "'s opening comment does not name " << op;
     EXPECT_NE(test.find("TEST("), std::string::npos) << test_name << " has no test";
     bool conformance = false;
     const std::regex instantiate("TSPIKE_ONNX_CONFORMANCE\\(\\s*\\w+\\s*,([^;]*)\\);");
-    for (auto m = std::sregex_iterator(test.begin(), test.end(), instantiate); m != std::sregex_iterator(); ++m)
+    for (auto m = std::sregex_iterator(test.begin(), test.end(), instantiate); m != std::sregex_iterator();
+         ++m)
       conformance |= (*m)[1].str().find("\"" + op + "\"") != std::string::npos;
-    conformance |= std::regex_search(test, std::regex("TSPIKE_NO_ONNX_CONFORMANCE\\(\\s*" + op + "\\s*,\\s*\"[^\"]+\""));
+    conformance |=
+        std::regex_search(test, std::regex("TSPIKE_NO_ONNX_CONFORMANCE\\(\\s*" + op + "\\s*,\\s*\"[^\"]+\""));
     EXPECT_TRUE(conformance) << test_name << " neither instantiates " << op
                              << "'s ONNX cases (TSPIKE_ONNX_CONFORMANCE(Suite, \"" << op
                              << "\")) nor says why there are none (TSPIKE_NO_ONNX_CONFORMANCE)";

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Session behaviour: state zeroed per inference, re-planning when N changes,
 // streaming equal to run(), no allocation inside run() after the first run,
 // and input shapes that do not fit.
@@ -84,7 +85,8 @@ TEST(Session, BatchEqualsSamplesOneByOne) {
   for (int64_t s = 0; s < n; ++s) {
     Shape shape = batch.shape;
     shape[0] = 1;
-    Tensor one(shape, std::vector<float>(batch.data.begin() + s * per_in, batch.data.begin() + (s + 1) * per_in));
+    Tensor one(shape,
+               std::vector<float>(batch.data.begin() + s * per_in, batch.data.begin() + (s + 1) * per_in));
     auto out = session.run(one);
     for (int64_t k = 0; k < per_out; ++k) EXPECT_FLOAT_EQ(out[0].data[k], all[0].data[s * per_out + k]);
   }
@@ -205,7 +207,8 @@ namespace {
 // Work split over threads gives the same bits as one thread, and the pool
 // adds no allocation per run.
 TEST(Session, ThreadsGiveIdenticalResults) {
-  for (const char* m : {"residual_block", "pytorch_flatten", "groups_concat", "shared_weights", "unfoldable"}) {
+  for (const char* m :
+       {"residual_block", "pytorch_flatten", "groups_concat", "shared_weights", "unfoldable"}) {
     auto model = load_own_kernels(data(std::string(m) + ".onnx"));
     Tensor input = load_npy(data(std::string(m) + ".input1.npy"));
     Session one_thread(model, SessionOptions{0, 1});
@@ -251,7 +254,8 @@ TEST(Session, EventKernelsDoNotAllocate) {
       session.run(input, outputs);
       const long before = g_allocations.load();
       session.run(input, outputs);
-      EXPECT_EQ(g_allocations.load() - before, 0) << model->info().layers[0].kernel << ", threads " << threads;
+      EXPECT_EQ(g_allocations.load() - before, 0)
+          << model->info().layers[0].kernel << ", threads " << threads;
     }
   }
 }

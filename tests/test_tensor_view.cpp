@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Session::run and Session::step on a TensorView: the caller's memory read
 // in place (what the Python module passes for a NumPy array), the same
 // outputs as from a Tensor, and the same checks.
@@ -59,8 +60,11 @@ TEST(TensorView, ASizeThatIsNotTheShapesIsRefused) {
   const Tensor input = load_npy(data("residual_block.input1.npy"));
   Session s(model);
   std::vector<Tensor> out;
-  test::expect_error([&] { s.run(TensorView{input.shape, input.data.data(), input.data.size() - 1}, out); },
-                     ErrorCode::kBadInput, {"values but shape"});
+  test::expect_error(
+      [&] {
+        s.run(TensorView{input.shape, input.data.data(), input.data.size() - 1}, out);
+      },
+      ErrorCode::kBadInput, {"values but shape"});
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Session's worker pool (base/thread_pool.hpp): every index done
 // exactly once, whether the workers are polling, asleep, or woken from
 // sleep after a pause longer than their polling time. Also run under
@@ -74,8 +75,12 @@ TEST(ThreadPool, ChunksDoNotDependOnPolling) {
   ThreadPool polling(3), sleeping(3, 0);
   for (int64_t n : {2, 7, 100}) {
     std::vector<int> a(n), b(n);
-    polling.parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t k = s; k < e; ++k) a[k] = static_cast<int>(s); });
-    sleeping.parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t k = s; k < e; ++k) b[k] = static_cast<int>(s); });
+    polling.parallel_for(n, [&](int64_t s, int64_t e) {
+      for (int64_t k = s; k < e; ++k) a[k] = static_cast<int>(s);
+    });
+    sleeping.parallel_for(n, [&](int64_t s, int64_t e) {
+      for (int64_t k = s; k < e; ++k) b[k] = static_cast<int>(s);
+    });
     EXPECT_EQ(a, b) << n;
   }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One Model shared by many Sessions on many threads, while other threads load
 // models, and Sessions with worker pools of their own. Run under
 // ThreadSanitizer by scripts/test-tsan.sh (the filter
@@ -39,7 +40,8 @@ TEST(Session, ThreadsShareOneModelAcrossBatchSizesStepsAndLoads) {
         for (int r = 0; r < 6; ++r) {
           // The batch size changes, so the session plans again.
           const bool big = (r + t) % 2 == 0;
-          if (session.run(big ? three : one)[0].data != (big ? expected_three : expected_one)[0].data) mismatches++;
+          if (session.run(big ? three : one)[0].data != (big ? expected_three : expected_one)[0].data)
+            mismatches++;
           session.reset();
           for (int s = 0; s < 3; ++s) session.step(one);
           if (session.readout()[0].data != expected_steps[0].data) mismatches++;
@@ -56,7 +58,8 @@ TEST(Session, ThreadsShareOneModelAcrossBatchSizesStepsAndLoads) {
       try {
         for (const char* m : {"groups_concat.onnx", "binary_sequence.onnx"}) {
           auto other = Model::load(data(m));
-          Session(other).run(load_npy(data(std::string(m).substr(0, std::string(m).size() - 5) + ".input0.npy")));
+          Session(other).run(
+              load_npy(data(std::string(m).substr(0, std::string(m).size() - 5) + ".input0.npy")));
         }
         try {
           Model::load(test::source_path("tests/broken/cycle.onnx"));

@@ -44,7 +44,8 @@ std::string slurp(const std::string& path) {
 // A folder with the four sample images and a file that only looks like one.
 std::string sample_folder(const std::string& tag) {
   const std::string dir = test::temp_dir(tag);
-  for (const char* s : kSamples) fs::copy_file(test::source_path(std::string("models/samples/") + s), dir + "/" + s);
+  for (const char* s : kSamples)
+    fs::copy_file(test::source_path(std::string("models/samples/") + s), dir + "/" + s);
   std::ofstream(dir + "/fashion_0b_broken.png") << "not an image";
   std::ofstream(dir + "/notes.txt") << "not an input";  // not an image: not listed
   return dir;
@@ -57,7 +58,8 @@ nlohmann::json alone(const std::string& model, const std::string& file) {
   return nlohmann::json::parse(r.out);
 }
 
-void expect_same_outputs(const nlohmann::json& batched, const nlohmann::json& single, const std::string& file) {
+void expect_same_outputs(const nlohmann::json& batched, const nlohmann::json& single,
+                         const std::string& file) {
   ASSERT_EQ(batched["outputs"].size(), single["outputs"].size()) << file;
   for (size_t o = 0; o < single["outputs"].size(); ++o) {
     EXPECT_EQ(batched["outputs"][o]["shape"], single["outputs"][o]["shape"]) << file;
@@ -77,8 +79,8 @@ TEST(TsrunBatch, FolderGivesOneJsonLinePerFileInOrderAndGoesPastABadFile) {
   const std::string dir = sample_folder("batch_folder");
   for (int batch : {1, 2, 3, 8}) {
     SCOPED_TRACE(batch);
-    auto r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input " + dir + " --json --batch " +
-                               std::to_string(batch));
+    auto r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input " + dir +
+                               " --json --batch " + std::to_string(batch));
     EXPECT_EQ(r.exit_code, 1) << "a bad file makes the run fail at the end";
     EXPECT_NE(r.err.find("5 files: 4 ran, 1 failed"), std::string::npos) << r.err;
     const auto lines = lines_of(r.out);
@@ -91,7 +93,8 @@ TEST(TsrunBatch, FolderGivesOneJsonLinePerFileInOrderAndGoesPastABadFile) {
       EXPECT_EQ(j["file"], dir + "/" + order[k]);
       if (k == 1) {
         ASSERT_TRUE(j.contains("error")) << lines[k];
-        EXPECT_NE(j["error"].get<std::string>().find("fashion_0b_broken.png"), std::string::npos) << j["error"];
+        EXPECT_NE(j["error"].get<std::string>().find("fashion_0b_broken.png"), std::string::npos)
+            << j["error"];
         continue;
       }
       // In a batch, each image gives what it gives alone: no state crosses
@@ -106,8 +109,8 @@ TEST(TsrunBatch, FolderGivesOneJsonLinePerFileInOrderAndGoesPastABadFile) {
 TEST(TsrunBatch, FilesAndQuotedGlobKeepTheirOrderAsText) {
   const std::string dir = sample_folder("batch_glob");
   // Several --input files: the order given, not sorted.
-  auto r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input " + dir + "/" + kSamples[3] + " " +
-                             dir + "/" + kSamples[0]);
+  auto r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input " + dir + "/" + kSamples[3] +
+                             " " + dir + "/" + kSamples[0]);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
@@ -115,7 +118,8 @@ TEST(TsrunBatch, FilesAndQuotedGlobKeepTheirOrderAsText) {
   EXPECT_EQ(lines[1].rfind(dir + "/" + kSamples[0] + ": Ankle boot (class 9, p = ", 0), 0u) << lines[1];
 
   // A pattern the shell did not expand: the tool does, sorted.
-  r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input '" + dir + "/fashion_?_*.png' --quiet");
+  r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input '" + dir +
+                        "/fashion_?_*.png' --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 4u) << r.out;
@@ -137,10 +141,12 @@ TEST(TsrunBatch, ProgressOnlyOnATerminal) {
   EXPECT_EQ(piped.err.find('\r'), std::string::npos) << piped.err;
   EXPECT_EQ(piped.err.find("files\n"), std::string::npos) << "no progress line: " << piped.err;
   auto terminal = test::run_command("script -qec '" + command + " >/dev/null' /dev/null");
-  ASSERT_NE(terminal.exit_code, 127) << "util-linux's script (Debian package bsdutils) runs the tool on a terminal";
+  ASSERT_NE(terminal.exit_code, 127)
+      << "util-linux's script (Debian package bsdutils) runs the tool on a terminal";
   EXPECT_NE(terminal.out.find("\r\033[K3/5 files"), std::string::npos) << terminal.out;
   auto one_batch = test::run_command("script -qec '" + command + " --batch 8 >/dev/null' /dev/null");
-  EXPECT_EQ(one_batch.out.find("/5 files"), std::string::npos) << "a short list shows none: " << one_batch.out;
+  EXPECT_EQ(one_batch.out.find("/5 files"), std::string::npos)
+      << "a short list shows none: " << one_batch.out;
 }
 
 // Files of several samples each (.npy [N, ...]) and a missing file: each
@@ -149,8 +155,8 @@ TEST(TsrunBatch, MultiSampleFilesSplitBackPerFile) {
   const std::string model = test::source_path("tests/data/residual_block.onnx");
   const std::string in0 = test::source_path("tests/data/residual_block.input0.npy");
   const std::string in1 = test::source_path("tests/data/residual_block.input1.npy");
-  auto r = test::run_command(tool("tsrun") + " " + model + " --input " + in1 + " /no/such.npy " + in0 + " " + in1 +
-                             " --json --batch 4");
+  auto r = test::run_command(tool("tsrun") + " " + model + " --input " + in1 + " /no/such.npy " + in0 + " " +
+                             in1 + " --json --batch 4");
   EXPECT_EQ(r.exit_code, 1);
   const auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 4u) << r.out;
@@ -219,7 +225,8 @@ TEST(TsevalFolder, AccuracyEqualsTheIdxSetsByLabelAndBySortedOrder) {
 
   for (const auto& [dir, rule] : {std::pair{by_label, "label"}, std::pair{by_order, "sorted order"}}) {
     SCOPED_TRACE(rule);
-    auto r = test::run_command(tool("tseval") + " " + fashion_model() + " --dataset " + dir + " --json --batch 7");
+    auto r =
+        test::run_command(tool("tseval") + " " + fashion_model() + " --dataset " + dir + " --json --batch 7");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["images"], 120);
@@ -229,7 +236,8 @@ TEST(TsevalFolder, AccuracyEqualsTheIdxSetsByLabelAndBySortedOrder) {
   }
   auto text = test::run_command(tool("tseval") + " " + fashion_model() + " --dataset " + by_label);
   ASSERT_EQ(text.exit_code, 0) << text.err;
-  EXPECT_NE(text.out.find("120 of 120 images in 10 class folders, matched to classes by label"), std::string::npos)
+  EXPECT_NE(text.out.find("120 of 120 images in 10 class folders, matched to classes by label"),
+            std::string::npos)
       << text.out;
 
   // A misspelt class among labels: refused, naming it.
@@ -258,7 +266,8 @@ void expect_only(const std::string& dir, const std::vector<std::string>& names) 
 TEST(ToolOutputs, TsrunReportAndTraceLeaveNothingWhenAWriteFails) {
   const std::string dir = test::temp_dir("outputs_tsrun");
   const std::string input = " --input " + test::source_path("models/samples/fashion_0_ankle_boot.png");
-  auto r = with_small_file_limit(tool("tsrun") + " " + fashion_model() + input + " --report " + dir + "/r.html");
+  auto r =
+      with_small_file_limit(tool("tsrun") + " " + fashion_model() + input + " --report " + dir + "/r.html");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(dir + "/r.html"), std::string::npos) << "the error names the report: " << r.err;
   EXPECT_EQ(r.err.find("r.html.tmp"), std::string::npos) << r.err;
@@ -276,8 +285,8 @@ TEST(ToolOutputs, TsrunReportAndTraceLeaveNothingWhenAWriteFails) {
   expect_only(dir + "/kept", {"old.txt"});
 
   // Without the limit both are written.
-  r = test::run_command(tool("tsrun") + " " + fashion_model() + input + " --report " + dir + "/r.html --trace " +
-                        dir + "/trace");
+  r = test::run_command(tool("tsrun") + " " + fashion_model() + input + " --report " + dir +
+                        "/r.html --trace " + dir + "/trace");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::exists(dir + "/r.html"));
   EXPECT_TRUE(fs::exists(dir + "/trace/trace.json"));
@@ -289,8 +298,8 @@ TEST(ToolOutputs, TsevalPredictionsLeaveNothingWhenAWriteFails) {
     FAIL() << kFashionMnistDir << " is missing: install the Debian package dataset-fashion-mnist";
   const std::string dir = test::temp_dir("outputs_tseval");
   // 500 float32 predictions: 2 KB, over the 1 KiB limit.
-  auto r = with_small_file_limit(tool("tseval") + " " + fashion_model() + " --limit 500 --quiet --predictions " +
-                                 dir + "/p.npy");
+  auto r = with_small_file_limit(tool("tseval") + " " + fashion_model() +
+                                 " --limit 500 --quiet --predictions " + dir + "/p.npy");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(dir + "/p.npy"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("p.npy.tmp"), std::string::npos) << r.err;
@@ -299,8 +308,9 @@ TEST(ToolOutputs, TsevalPredictionsLeaveNothingWhenAWriteFails) {
 
 TEST(ToolOutputs, TsconvertLeavesNothingWhenAWriteFails) {
   const std::string dir = test::temp_dir("outputs_tsconvert");
-  auto r = with_small_file_limit(tool("tsconvert") + " " + test::source_path("tests/data/residual_block.onnx") +
-                                 " -o " + dir + "/m.onnx");
+  auto r =
+      with_small_file_limit(tool("tsconvert") + " " + test::source_path("tests/data/residual_block.onnx") +
+                            " -o " + dir + "/m.onnx");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(dir + "/m.onnx"), std::string::npos) << r.err;
   expect_only(dir, {});
@@ -318,15 +328,20 @@ TEST(ToolOutputs, TsconvertLeavesNothingWhenAWriteFails) {
 
 std::string escaped(const std::string& s) {
   std::string out;
-  for (char c : s) out += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : std::string(1, c);
+  for (char c : s)
+    out += c == '&'   ? "&amp;"
+           : c == '<' ? "&lt;"
+           : c == '>' ? "&gt;"
+           : c == '"' ? "&quot;"
+                      : std::string(1, c);
   return out;
 }
 
 TEST(ProfileTool, ReportShowsInputPredictionAndKernels) {
   const std::string dir = test::temp_dir("report_run");
   const std::string image = test::source_path("models/samples/fashion_2_trouser.png");
-  auto r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input " + image + " --json --report " + dir +
-                             "/r.html");
+  auto r = test::run_command(tool("tsrun") + " " + fashion_model() + " --input " + image +
+                             " --json --report " + dir + "/r.html");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   const std::string html = slurp(dir + "/r.html");

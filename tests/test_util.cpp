@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/test_util.hpp"
 
 #include <gtest/gtest.h>
@@ -19,7 +20,8 @@ void expect_error(const std::function<void()>& f, ErrorCode code, const std::vec
     ADD_FAILURE() << "no error; expected " << to_string(code);
   } catch (const Error& e) {
     EXPECT_EQ(to_string(e.code()), to_string(code)) << e.what();
-    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << p << " in: " << e.what();
+    for (const auto& p : parts)
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << p << " in: " << e.what();
   } catch (const std::exception& e) {
     ADD_FAILURE() << "not a tspike::Error: " << e.what();
   }
@@ -32,8 +34,7 @@ std::string source_path(const std::string& relative) {
 std::string temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
   auto dir = std::filesystem::temp_directory_path() /
-             ("tspike_test_" + std::to_string(getpid()) + "_" + tag + "_" +
-              std::to_string(counter++));
+             ("tspike_test_" + std::to_string(getpid()) + "_" + tag + "_" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

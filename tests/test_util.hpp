@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the tests.
 #pragma once
 
@@ -21,7 +22,7 @@ std::string temp_dir(const std::string& tag);
 std::string tools_dir();
 
 struct CommandResult {
-  int exit_code = -1;   // -1 when killed by a signal
+  int exit_code = -1;  // -1 when killed by a signal
   int signal = 0;
   std::string out, err;
 };

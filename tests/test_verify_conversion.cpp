@@ -1,9 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // verify_conversion (tsconvert --verify): the format's equality rule, spike
 // map by spike map. A deep network whose membranes land on the threshold
 // flips spikes through float rounding and passes; a broken conversion fails
 // naming the layer; tsconvert leaves no output behind on a failure.
 #include <gtest/gtest.h>
-
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
@@ -60,7 +60,8 @@ ModelBuilder chain(int depth, int64_t channels, bool on_threshold, uint32_t seed
     b.initializer("mean" + n, {channels}, mean);
     b.initializer("var" + n, {channels}, var);
     b.node("Conv", "conv" + n, {x, "W" + n}, {"c" + n}).ints("pads", {1, 1, 1, 1});
-    b.node("BatchNormalization", "bn" + n, {"c" + n, "gamma" + n, "beta" + n, "mean" + n, "var" + n}, {"h" + n})
+    b.node("BatchNormalization", "bn" + n, {"c" + n, "gamma" + n, "beta" + n, "mean" + n, "var" + n},
+           {"h" + n})
         .f("epsilon", 0.0f);
     b.initializer("a" + n, {1}, {0.5f + 0.25f * float(l % 3)});
     b.spike("spike" + n, "h" + n, "s" + n, "a" + n);
@@ -103,7 +104,7 @@ TEST(VerifyConversion, RoundingFlipsAtTheThresholdAreAllowedAndExcuseWhatFollows
     EXPECT_NE(flip.original_spike, flip.converted_spike);
     EXPECT_EQ(flip.threshold, 0.5);
     EXPECT_LE(flip.margin_steps, 4.0) << flip.node;  // a float step or two from 0.5
-    EXPECT_EQ(flip.element.size(), 3u);               // [c, h, w] within the sample
+    EXPECT_EQ(flip.element.size(), 3u);              // [c, h, w] within the sample
     EXPECT_EQ(flip.node.rfind("spike", 0), 0u);
   }
   EXPECT_EQ(v.samples, 6);
@@ -125,7 +126,8 @@ TEST(VerifyConversion, ARandomNetworkWithoutNearThresholdMembranesIsEqualSpikeFo
 
 // Adds `delta` to every `stride`-th value of the float initializers of
 // `rank` whose name starts with `prefix`, in the model file at `path`.
-void change_weights(const std::string& path, const std::string& prefix, int rank, size_t stride, float delta) {
+void change_weights(const std::string& path, const std::string& prefix, int rank, size_t stride,
+                    float delta) {
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   onnx::ModelProto proto;
@@ -189,9 +191,11 @@ TEST(VerifyConversion, TsconvertLeavesNoOutputWhenVerificationFails) {
   const std::string dir = test::temp_dir("verify_cli");
   write(dir + "/trained.onnx", b.serialize());
   write(dir + "/model.onnx", "an older file that must stay");
-  auto r = test::run_command(test::tools_dir() + "/tsconvert " + dir + "/trained.onnx -o " + dir + "/model.onnx --verify");
+  auto r = test::run_command(test::tools_dir() + "/tsconvert " + dir + "/trained.onnx -o " + dir +
+                             "/model.onnx --verify");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE(r.out.find("verify: FAILED: node 'spike' (TernarySpike): timestep 0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("verify: FAILED: node 'spike' (TernarySpike): timestep 0"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.err.find("model.onnx not written"), std::string::npos) << r.err;
   // Nothing written and no temporary file left beside it.
   std::ifstream kept(dir + "/model.onnx");
@@ -201,7 +205,8 @@ TEST(VerifyConversion, TsconvertLeavesNoOutputWhenVerificationFails) {
   for (const auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
   EXPECT_EQ(files, 2);
   // Without --verify the same conversion is written (the rule is --verify's).
-  r = test::run_command(test::tools_dir() + "/tsconvert " + dir + "/trained.onnx -o " + dir + "/model.onnx --quiet");
+  r = test::run_command(test::tools_dir() + "/tsconvert " + dir + "/trained.onnx -o " + dir +
+                        "/model.onnx --quiet");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Model::load(dir + "/model.onnx")->info().metadata.reparameterized);
   fs::remove_all(dir);
@@ -220,7 +225,8 @@ TEST(VerifyConversion, TsconvertJsonListsTheFlips) {
   EXPECT_GT(v["flip_count"].get<int64_t>(), 0);
   ASSERT_FALSE(v["flips"].empty());
   const auto& flip = v["flips"][0];
-  for (const char* key : {"node", "timestep", "sample", "element", "original_membrane", "converted_membrane", "margin"})
+  for (const char* key :
+       {"node", "timestep", "sample", "element", "original_membrane", "converted_membrane", "margin"})
     EXPECT_TRUE(flip.contains(key)) << key;
   EXPECT_EQ(v["failure"], "");
   fs::remove_all(f.dir);

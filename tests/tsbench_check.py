@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """ctest tsbench_tiny: tsbench runs and its JSON has what it should. A
 benchmark, not a test of speed: no timing is asserted.
 

@@ -38,8 +38,9 @@ std::vector<std::string> folder_files(const std::string& dir) {
   if (ec) throw Error(ErrorCode::kIO, fmt::format("{}: cannot list the folder: {}", dir, ec.message()));
   std::sort(files.begin(), files.end());
   if (files.empty())
-    throw Error(ErrorCode::kBadInput,
-                fmt::format("{}: the folder holds no image (.png .jpg .jpeg .bmp .pgm .ppm) or .npy file", dir));
+    throw Error(
+        ErrorCode::kBadInput,
+        fmt::format("{}: the folder holds no image (.png .jpg .jpeg .bmp .pgm .ppm) or .npy file", dir));
   return files;
 }
 
@@ -50,7 +51,8 @@ std::vector<std::string> glob_files(const std::string& pattern) {
   if (rc == 0)
     for (size_t k = 0; k < g.gl_pathc; ++k) files.push_back(g.gl_pathv[k]);
   globfree(&g);
-  if (files.empty()) throw Error(ErrorCode::kBadInput, fmt::format("{}: no file matches the pattern", pattern));
+  if (files.empty())
+    throw Error(ErrorCode::kBadInput, fmt::format("{}: no file matches the pattern", pattern));
   return files;
 }
 
@@ -58,8 +60,8 @@ std::vector<std::string> glob_files(const std::string& pattern) {
 struct Item {
   std::string path;
   Tensor input;
-  std::string error;              // empty: it ran
-  std::vector<Tensor> outputs;    // this file's samples of every output
+  std::string error;            // empty: it ran
+  std::vector<Tensor> outputs;  // this file's samples of every output
   bool image = false;
   ImagePreprocessing preprocessing;  // what was done to an image to fit the model
 };
@@ -128,14 +130,16 @@ nlohmann::ordered_json json_of(const Item& item, const ModelInfo& info, int top)
   j["outputs"] = nlohmann::ordered_json::array();
   for (const auto& o : item.outputs) {
     nlohmann::ordered_json data = nlohmann::ordered_json::array();
-    for (float v : o.data) data.push_back(std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr));
+    for (float v : o.data)
+      data.push_back(std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr));
     j["outputs"].push_back({{"name", o.name}, {"shape", o.shape}, {"data", std::move(data)}});
   }
   j["top"] = nlohmann::ordered_json::array();
   for (const auto& sample : top_classes(item.outputs.at(0), top)) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& r : sample)
-      list.push_back({{"index", r.index}, {"label", label_of(info, r.index)}, {"probability", r.probability}});
+      list.push_back(
+          {{"index", r.index}, {"label", label_of(info, r.index)}, {"probability", r.probability}});
     j["top"].push_back(std::move(list));
   }
   if (item.image)  // as tsrun's JSON for one image
@@ -161,7 +165,8 @@ std::string line_of(const Item& item, const ModelInfo& info, bool quiet) {
     const Ranked& best = ranked[s].front();
     line += s ? "; " : " ";
     line += quiet ? label_of(info, best.index)
-                  : fmt::format("{} (class {}, p = {:.4f})", label_of(info, best.index), best.index, best.probability);
+                  : fmt::format("{} (class {}, p = {:.4f})", label_of(info, best.index), best.index,
+                                best.probability);
   }
   return line;
 }
@@ -187,9 +192,9 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
   for (const std::string& arg : inputs) {
     std::error_code ec;
-    std::vector<std::string> more = fs::is_directory(arg, ec)                  ? folder_files(arg)
+    std::vector<std::string> more = fs::is_directory(arg, ec)                 ? folder_files(arg)
                                     : is_pattern(arg) && !fs::exists(arg, ec) ? glob_files(arg)
-                                                                               : std::vector<std::string>{arg};
+                                                                              : std::vector<std::string>{arg};
     files.insert(files.end(), more.begin(), more.end());
   }
   return files;
@@ -201,8 +206,8 @@ int run_batch(Session& session, const std::vector<std::string>& files, const Bat
   // A sequence input is [T, N, ...]: its batch axis is not the first, so
   // each file runs alone.
   const int64_t batch = info.metadata.encoding == Encoding::kSequence ? 1
-                        : options.batch > 0                            ? options.batch
-                                                                       : default_batch_size();
+                        : options.batch > 0                           ? options.batch
+                                                                      : default_batch_size();
   Progress progress(!options.quiet && int64_t(files.size()) > batch);
   size_t failed = 0, done = 0;
   int64_t images = 0;
@@ -217,8 +222,8 @@ int run_batch(Session& session, const std::vector<std::string>& files, const Bat
       try {
         load_input(item, model);
         if (item.input.shape.empty() || item.input.shape[0] < 1)
-          throw Error(ErrorCode::kBadInput,
-                      fmt::format("{}: shape {} has no batch axis", item.path, shape_to_string(item.input.shape)));
+          throw Error(ErrorCode::kBadInput, fmt::format("{}: shape {} has no batch axis", item.path,
+                                                        shape_to_string(item.input.shape)));
         samples += item.input.shape[0];
       } catch (const std::exception& e) {
         item.error = e.what();
@@ -260,8 +265,10 @@ int run_batch(Session& session, const std::vector<std::string>& files, const Bat
       if (!options.quiet && !options.json && item.error.empty() && !item.preprocessing.notes.empty())
         fmt::print(stderr, "tsrun: note: image '{}' ({}x{}): {}\n", item.path, item.preprocessing.width,
                    item.preprocessing.height, fmt::join(item.preprocessing.notes, "; "));
-      if (options.json) fmt::print("{}\n", json_of(item, info, options.top).dump());
-      else fmt::print("{}\n", line_of(item, info, options.quiet));
+      if (options.json)
+        fmt::print("{}\n", json_of(item, info, options.top).dump());
+      else
+        fmt::print("{}\n", line_of(item, info, options.quiet));
     }
     std::fflush(stdout);
     done += items.size();
@@ -269,8 +276,8 @@ int run_batch(Session& session, const std::vector<std::string>& files, const Bat
   }
   progress.clear();
   if (failed || !options.quiet)
-    fmt::print(stderr, "tsrun: {} files: {} ran, {} failed; {:.3f} ms per image in Session::run\n", files.size(),
-               files.size() - failed, failed, images ? run_ms / double(images) : 0.0);
+    fmt::print(stderr, "tsrun: {} files: {} ran, {} failed; {:.3f} ms per image in Session::run\n",
+               files.size(), files.size() - failed, failed, images ? run_ms / double(images) : 0.0);
   return failed ? kExitError : kExitOk;
 }
 

@@ -1,7 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tools/cli_common.hpp"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -69,14 +69,16 @@ void add_limit_options(CLI::App& app, Limits& limits) {
   static const Limits defaults;
   auto* file_mb = app.add_option_function<int64_t>(
       "--max-file-mb", [&limits](int64_t mb) { limits.max_file_bytes = static_cast<std::size_t>(mb) << 20; },
-      fmt::format("Largest model, image or .npy file read, in MiB (default {})", defaults.max_file_bytes >> 20));
+      fmt::format("Largest model, image or .npy file read, in MiB (default {})",
+                  defaults.max_file_bytes >> 20));
   file_mb->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   app.add_option("--max-tensor-elements", limits.max_tensor_elements,
                  fmt::format("Most elements of one tensor (default {})", defaults.max_tensor_elements))
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   app.add_option_function<int64_t>(
          "--max-arena-mb", [&limits](int64_t mb) { limits.max_arena_bytes = mb << 20; },
-         fmt::format("Most memory planned for one batch size, in MiB (default {})", defaults.max_arena_bytes >> 20))
+         fmt::format("Most memory planned for one batch size, in MiB (default {})",
+                     defaults.max_arena_bytes >> 20))
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   app.add_option("--max-timesteps", limits.max_timesteps,
                  fmt::format("Most timesteps T (default {})", defaults.max_timesteps))
@@ -88,7 +90,8 @@ void add_limit_options(CLI::App& app, Limits& limits) {
 
 std::string not_spiking_note(const ModelInfo& info) {
   if (!info.spike_nodes.empty()) return "";
-  return "the model has no TernarySpike node: it runs, but it is not a spiking network (every layer multiplies)";
+  return "the model has no TernarySpike node: it runs, but it is not a spiking network (every layer "
+         "multiplies)";
 }
 
 }  // namespace tspike::cli

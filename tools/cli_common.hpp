@@ -1,8 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the command-line tools share: exit codes and error reporting.
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 

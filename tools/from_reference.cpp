@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsconvert --from-reference: runs the Python exporter in a child process.
 #include "tools/from_reference.hpp"
 
@@ -75,15 +76,18 @@ std::vector<std::string> export_reference_checkpoint(const ReferenceExport& e) {
   const char* old_path = std::getenv("PYTHONPATH");
   for (char** v = environ; *v; ++v)
     if (std::strncmp(*v, "PYTHONPATH=", 11) != 0) env_strings.emplace_back(*v);
-  if (!dir.empty()) env_strings.push_back("PYTHONPATH=" + dir + (old_path && *old_path ? ":" + std::string(old_path) : ""));
-  else if (old_path) env_strings.push_back(std::string("PYTHONPATH=") + old_path);
+  if (!dir.empty())
+    env_strings.push_back("PYTHONPATH=" + dir + (old_path && *old_path ? ":" + std::string(old_path) : ""));
+  else if (old_path)
+    env_strings.push_back(std::string("PYTHONPATH=") + old_path);
   std::vector<char*> envp;
   for (auto& v : env_strings) envp.push_back(v.data());
   envp.push_back(nullptr);
 
   // The child's stdout (its notes) comes back through a pipe; stderr is ours.
   int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) throw Error(ErrorCode::kIO, fmt::format("cannot make a pipe: {}", std::strerror(errno)));
+  if (pipe(pipe_fds) != 0)
+    throw Error(ErrorCode::kIO, fmt::format("cannot make a pipe: {}", std::strerror(errno)));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
@@ -95,9 +99,10 @@ std::vector<std::string> export_reference_checkpoint(const ReferenceExport& e) {
   close(pipe_fds[1]);
   if (spawned != 0) {
     close(pipe_fds[0]);
-    throw Error(ErrorCode::kIO, fmt::format("cannot run {} ({}): --from-reference needs Python 3 with PyTorch "
-                                            "(Debian: python3-torch), or TSPIKE_PYTHON naming such an interpreter",
-                                            python, std::strerror(spawned)));
+    throw Error(ErrorCode::kIO,
+                fmt::format("cannot run {} ({}): --from-reference needs Python 3 with PyTorch "
+                            "(Debian: python3-torch), or TSPIKE_PYTHON naming such an interpreter",
+                            python, std::strerror(spawned)));
   }
   std::string out;
   char buf[4096];
@@ -113,8 +118,9 @@ std::vector<std::string> export_reference_checkpoint(const ReferenceExport& e) {
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error(ErrorCode::kInvalidModel,
-                fmt::format("{}: exporting it as {} failed (the exporter's message is above)", e.checkpoint, e.arch));
+    throw Error(
+        ErrorCode::kInvalidModel,
+        fmt::format("{}: exporting it as {} failed (the exporter's message is above)", e.checkpoint, e.arch));
   std::vector<std::string> notes;
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);)

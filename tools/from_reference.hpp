@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsconvert --from-reference: a checkpoint of the Ternary-Spike reference
 // training code exported to a trained tspike ONNX file by the Python package
 // (python3 -m tspike.torch.reference_checkpoint), for tsconvert to convert.

@@ -89,8 +89,8 @@ ImageFolderSet scan_image_folder(const std::string& dir, const ModelInfo& info) 
     const auto& out = info.outputs.at(0).shape;
     const int64_t model_classes = out.size() >= 2 ? out.back() : 0;
     if (model_classes > 0 && int64_t(set.classes.size()) > model_classes)
-      throw Error(ErrorCode::kBadInput, fmt::format("{}: {} class subfolders but the model has {} classes", dir,
-                                                    set.classes.size(), model_classes));
+      throw Error(ErrorCode::kBadInput, fmt::format("{}: {} class subfolders but the model has {} classes",
+                                                    dir, set.classes.size(), model_classes));
     for (size_t k = 0; k < set.classes.size(); ++k) set.class_index[k] = int64_t(k);
   }
 
@@ -99,7 +99,8 @@ ImageFolderSet scan_image_folder(const std::string& dir, const ModelInfo& info) 
     const fs::path sub = fs::path(dir) / set.classes[k];
     for (fs::directory_iterator it(sub, ec), end; !ec && it != end; it.increment(ec))
       if (it->is_regular_file(ec) && is_image(it->path())) files.push_back(it->path().string());
-    if (ec) throw Error(ErrorCode::kIO, fmt::format("{}: cannot list the folder: {}", sub.string(), ec.message()));
+    if (ec)
+      throw Error(ErrorCode::kIO, fmt::format("{}: cannot list the folder: {}", sub.string(), ec.message()));
     std::sort(files.begin(), files.end());
     set.files.insert(set.files.end(), files.begin(), files.end());
     set.labels.insert(set.labels.end(), files.size(), set.class_index[k]);
@@ -110,7 +111,8 @@ ImageFolderSet scan_image_folder(const std::string& dir, const ModelInfo& info) 
   return set;
 }
 
-void image_folder_input(const ImageFolderSet& set, int64_t first, int64_t count, const Model& model, Tensor& out) {
+void image_folder_input(const ImageFolderSet& set, int64_t first, int64_t count, const Model& model,
+                        Tensor& out) {
   out.shape.clear();
   out.data.clear();
   for (int64_t i = first; i < first + count; ++i) {

@@ -12,11 +12,11 @@ namespace tspike::cli {
 
 struct ImageFolderSet {
   std::string dir;
-  std::vector<std::string> classes;        // subfolder names, sorted
-  std::vector<int64_t> class_index;        // the model's class for each subfolder
-  bool matched_by_name = false;            // true: by the model's labels; false: by sorted order
-  std::vector<std::string> files;          // every image, subfolder by subfolder, each sorted by name
-  std::vector<int64_t> labels;             // the model's class of each file
+  std::vector<std::string> classes;  // subfolder names, sorted
+  std::vector<int64_t> class_index;  // the model's class for each subfolder
+  bool matched_by_name = false;      // true: by the model's labels; false: by sorted order
+  std::vector<std::string> files;    // every image, subfolder by subfolder, each sorted by name
+  std::vector<int64_t> labels;       // the model's class of each file
 };
 
 // True when `dir` holds subfolders and no IDX file (*-idx?-ubyte[.gz]).
@@ -40,6 +40,7 @@ ImageFolderSet scan_image_folder(const std::string& dir, const ModelInfo& info);
 
 // Images [first, first + count) read and preprocessed as tsrun does
 // (load_image), stacked as the model's input [count, C, H, W].
-void image_folder_input(const ImageFolderSet& set, int64_t first, int64_t count, const Model& model, Tensor& out);
+void image_folder_input(const ImageFolderSet& set, int64_t first, int64_t count, const Model& model,
+                        Tensor& out);
 
 }  // namespace tspike::cli

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the small hand-built tspike test models and their golden outputs.
 
     /usr/bin/python3 tools/make_test_models.py [--out tests/data]

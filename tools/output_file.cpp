@@ -21,7 +21,8 @@ TempFile::TempFile(const std::string& target, const char* tag) : target_(target)
   std::string pattern = target + "." + tag + "-XXXXXX";
   const int fd = mkstemp(pattern.data());
   if (fd < 0)
-    throw Error(ErrorCode::kIO, fmt::format("{}: cannot create a file beside it: {}", target, std::strerror(errno)));
+    throw Error(ErrorCode::kIO,
+                fmt::format("{}: cannot create a file beside it: {}", target, std::strerror(errno)));
   // mkstemp makes it 0600; the output gets what a new file would get.
   const mode_t mask = umask(0);
   umask(mask);
@@ -58,7 +59,8 @@ Error about_target(const Error& e, const TempFile& file) {
 
 void write_text(TempFile& file, const std::string& contents) {
   std::FILE* f = std::fopen(file.path().c_str(), "wb");
-  if (!f) throw Error(ErrorCode::kIO, fmt::format("{}: cannot write it: {}", file.target(), std::strerror(errno)));
+  if (!f)
+    throw Error(ErrorCode::kIO, fmt::format("{}: cannot write it: {}", file.target(), std::strerror(errno)));
   const bool written = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
   const int write_errno = errno;
   const bool closed = std::fclose(f) == 0;

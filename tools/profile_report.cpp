@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tools/profile_report.hpp"
 
 #include <fmt/format.h>
@@ -31,10 +32,14 @@ std::string density_text(const NodeProfile& n) {
 std::string script_safe_json(const nlohmann::json& j) {
   std::string out;
   for (char c : j.dump()) {
-    if (c == '<') out += "\\u003c";
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
-    else out += c;
+    if (c == '<')
+      out += "\\u003c";
+    else if (c == '>')
+      out += "\\u003e";
+    else if (c == '&')
+      out += "\\u0026";
+    else
+      out += c;
   }
   return out;
 }
@@ -45,12 +50,23 @@ std::string html_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -63,25 +79,31 @@ std::string profile_table(const Profile& p) {
       name_width = std::max(name_width, std::min<size_t>(n.name.size(), 60));  // longer names overflow
       op_width = std::max(op_width, n.op_type.size());
     }
-  std::string s = fmt::format("profile: {} timesteps, batch {}; energy {}\n", p.timesteps, p.batch, kEnergySource);
-  s += fmt::format("{:<{}} {:<{}} {:<16} {:>9} {:>9}  {:<34} {:>12} {:>12} {:>11}\n", "node", name_width, "op",
-                   op_width, "output", "time ms", "ms/step", "spike density per timestep", "AC", "MAC", "energy nJ");
+  std::string s =
+      fmt::format("profile: {} timesteps, batch {}; energy {}\n", p.timesteps, p.batch, kEnergySource);
+  s += fmt::format("{:<{}} {:<{}} {:<16} {:>9} {:>9}  {:<34} {:>12} {:>12} {:>11}\n", "node", name_width,
+                   "op", op_width, "output", "time ms", "ms/step", "spike density per timestep", "AC", "MAC",
+                   "energy nJ");
   int folded = 0;
   for (const auto& n : p.nodes) {
-    if (n.folded) { ++folded; continue; }
+    if (n.folded) {
+      ++folded;
+      continue;
+    }
     const std::string time = fmt::format("{:.3f}", n.total_time_ms);
     const std::string per_step = fmt::format("{:.3f}", p.timesteps ? n.total_time_ms / p.timesteps : 0.0);
     const bool layer = n.synapses != SynapseKind::kNone;
-    s += fmt::format("{:<{}} {:<{}} {:<16} {:>9} {:>9}  {:<34} {:>12} {:>12} {:>11}\n", n.name, name_width, n.op_type,
-                     op_width, shape_to_string(n.output_shape), time, per_step, density_text(n),
+    s += fmt::format("{:<{}} {:<{}} {:<16} {:>9} {:>9}  {:<34} {:>12} {:>12} {:>11}\n", n.name, name_width,
+                     n.op_type, op_width, shape_to_string(n.output_shape), time, per_step, density_text(n),
                      layer ? fmt::format("{}", n.ac) : "", layer ? fmt::format("{}", n.mac) : "",
                      layer ? fmt::format("{:.3f}", n.energy_pj / 1000) : "");
   }
   if (folded) s += fmt::format("({} nodes folded into constants when planning: not shown)\n", folded);
   s += fmt::format("total: {:.3f} ms in nodes, {} AC, {} MAC, SNN energy {:.3f} nJ\n", p.time_ms, p.ac, p.mac,
                    p.energy_pj / 1000);
-  s += fmt::format("dense ANN (every Conv/Gemm/MatMul once, T = 1, every connection a MAC): {} MAC, energy {:.3f} nJ\n",
-                   p.dense_macs, p.dense_energy_pj / 1000);
+  s += fmt::format(
+      "dense ANN (every Conv/Gemm/MatMul once, T = 1, every connection a MAC): {} MAC, energy {:.3f} nJ\n",
+      p.dense_macs, p.dense_energy_pj / 1000);
   s += fmt::format("energy ratio dense ANN / SNN: {:.2f}\n", p.energy_ratio());
   return s;
 }
@@ -103,9 +125,8 @@ nlohmann::json profile_json(const Profile& p) {
   j["dense_ann"] = kDenseAssumption;
   j["nodes"] = nlohmann::json::array();
   for (const auto& n : p.nodes) {
-    nlohmann::json node = {{"name", n.name},          {"op", n.op_type},
-                           {"output_shape", n.output_shape}, {"folded", n.folded},
-                           {"time_ms", n.time_ms},    {"total_time_ms", n.total_time_ms}};
+    nlohmann::json node = {{"name", n.name},     {"op", n.op_type},      {"output_shape", n.output_shape},
+                           {"folded", n.folded}, {"time_ms", n.time_ms}, {"total_time_ms", n.total_time_ms}};
     if (n.neuron) {
       node["density"] = n.density;
       node["spikes"] = n.spikes;
@@ -139,12 +160,13 @@ std::string run_tables(const ReportRun& run, const ModelInfo& info) {
     row(run.predictions.size() > 1 ? fmt::format("prediction, sample {}", s) : "prediction",
         fmt::format("{} (class {}, p = {:.4f})", p.label, p.index, p.probability));
   }
-  html += "</table>\n<h2>Layers and their kernels</h2>\n<table id=\"layers\">\n"
-          "<tr><th>node</th><th>op</th><th>kernel</th><th>arithmetic</th></tr>\n";
+  html +=
+      "</table>\n<h2>Layers and their kernels</h2>\n<table id=\"layers\">\n"
+      "<tr><th>node</th><th>op</th><th>kernel</th><th>arithmetic</th></tr>\n";
   for (const auto& l : info.layers)
     html += "<tr><td>" + html_escape(l.node) + "</td><td>" + html_escape(l.op_type) + "</td><td>" +
-            html_escape(l.kernel) + "</td><td>" + (l.multiplication_free ? "multiplication-free" : "multiplicative") +
-            "</td></tr>\n";
+            html_escape(l.kernel) + "</td><td>" +
+            (l.multiplication_free ? "multiplication-free" : "multiplicative") + "</td></tr>\n";
   return html + "</table>\n";
 }
 
@@ -156,7 +178,8 @@ std::string profile_html(const Profile& p, const ModelInfo& info, const ReportRu
   std::string page = R"(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
-<title>tspike profile: )" + html_escape(info.path) + R"(</title>
+<title>tspike profile: )" +
+                     html_escape(info.path) + R"(</title>
 <style>
 body { font: 14px sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.8em; }
@@ -166,9 +189,11 @@ svg text { font: 11px sans-serif; fill: #222; }
 .note { color: #555; max-width: 60em; }
 </style></head>
 <body data-rendered="no">
-<h1>tspike profile: )" + html_escape(info.path) + R"(</h1>
+<h1>tspike profile: )" +
+                     html_escape(info.path) + R"(</h1>
 <p class="note" id="summary"></p>
-)" + run_tables(run, info) + R"(<h2>Totals</h2>
+)" + run_tables(run, info) +
+                     R"(<h2>Totals</h2>
 <table id="totals"></table>
 <h2>Spike density per layer (mean over timesteps)</h2><div id="density"></div>
 <h2>Spike density per layer and timestep</h2><div id="density-time"></div>
@@ -176,7 +201,8 @@ svg text { font: 11px sans-serif; fill: #222; }
 <h2>Energy per layer: SNN run vs the same network as a dense ANN</h2><div id="energy"></div>
 <h2>Nodes</h2><table id="nodes"></table>
 <noscript><p>The charts are drawn by the page's inline script.</p></noscript>
-<script type="application/json" id="profile-data">)" + script_safe_json(data) + R"(</script>
+<script type="application/json" id="profile-data">)" +
+                     script_safe_json(data) + R"(</script>
 <script>
 "use strict";
 )" + R"JS(

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsrun --profile / --report: a tspike::Profile as a table, as JSON and as a
 // self-contained HTML page with charts.
 #pragma once

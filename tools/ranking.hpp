@@ -45,7 +45,7 @@ inline std::vector<std::vector<Ranked>> top_classes(const Tensor& out, int k) {
 // The model's name for class `index` (tspike.labels), else "class N".
 inline std::string label_of(const ModelInfo& info, int64_t index) {
   return index < static_cast<int64_t>(info.metadata.labels.size()) ? info.metadata.labels[index]
-                                                                    : fmt::format("class {}", index);
+                                                                   : fmt::format("class {}", index);
 }
 
 }  // namespace tspike::cli

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tools/trace.hpp"
 
 #include <fmt/format.h>
@@ -49,7 +50,8 @@ std::string file_stem(const std::string& name, std::set<std::string>& used) {
   std::string stem;
   for (char c : name) {
     // No dot either: no ".", "..", hidden file or second extension.
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    const bool keep =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     stem += keep ? c : '_';
   }
   if (stem.size() > 80) stem.resize(80);
@@ -68,16 +70,18 @@ std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std:
   if (sequence) {
     // Session::run's checks, for a run made of step() calls.
     if (input.shape.empty() || input.shape[0] < 1)
-      throw Error(ErrorCode::kBadInput, "sequence encoding needs an input [T, N, ...] with a leading time axis");
+      throw Error(ErrorCode::kBadInput,
+                  "sequence encoding needs an input [T, N, ...] with a leading time axis");
     if (input.shape[0] > session.model().limits().max_timesteps)
       throw Error(ErrorCode::kBadInput, fmt::format("the input's time length {} is over the limit of {}",
                                                     input.shape[0], session.model().limits().max_timesteps));
     timesteps = static_cast<int>(input.shape[0]);
     if (requested_timesteps > 0 && requested_timesteps != timesteps)
-      throw Error(ErrorCode::kBadInput,
-                  fmt::format("{}: the input has {} timesteps but {} were asked for; with sequence encoding T is "
-                              "the input's time length",
-                              info.path, timesteps, requested_timesteps));
+      throw Error(
+          ErrorCode::kBadInput,
+          fmt::format("{}: the input has {} timesteps but {} were asked for; with sequence encoding T is "
+                      "the input's time length",
+                      info.path, timesteps, requested_timesteps));
   }
 
   // Owned by the observer too: the Session keeps it after this call returns.
@@ -146,7 +150,8 @@ std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std:
   j["spike_nodes"] = nlohmann::json::array();
   for (const Series& s : *spikes) {
     if (s.data.size() != static_cast<size_t>(element_count(s.shape)) * timesteps)
-      throw Error(ErrorCode::kBadInput, fmt::format("--trace: node '{}' was not seen at every timestep", s.name));
+      throw Error(ErrorCode::kBadInput,
+                  fmt::format("--trace: node '{}' was not seen at every timestep", s.name));
     const std::string file = file_stem(s.name, used) + ".npy";
     save(files, fs::path(dir) / file, timesteps, s);
     int64_t nonzero = 0;
@@ -155,11 +160,12 @@ std::vector<Tensor> run_traced(Session& session, const Tensor& input, const std:
       nonzero += v != 0.0f;
       unit &= v == 0.0f || v == 1.0f || v == -1.0f;
     }
-    j["spike_nodes"].push_back({{"node", s.name},
-                                {"file", file},
-                                {"shape", with_time(timesteps, s.shape)},
-                                {"firing_rate", s.data.empty() ? 0.0 : double(nonzero) / double(s.data.size())},
-                                {"values", unit ? "spikes" : "amplitude x spikes"}});
+    j["spike_nodes"].push_back(
+        {{"node", s.name},
+         {"file", file},
+         {"shape", with_time(timesteps, s.shape)},
+         {"firing_rate", s.data.empty() ? 0.0 : double(nonzero) / double(s.data.size())},
+         {"values", unit ? "spikes" : "amplitude x spikes"}});
   }
   j["outputs"] = nlohmann::json::array();
   for (const Series& s : outputs) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsrun --trace DIR: every TernarySpike node's output and every graph
 // output at every timestep, as .npy files with time as the leading axis, and
 // DIR/trace.json naming them (docs/getting-started.md shows the layout).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsconvert: turn a trained TernarySpike ONNX model into the inference model
 // (BatchNorm and spike amplitudes folded into weights, spec section 3), and
 // say what stays multiplicative. With --from-reference, the input is a
@@ -35,12 +36,12 @@ void print_report(const ConversionReport& report, const ModelInfo& converted) {
     for (const auto& [node, why] : report.unfolded) fmt::print("  {}: {}\n", node, why);
   }
   if (!report.kept_pools.empty()) {
-    fmt::print("average pools of spikes kept ({}), the layer after them multiplies:\n", report.kept_pools.size());
+    fmt::print("average pools of spikes kept ({}), the layer after them multiplies:\n",
+               report.kept_pools.size());
     for (const auto& [edge, why] : report.kept_pools) fmt::print("  {}: {}\n", edge, why);
   }
   if (!report.kept_amplitudes.empty()) {
-    fmt::print("amplitudes kept ({}), the runtime multiplies a * s there:\n",
-               report.kept_amplitudes.size());
+    fmt::print("amplitudes kept ({}), the runtime multiplies a * s there:\n", report.kept_amplitudes.size());
     for (const auto& [node, why] : report.kept_amplitudes) fmt::print("  {}: {}\n", node, why);
   }
   std::vector<const LayerInfo*> multiplicative;
@@ -82,26 +83,29 @@ nlohmann::json report_json(const ConversionReport& report, const ModelInfo& conv
 
 std::string flip_text(const SpikeFlip& f) {
   auto spike = [](int s) { return s > 0 ? "+1" : s < 0 ? "-1" : "0"; };
-  return fmt::format("{}, timestep {}, sample {} of input {}, element {}: {} before, {} after (membranes {:.9g} and "
-                     "{:.9g}, threshold {:g}: {:.2g} from it, {:.1f} float steps)",
-                     f.node, f.timestep, f.sample, f.input, shape_to_string(f.element), spike(f.original_spike),
-                     spike(f.converted_spike), f.original_membrane, f.converted_membrane, f.threshold, f.margin,
-                     f.margin_steps);
+  return fmt::format(
+      "{}, timestep {}, sample {} of input {}, element {}: {} before, {} after (membranes {:.9g} and "
+      "{:.9g}, threshold {:g}: {:.2g} from it, {:.1f} float steps)",
+      f.node, f.timestep, f.sample, f.input, shape_to_string(f.element), spike(f.original_spike),
+      spike(f.converted_spike), f.original_membrane, f.converted_membrane, f.threshold, f.margin,
+      f.margin_steps);
 }
 
 void print_verification(const ConversionCheck& v, bool all) {
-  fmt::print("verify: {} random inputs {}, {} spike-map elements compared\n", v.inputs, shape_to_string(v.input_shape),
-             v.compared_spikes);
+  fmt::print("verify: {} random inputs {}, {} spike-map elements compared\n", v.inputs,
+             shape_to_string(v.input_shape), v.compared_spikes);
   if (v.flip_count > 0 && all) {
-    fmt::print("  {} spike(s) flipped where the membrane is within rounding of the threshold (allowed); "
-               "{} difference(s) after them excused; {} of {} samples not compared at the output:\n",
-               v.flip_count, v.excused_differences, v.samples_with_flips, v.samples);
+    fmt::print(
+        "  {} spike(s) flipped where the membrane is within rounding of the threshold (allowed); "
+        "{} difference(s) after them excused; {} of {} samples not compared at the output:\n",
+        v.flip_count, v.excused_differences, v.samples_with_flips, v.samples);
     for (const auto& f : v.flips) fmt::print("    {}\n", flip_text(f));
-    if (v.flip_count > int64_t(v.flips.size())) fmt::print("    ... ({} more)\n", v.flip_count - int64_t(v.flips.size()));
+    if (v.flip_count > int64_t(v.flips.size()))
+      fmt::print("    ... ({} more)\n", v.flip_count - int64_t(v.flips.size()));
   }
   if (v.samples > v.samples_with_flips && all)
-    fmt::print("  outputs: largest difference {:.3g} absolute, {:.3g} relative to their scale\n", v.max_abs_difference,
-               v.max_rel_difference);
+    fmt::print("  outputs: largest difference {:.3g} absolute, {:.3g} relative to their scale\n",
+               v.max_abs_difference, v.max_rel_difference);
   if (v.ok)
     fmt::print("verify: ok, equal under the format's rule{}\n",
                v.flip_count == 0 ? " (every spike the same)" : "");
@@ -143,9 +147,10 @@ nlohmann::json verification_json(const ConversionCheck& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Convert a trained TernarySpike ONNX model into the inference model: fold "
-               "BatchNorm and spike amplitudes into weights.",
-               "tsconvert"};
+  CLI::App app{
+      "Convert a trained TernarySpike ONNX model into the inference model: fold "
+      "BatchNorm and spike amplitudes into weights.",
+      "tsconvert"};
   std::string input_path, output_path, reference_arch, keep_export;
   bool verify_outputs = false, strict = false, quiet = false, json = false;
   std::string weights;
@@ -169,9 +174,10 @@ int main(int argc, char** argv) {
                  "(0: never)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--weights", weights,
-                 "Event-driven layers' weights at run time: fp32 (exact, the default) or fp16 (half the bytes, "
-                 "rounded; metadata tspike.weights; --verify then checks the folding on the dense engine)")
+  app.add_option(
+         "--weights", weights,
+         "Event-driven layers' weights at run time: fp32 (exact, the default) or fp16 (half the bytes, "
+         "rounded; metadata tspike.weights; --verify then checks the folding on the dense engine)")
       ->check(CLI::IsMember({"fp32", "fp16"}));
   app.add_flag("-q,--quiet", quiet, "Print only errors and a failed verification");
   app.add_flag("--json", json, "Print the report (and the verification) as one JSON object");
@@ -186,7 +192,8 @@ int main(int argc, char** argv) {
   ref->add_option("--labels", labels, "Class names, comma-separated, or cifar10");
   ref->add_option("--mean", mean, "Per-channel mean of the input normalization, e.g. 0.4914,0.4822,0.4465");
   ref->add_option("--std", stdev, "Per-channel std of the input normalization, e.g. 0.2470,0.2435,0.2616");
-  ref->add_option("--keep-export", keep_export, "Also keep the exported trained model (before conversion) here");
+  ref->add_option("--keep-export", keep_export,
+                  "Also keep the exported trained model (before conversion) here");
   app.footer(
       "Examples:\n"
       "  tsconvert trained.onnx -o inference.onnx\n"
@@ -231,13 +238,15 @@ int main(int argc, char** argv) {
       const auto notes = tspike::cli::export_reference_checkpoint(e);
       progress.clear();
       trained_path = e.output;
-      if (json) j["reference"] = {{"arch", reference_arch}, {"checkpoint", input_path}, {"notes", notes}};
+      if (json)
+        j["reference"] = {{"arch", reference_arch}, {"checkpoint", input_path}, {"notes", notes}};
       else if (!quiet)
         for (const auto& n : notes) fmt::print("{}\n", n);
     } else if (width || timesteps || image_size || !labels.empty() || !mean.empty() || !stdev.empty() ||
                !keep_export.empty()) {
-      throw CLI::ValidationError("--width, --timesteps, --image-size, --labels, --mean, --std and --keep-export "
-                                 "go with --from-reference");
+      throw CLI::ValidationError(
+          "--width, --timesteps, --image-size, --labels, --mean, --std and --keep-export "
+          "go with --from-reference");
     }
 
     TempFile converted_file(output_path, "tmp");
@@ -251,9 +260,9 @@ int main(int argc, char** argv) {
         for (size_t at = 0; !from.empty() && (at = m.find(from, at)) != std::string::npos; at += to.size())
           m.replace(at, from.size(), to);
       };
-      swap(converted_file.path(), about_input ? (exported ? input_path + " (exported as " + reference_arch + ")"
-                                                           : trained_path)
-                                              : output_path);
+      swap(converted_file.path(),
+           about_input ? (exported ? input_path + " (exported as " + reference_arch + ")" : trained_path)
+                       : output_path);
       if (exported) swap(exported->path(), input_path + " (exported as " + reference_arch + ")");
       return Error(e.code(), m);
     };
@@ -284,23 +293,29 @@ int main(int argc, char** argv) {
     if (verify_outputs) {
       verify_options.converted_name = output_path;
       try {
-        v = verify_conversion(trained_path, converted_file.path(),
-                              [&](const std::string& what) { progress.show(what); }, verify_options);
+        v = verify_conversion(
+            trained_path, converted_file.path(), [&](const std::string& what) { progress.show(what); },
+            verify_options);
       } catch (const Error& e) {
         throw named(e);
       }
       progress.clear();
-      if (json) j["verify"] = verification_json(v);
-      else if (!quiet || !v.ok) print_verification(v, !quiet);
+      if (json)
+        j["verify"] = verification_json(v);
+      else if (!quiet || !v.ok)
+        print_verification(v, !quiet);
     }
     if (verify_outputs && !v.ok) {
       if (json) fmt::print("{}\n", j.dump(2));
-      fmt::print(stderr, "tsconvert: error: verification failed ({} not written): {}\n", output_path, v.failure);
+      fmt::print(stderr, "tsconvert: error: verification failed ({} not written): {}\n", output_path,
+                 v.failure);
       return tspike::cli::kExitError;
     }
     converted_file.commit(output_path);
-    if (json) fmt::print("{}\n", j.dump(2));
-    else if (!quiet) fmt::print("wrote {}\n", output_path);
+    if (json)
+      fmt::print("{}\n", j.dump(2));
+    else if (!quiet)
+      fmt::print("wrote {}\n", output_path);
     return tspike::cli::kExitOk;
   });
 }

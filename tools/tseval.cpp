@@ -1,8 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 // tseval: run TernarySpike models over a labeled IDX test set (MNIST,
-// Fashion-MNIST) or a folder of images, one subfolder per class, and print each one's accuracy, time per image, firing rate
-// of every spike layer and estimated energy against the same network as a
-// dense ANN; optionally compare with PyTorch's predictions. Several models:
-// one table, one row per model.
+// Fashion-MNIST) or a folder of images, one subfolder per class, and print each one's accuracy, time per
+// image, firing rate of every spike layer and estimated energy against the same network as a dense ANN;
+// optionally compare with PyTorch's predictions. Several models: one table, one row per model.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -41,7 +41,7 @@ struct Totals {
 // The model's name for class `index` (tspike.labels), else "class N".
 std::string label_of(const ModelInfo& info, int64_t index) {
   return index < static_cast<int64_t>(info.metadata.labels.size()) ? info.metadata.labels[index]
-                                                                    : fmt::format("class {}", index);
+                                                                   : fmt::format("class {}", index);
 }
 
 // argmax of each sample of the first output [N, classes]; the first of equal
@@ -60,12 +60,14 @@ struct Comparison {
   int64_t identical = 0, reference_correct = 0;
 };
 
-Comparison compare(const std::string& path, const std::vector<float>& predictions, const std::vector<int64_t>& labels) {
+Comparison compare(const std::string& path, const std::vector<float>& predictions,
+                   const std::vector<int64_t>& labels) {
   Tensor golden = load_npy(path);
   const int64_t n = int64_t(predictions.size());
   if (int64_t(golden.data.size()) < n)
-    throw Error(ErrorCode::kBadInput, "--compare file '" + path + "' has " + std::to_string(golden.data.size()) +
-                                          " predictions, fewer than the " + std::to_string(n) + " images evaluated");
+    throw Error(ErrorCode::kBadInput,
+                "--compare file '" + path + "' has " + std::to_string(golden.data.size()) +
+                    " predictions, fewer than the " + std::to_string(n) + " images evaluated");
   Comparison c;
   for (int64_t i = 0; i < n; ++i) {
     c.identical += golden.data[i] == predictions[i];
@@ -104,7 +106,7 @@ struct Evaluation {
   double total_s = 0;
   std::string compare_path;  // empty: no comparison
   Comparison c;
-  std::vector<int64_t> labels;     // the class of each image evaluated
+  std::vector<int64_t> labels;               // the class of each image evaluated
   tspike::cli::ImageFolderSet image_folder;  // folder data sets only
 
   double accuracy() const { return double(t.correct) / double(t.images); }
@@ -150,8 +152,10 @@ Evaluation evaluate(const std::string& model_path, const DataSet& data, const Ev
   std::vector<Tensor> outputs;
   for (int64_t first = 0; first < images; first += o.batch) {
     const int64_t n = std::min<int64_t>(o.batch, images - first);
-    if (data.folder) tspike::cli::image_folder_input(e.image_folder, first, n, *e.model, input);
-    else images_to_input(set, first, n, info, input);
+    if (data.folder)
+      tspike::cli::image_folder_input(e.image_folder, first, n, *e.model, input);
+    else
+      images_to_input(set, first, n, info, input);
     session.run(input, outputs);
     const RunStats stats = session.stats();
     predict(outputs.at(0), n, t.predictions);
@@ -170,7 +174,8 @@ Evaluation evaluate(const std::string& model_path, const DataSet& data, const Ev
     t.run_ms += stats.time_ms;
     if (t.rate_sums.empty())
       for (const auto& [node, rate] : stats.firing_rates) t.rate_sums.push_back({node, 0.0});
-    for (size_t k = 0; k < stats.firing_rates.size(); ++k) t.rate_sums[k].second += stats.firing_rates[k].second * n;
+    for (size_t k = 0; k < stats.firing_rates.size(); ++k)
+      t.rate_sums[k].second += stats.firing_rates[k].second * n;
     t.mean_rate_sum += stats.mean_firing_rate * n;
     const Profile p = session.profile();
     t.ac += p.ac;
@@ -232,18 +237,21 @@ nlohmann::json to_json(const Evaluation& e, const DataSet& data, const EvalOptio
   if (!e.compare_path.empty()) {
     const double identical = double(e.c.identical) / double(t.images);
     const double reference = double(e.c.reference_correct) / double(t.images);
-    j["compare"] = {{"file", e.compare_path},          {"identical", e.c.identical},
-                    {"identical_fraction", identical}, {"reference_accuracy", reference},
+    j["compare"] = {{"file", e.compare_path},
+                    {"identical", e.c.identical},
+                    {"identical_fraction", identical},
+                    {"reference_accuracy", reference},
                     {"accuracy_difference", e.accuracy() - reference}};
   }
   return j;
 }
 
 std::string energy_line(const Evaluation& e) {
-  return fmt::format("energy per image (45 nm: 0.9 pJ per AC, 4.6 pJ per MAC): {:.1f} nJ ({:.0f} AC, {:.0f} MAC); "
-                     "the same network as a dense ANN: {:.1f} nJ; ratio dense ANN / SNN: {:.2f}",
-                     e.energy_nj_per_image(), double(e.t.ac) / double(e.t.images),
-                     double(e.t.mac) / double(e.t.images), e.dense_energy_nj_per_image(), e.energy_ratio());
+  return fmt::format(
+      "energy per image (45 nm: 0.9 pJ per AC, 4.6 pJ per MAC): {:.1f} nJ ({:.0f} AC, {:.0f} MAC); "
+      "the same network as a dense ANN: {:.1f} nJ; ratio dense ANN / SNN: {:.2f}",
+      e.energy_nj_per_image(), double(e.t.ac) / double(e.t.images), double(e.t.mac) / double(e.t.images),
+      e.dense_energy_nj_per_image(), e.energy_ratio());
 }
 
 void print_one(const Evaluation& e, const DataSet& data, const EvalOptions& o) {
@@ -255,11 +263,11 @@ void print_one(const Evaluation& e, const DataSet& data, const EvalOptions& o) {
                t.images, e.labels.size(), e.image_folder.classes.size(),
                e.image_folder.matched_by_name ? "label" : "sorted order");
   else
-    fmt::print("data set: {} ({} of {} images, {}x{})\n", data.path, t.images, data.idx.count, data.idx.height,
-               data.idx.width);
+    fmt::print("data set: {} ({} of {} images, {}x{})\n", data.path, t.images, data.idx.count,
+               data.idx.height, data.idx.width);
   fmt::print("accuracy: {:.2f}% ({} / {})\n", 100 * e.accuracy(), t.correct, t.images);
-  fmt::print("timesteps: {}  batch: {}  threads: {}  time: {:.3f} ms per image ({:.1f} s in total)\n", e.timesteps,
-             o.batch, o.threads, t.run_ms / double(t.images), e.total_s);
+  fmt::print("timesteps: {}  batch: {}  threads: {}  time: {:.3f} ms per image ({:.1f} s in total)\n",
+             e.timesteps, o.batch, o.threads, t.run_ms / double(t.images), e.total_s);
   fmt::print("firing rate: {:.2f}% (", 100 * e.mean_rate());
   for (size_t k = 0; k < t.rate_sums.size(); ++k)
     fmt::print("{}{} {:.2f}%", k ? ", " : "", t.rate_sums[k].first, 100 * e.rate(k));
@@ -271,31 +279,34 @@ void print_one(const Evaluation& e, const DataSet& data, const EvalOptions& o) {
       fmt::print("  {:>2} {:<20} {:6.2f}% ({} / {})\n", c, label_of(info, int64_t(c)),
                  100.0 * t.class_correct[c] / t.class_images[c], t.class_correct[c], t.class_images[c]);
   if (!e.compare_path.empty())
-    fmt::print("compared with {}: {} / {} predictions identical ({:.2f}%); its accuracy {:.2f}%, "
-               "difference {:+.2f} percentage points\n",
-               e.compare_path, e.c.identical, t.images, 100.0 * e.c.identical / t.images,
-               100.0 * e.c.reference_correct / t.images, 100 * (e.accuracy() - double(e.c.reference_correct) / t.images));
+    fmt::print(
+        "compared with {}: {} / {} predictions identical ({:.2f}%); its accuracy {:.2f}%, "
+        "difference {:+.2f} percentage points\n",
+        e.compare_path, e.c.identical, t.images, 100.0 * e.c.identical / t.images,
+        100.0 * e.c.reference_correct / t.images,
+        100 * (e.accuracy() - double(e.c.reference_correct) / t.images));
 }
 
 // One row per model: the columns of the model zoo table.
 void print_table(const std::vector<Evaluation>& evals) {
   size_t width = 5;
   for (const auto& e : evals) width = std::max(width, e.model_path.size());
-  fmt::print("{:<{}} {:>6} {:>9} {:>11} {:>3} {:>8} {:>9} {:>9} {:>8}  {}\n", "model", width, "images", "accuracy",
-             "same as ref", "T", "firing", "SNN nJ", "ANN nJ", "ANN/SNN", "firing rate per spike layer");
+  fmt::print("{:<{}} {:>6} {:>9} {:>11} {:>3} {:>8} {:>9} {:>9} {:>8}  {}\n", "model", width, "images",
+             "accuracy", "same as ref", "T", "firing", "SNN nJ", "ANN nJ", "ANN/SNN",
+             "firing rate per spike layer");
   for (const auto& e : evals) {
     std::string rates;
     for (size_t k = 0; k < e.t.rate_sums.size(); ++k)
       rates += fmt::format("{}{} {:.1f}%", k ? ", " : "", e.t.rate_sums[k].first, 100 * e.rate(k));
-    const std::string same =
-        e.compare_path.empty() ? "-" : fmt::format("{}/{}", e.c.identical, e.t.images);
-    fmt::print("{:<{}} {:>6} {:>8.2f}% {:>11} {:>3} {:>7.1f}% {:>9.1f} {:>9.1f} {:>8.2f}  {}\n", e.model_path, width,
-               e.t.images, 100 * e.accuracy(), same, e.timesteps, 100 * e.mean_rate(), e.energy_nj_per_image(),
-               e.dense_energy_nj_per_image(), e.energy_ratio(), rates);
+    const std::string same = e.compare_path.empty() ? "-" : fmt::format("{}/{}", e.c.identical, e.t.images);
+    fmt::print("{:<{}} {:>6} {:>8.2f}% {:>11} {:>3} {:>7.1f}% {:>9.1f} {:>9.1f} {:>8.2f}  {}\n", e.model_path,
+               width, e.t.images, 100 * e.accuracy(), same, e.timesteps, 100 * e.mean_rate(),
+               e.energy_nj_per_image(), e.dense_energy_nj_per_image(), e.energy_ratio(), rates);
   }
-  fmt::print("accuracy over the data set; same as ref: predictions equal to the reference's (--compare, "
-             "--golden); firing: all spike layers (spikes / neuron-timesteps); energy per image at 45 nm "
-             "(0.9 pJ per AC, 4.6 pJ per MAC) against the same network as a dense ANN\n");
+  fmt::print(
+      "accuracy over the data set; same as ref: predictions equal to the reference's (--compare, "
+      "--golden); firing: all spike layers (spikes / neuron-timesteps); energy per image at 45 nm "
+      "(0.9 pJ per AC, 4.6 pJ per MAC) against the same network as a dense ANN\n");
 }
 
 // --golden DIR: DIR/<model file name without .onnx>.test_predictions.npy, if it exists.
@@ -310,28 +321,33 @@ std::string golden_for(const std::string& dir, const std::string& model_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Evaluate TernarySpike models on a labeled IDX test set (MNIST, Fashion-MNIST) or a folder of "
-               "images, one subfolder per class: accuracy, firing rates, energy against the dense ANN.",
-               "tseval"};
+  CLI::App app{
+      "Evaluate TernarySpike models on a labeled IDX test set (MNIST, Fashion-MNIST) or a folder of "
+      "images, one subfolder per class: accuracy, firing rates, energy against the dense ANN.",
+      "tseval"};
   std::vector<std::string> model_paths;
   std::string dataset = default_dataset(), predictions_path, compare_path, golden_dir;
   EvalOptions o;
   bool json = false, quiet = false;
-  app.add_option("model", model_paths, "Model files (.onnx); several: one table, one row per model")->required();
+  app.add_option("model", model_paths, "Model files (.onnx); several: one table, one row per model")
+      ->required();
   app.add_option("-d,--dataset", dataset,
                  fmt::format("Folder with t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, or .gz "
                              "(default: {}, from Debian's dataset-fashion-mnist, if installed); or a folder "
                              "of images in one subfolder per class, named after the model's labels (else "
                              "the subfolders in sorted order are classes 0, 1, ...)",
                              kFashionMnistDir));
-  app.add_option("-n,--limit", o.limit, "Evaluate only the first N images")->check(CLI::Range(int64_t{1}, INT64_MAX));
+  app.add_option("-n,--limit", o.limit, "Evaluate only the first N images")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX));
   app.add_option("-b,--batch", o.batch, "Images per Session::run")->check(CLI::Range(1, 100000));
   app.add_option("-t,--timesteps", o.timesteps, "Timesteps T (default: each model's tspike.timesteps)")
       ->check(CLI::Range(1, Limits{}.max_timesteps));
   app.add_option("--threads", o.threads, "Worker threads")->check(CLI::Range(1, 256));
-  app.add_option("--predictions", predictions_path, "Write the predicted class indices as float32 .npy (one model)");
-  app.add_option("--compare", compare_path,
-                 "Count predictions equal to these (a float32 .npy of class indices, e.g. PyTorch's; one model)");
+  app.add_option("--predictions", predictions_path,
+                 "Write the predicted class indices as float32 .npy (one model)");
+  app.add_option(
+      "--compare", compare_path,
+      "Count predictions equal to these (a float32 .npy of class indices, e.g. PyTorch's; one model)");
   app.add_option("--golden", golden_dir,
                  "Compare each model with DIR/<model name>.test_predictions.npy where that file exists");
   app.add_flag("--json", json, "Print one JSON object (several models: {\"models\": [...]})");
@@ -342,11 +358,14 @@ int main(int argc, char** argv) {
       "  tseval models/fashion_tsnet.onnx --compare models/golden/fashion_tsnet.test_predictions.npy\n"
       "  tseval models/*.onnx --golden models/golden          # the model zoo table\n"
       "  tseval model.onnx --dataset ~/mnist --limit 1000 --batch 100 --threads 2 --json\n"
-      "  tseval models/fashion_tsnet.onnx --dataset photos/    (photos/Sneaker/*.png, photos/Bag/*.png, ...)");
+      "  tseval models/fashion_tsnet.onnx --dataset photos/    (photos/Sneaker/*.png, photos/Bag/*.png, "
+      "...)");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
     if (model_paths.size() > 1 && (!compare_path.empty() || !predictions_path.empty())) {
-      fmt::print(stderr, "tseval: error: --compare and --predictions take one model; with several use --golden DIR\n");
+      fmt::print(
+          stderr,
+          "tseval: error: --compare and --predictions take one model; with several use --golden DIR\n");
       return tspike::cli::kExitUsage;
     }
     if (dataset.empty())
@@ -391,8 +410,10 @@ int main(int argc, char** argv) {
       for (const auto& e : evals) fmt::print("{:.2f}\n", 100 * e.accuracy());
       return 0;
     }
-    if (evals.size() == 1) print_one(evals[0], data, o);
-    else print_table(evals);
+    if (evals.size() == 1)
+      print_one(evals[0], data, o);
+    else
+      print_table(evals);
     return 0;
   });
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Pure-numpy reference interpreter for tspike ONNX models.
 
 This is the executable form of docs/format.md (sections 1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsrun: run a TernarySpike model on an image or a .npy tensor and print the
 // top classes, the time per inference and the firing rates.
 #include <fmt/format.h>
@@ -13,10 +14,10 @@
 #include "tools/batch_inputs.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/output_file.hpp"
+#include "tools/profile_report.hpp"
 #include "tools/ranking.hpp"
 #include "tools/trace.hpp"
 #include "tools/tsrun_events.hpp"
-#include "tools/profile_report.hpp"
 #include "tspike/tspike.hpp"
 
 namespace {
@@ -38,12 +39,16 @@ nlohmann::json info_json(const ModelInfo& info) {
   j["spiking"] = !info.spike_nodes.empty();
   if (const std::string note = cli::not_spiking_note(info); !note.empty()) j["notes"].push_back(note);
   for (const auto& l : info.layers)
-    j["layers"].push_back({{"node", l.node}, {"op", l.op_type}, {"multiplication_free", l.multiplication_free},
-                           {"why", l.why}, {"kernel", l.kernel}});
+    j["layers"].push_back({{"node", l.node},
+                           {"op", l.op_type},
+                           {"multiplication_free", l.multiplication_free},
+                           {"why", l.why},
+                           {"kernel", l.kernel}});
   j["folded"] = info.conversion.folded;
   for (const auto& [node, why] : info.conversion.kept_amplitudes)
     j["kept_amplitudes"].push_back({{"node", node}, {"why", why}});
-  for (const auto& [edge, why] : info.conversion.kept_pools) j["kept_pools"].push_back({{"edge", edge}, {"why", why}});
+  for (const auto& [edge, why] : info.conversion.kept_pools)
+    j["kept_pools"].push_back({{"edge", edge}, {"why", why}});
   return j;
 }
 
@@ -62,14 +67,19 @@ void print_info(const ModelInfo& info) {
     fmt::print("  {:<24} {:<7} {:<25} {}\n  {:<24} kernel: {}\n", l.node, l.op_type,
                l.multiplication_free ? "multiplication-free" : "multiplicative", l.why, "", l.kernel);
   if (const std::string note = cli::not_spiking_note(info); !note.empty()) fmt::print("note: {}\n", note);
-  if (info.conversion.already_reparameterized) fmt::print("re-parameterized: yes (by tsconvert)\n");
-  else fmt::print("re-parameterized at load: {} folds\n", info.conversion.folded.size());
+  if (info.conversion.already_reparameterized)
+    fmt::print("re-parameterized: yes (by tsconvert)\n");
+  else
+    fmt::print("re-parameterized at load: {} folds\n", info.conversion.folded.size());
   for (const auto& [node, why] : info.conversion.kept_amplitudes)
     fmt::print("  amplitude kept: {}: {}\n", node, why);
-  for (const auto& [edge, why] : info.conversion.kept_pools) fmt::print("  average pool kept: {}: {}\n", edge, why);
+  for (const auto& [edge, why] : info.conversion.kept_pools)
+    fmt::print("  average pool kept: {}: {}\n", edge, why);
 }
 
-nlohmann::json number_or_null(float v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json number_or_null(float v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
 
 }  // namespace
 
@@ -78,13 +88,15 @@ int main(int argc, char** argv) {
   std::string model_path;
   std::vector<std::string> inputs;
   int timesteps = 0, top = 5, threads = 1, batch = 0;
-  bool json = false, info_only = false, quiet = false, profile = false, layer_major = false, timestep_major = false;
+  bool json = false, info_only = false, quiet = false, profile = false, layer_major = false,
+       timestep_major = false;
   std::string report_path;
   LoadOptions load_options;
   app.add_option("model", model_path, "Model file (.onnx)")->required();
-  app.add_option("-i,--input", inputs,
-                 "Image (PNG, JPEG, BMP, PGM/PPM) or float32 .npy tensor; several files, a folder (its images "
-                 "sorted by name) or a quoted glob run in batches, one line per file");
+  app.add_option(
+      "-i,--input", inputs,
+      "Image (PNG, JPEG, BMP, PGM/PPM) or float32 .npy tensor; several files, a folder (its images "
+      "sorted by name) or a quoted glob run in batches, one line per file");
   app.add_option("-b,--batch", batch,
                  fmt::format("Samples per run with several inputs (default {})", cli::default_batch_size()))
       ->check(CLI::Range(1, 100000));
@@ -92,10 +104,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, Limits{}.max_timesteps));
   app.add_option("-k,--top", top, "Classes to print per sample")->check(CLI::Range(1, 1000));
   app.add_option("--threads", threads, "Worker threads")->check(CLI::Range(1, 256));
-  auto* by_layer = app.add_flag("--layer-major", layer_major,
-                                "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the "
-                                "activations; default where the weights pass the L2 and the copies take <= 64 MiB)");
-  app.add_flag("--timestep-major", timestep_major, "Run timestep by timestep (same outputs)")->excludes(by_layer);
+  auto* by_layer =
+      app.add_flag("--layer-major", layer_major,
+                   "Run layer by layer, each layer's T timesteps back to back (same outputs; T times the "
+                   "activations; default where the weights pass the L2 and the copies take <= 64 MiB)");
+  app.add_flag("--timestep-major", timestep_major, "Run timestep by timestep (same outputs)")
+      ->excludes(by_layer);
   app.add_flag("--json", json, "Print one JSON object (several inputs: one per file, JSON Lines)");
   app.add_flag("--info", info_only, "Print the model's input, outputs, metadata and layers");
   app.add_flag("-q,--quiet", quiet, "Print only the predicted class per sample");
@@ -103,8 +117,9 @@ int main(int argc, char** argv) {
   app.add_option("--trace", trace_dir,
                  "Write every TernarySpike node's output and every graph output at every timestep as .npy "
                  "files [T, N, ...] into this folder, with trace.json naming them");
-  app.add_flag("--profile", profile,
-               "Print per-layer time, spike density, synaptic operations and energy (with --json: in the JSON)");
+  app.add_flag(
+      "--profile", profile,
+      "Print per-layer time, spike density, synaptic operations and energy (with --json: in the JSON)");
   app.add_option("--report", report_path, "Write the profile as a self-contained HTML page with charts");
   std::string engine = "auto", isa = "best";
   app.add_option("--engine", engine,
@@ -126,19 +141,24 @@ int main(int argc, char** argv) {
       "  tsrun model.onnx --input x.npy --trace trace/    (spike maps for comparing with PyTorch)\n"
       "  tsrun model.onnx --input x.npy --profile --report profile.html\n"
       "  tsrun model.onnx --info\n"
-      "  tsrun models/fashion_events.onnx --events models/samples/events/fashion_events_0_ankle_boot.bin --stream");
+      "  tsrun models/fashion_events.onnx --events models/samples/events/fashion_events_0_ankle_boot.bin "
+      "--stream");
 
   return tspike::cli::run_tool(app, argc, argv, [&]() -> int {
-    load_options.engine = engine == "event" ? Engine::kEvent : engine == "dense" ? Engine::kDense : Engine::kAuto;
-    load_options.max_isa = isa == "avx512"   ? InstructionSet::kAvx512
+    load_options.engine = engine == "event"   ? Engine::kEvent
+                          : engine == "dense" ? Engine::kDense
+                                              : Engine::kAuto;
+    load_options.max_isa = isa == "avx512"     ? InstructionSet::kAvx512
                            : isa == "avx2"     ? InstructionSet::kAvx2
                            : isa == "portable" ? InstructionSet::kPortable
                                                : InstructionSet::kBest;
     auto model = Model::load(model_path, load_options);
     const ModelInfo& info = model->info();
     if (info_only) {
-      if (json) fmt::print("{}\n", info_json(info).dump(2));
-      else print_info(info);
+      if (json)
+        fmt::print("{}\n", info_json(info).dump(2));
+      else
+        print_info(info);
       return 0;
     }
     if (cli::is_batch_request(inputs)) {
@@ -175,7 +195,8 @@ int main(int argc, char** argv) {
     // Profiled: one run first, so that one-time kernel setup (oneDNN's first
     // call) does not count as a layer's time.
     if (profile || !report_path.empty()) session.run(input);
-    auto outputs = trace_dir.empty() ? session.run(input) : cli::run_traced(session, input, trace_dir, timesteps);
+    auto outputs =
+        trace_dir.empty() ? session.run(input) : cli::run_traced(session, input, trace_dir, timesteps);
     const RunStats stats = session.stats();
     Profile run_profile;
     if (profile || !report_path.empty()) run_profile = session.profile();
@@ -183,8 +204,8 @@ int main(int argc, char** argv) {
     if (!report_path.empty()) {
       cli::ReportRun run{events.path.empty() ? input_path : events.path, input.shape, {}};
       for (const auto& sample : ranked)
-        run.predictions.push_back({sample.front().index, label_of(info, sample.front().index),
-                                   sample.front().probability});
+        run.predictions.push_back(
+            {sample.front().index, label_of(info, sample.front().index), sample.front().probability});
       cli::write_file(report_path, cli::profile_html(run_profile, info, run));
     }
     // Notes after the run, so that a failure stays one line on stderr.
@@ -207,7 +228,8 @@ int main(int argc, char** argv) {
       for (const auto& sample : ranked) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& r : sample)
-          list.push_back({{"index", r.index}, {"label", label_of(info, r.index)}, {"probability", r.probability}});
+          list.push_back(
+              {{"index", r.index}, {"label", label_of(info, r.index)}, {"probability", r.probability}});
         j["top"].push_back(std::move(list));
       }
       j["firing_rates"] = nlohmann::json::object();
@@ -233,15 +255,16 @@ int main(int argc, char** argv) {
       fmt::print("sample {}: {} (class {}, p = {:.4f})\n", s, label_of(info, best.index), best.index,
                  best.probability);
       for (size_t r = 1; r < ranked[s].size(); ++r)
-        fmt::print("    {:<20} (class {}, p = {:.4f})\n", label_of(info, ranked[s][r].index), ranked[s][r].index,
-                   ranked[s][r].probability);
+        fmt::print("    {:<20} (class {}, p = {:.4f})\n", label_of(info, ranked[s][r].index),
+                   ranked[s][r].index, ranked[s][r].probability);
     }
     if (!quiet) {
       fmt::print("timesteps: {}  batch: {}  time: {:.3f} ms per inference\n", stats.timesteps, stats.batch,
                  stats.time_ms);
       fmt::print("firing rate: {:.2f}% (", 100 * stats.mean_firing_rate);
       for (size_t k = 0; k < stats.firing_rates.size(); ++k)
-        fmt::print("{}{} {:.2f}%", k ? ", " : "", stats.firing_rates[k].first, 100 * stats.firing_rates[k].second);
+        fmt::print("{}{} {:.2f}%", k ? ", " : "", stats.firing_rates[k].first,
+                   100 * stats.firing_rates[k].second);
       fmt::print(")\n");
     }
     if (profile) fmt::print("{}", cli::profile_table(run_profile));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsrun's event-camera input (tools/tsrun_events.cpp): --events FILE reads a
 // recording and bins it into the model's frames; --stream feeds the frames
 // one by one through Session::step and prints the running prediction after
@@ -5,7 +6,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,7 +15,7 @@
 namespace tspike::cli {
 
 struct EventOptions {
-  std::string path;         // --events
+  std::string path;  // --events
   std::string format = "auto";
   bool stream = false;      // --stream
   std::string save_frames;  // --save-frames FILE.npy

@@ -1,12 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 // classify: the smallest useful program on tspike's C++ API. Loads a model,
 // reads an image, runs the network over its timesteps and prints the label.
 //   classify MODEL.onnx IMAGE [TIMESTEPS]
-#include <tspike/tspike.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <tspike/tspike.hpp>
 
 int main(int argc, char** argv) {
   if (argc < 3) {

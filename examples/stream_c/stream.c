@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Streams an image through a model one timestep at a time from C (C89): the
  * library preprocesses the image into our buffer as the model says, each
  * tspike_session_step feeds one timestep, and tspike_session_readout gives
@@ -9,7 +10,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-
 #include <tspike/tspike_c.h>
 
 static size_t argmax(const float* v, size_t n) {
@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   image = (float*)malloc(size * sizeof(float));
-  if (!image || tspike_model_load_image(model, argv[2], image, size, &status) != TSPIKE_OK) return fail(status);
+  if (!image || tspike_model_load_image(model, argv[2], image, size, &status) != TSPIKE_OK)
+    return fail(status);
   shape[0] = 1;
   shape[1] = tspike_model_input_dim(model, 1);
   shape[2] = tspike_model_input_dim(model, 2);

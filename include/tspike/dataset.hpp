@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Labeled image data sets in the IDX format of MNIST and Fashion-MNIST
 // (files such as t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, plain or
 // gzip-compressed), and their conversion to a model's input.
@@ -42,20 +43,21 @@ struct LabeledImages {
 
 // Reads an images file (rank 3) and a labels file (rank 1) of the same count.
 TSPIKE_API LabeledImages load_idx(const std::string& images_path, const std::string& labels_path,
-                       const Limits& limits = {});
+                                  const Limits& limits = {});
 
 // Reads DIR/PREFIX-images-idx3-ubyte and DIR/PREFIX-labels-idx1-ubyte, each
 // with or without ".gz" (the plain file wins). prefix "t10k" is the test set.
 TSPIKE_API LabeledImages load_idx_dir(const std::string& dir, const std::string& prefix = "t10k",
-                           const Limits& limits = {});
+                                      const Limits& limits = {});
 
 // Images [first, first + count) as the model's input [count, C, H, W],
 // preprocessed as load_image does: gray copied to every channel (C is 1 or 3),
 // then (pixel * image.scale - mean[c]) / std[c]. There is no resize: an input
 // whose H x W differs from the images' is refused (kBadInput). Reuses `out`'s
 // storage when its size fits.
-TSPIKE_API void images_to_input(const LabeledImages& set, int64_t first, int64_t count, const ModelInfo& model,
-                     Tensor& out);
-TSPIKE_API Tensor images_to_input(const LabeledImages& set, int64_t first, int64_t count, const ModelInfo& model);
+TSPIKE_API void images_to_input(const LabeledImages& set, int64_t first, int64_t count,
+                                const ModelInfo& model, Tensor& out);
+TSPIKE_API Tensor images_to_input(const LabeledImages& set, int64_t first, int64_t count,
+                                  const ModelInfo& model);
 
 }  // namespace tspike

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors raised by the tspike library.
 //
 // Every failure caused by outside input (a model file, an image, a tensor, an
@@ -28,8 +29,7 @@ TSPIKE_API std::string_view to_string(ErrorCode code);
 
 class TSPIKE_API Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
   ErrorCode code() const { return code_; }
 
  private:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Event-camera (DVS) recordings and their binning into frames for a model
 // with sequence encoding (docs/events.md).
 //
@@ -68,9 +69,9 @@ struct EventBinning {
   int width = 0, height = 0;  // sensor size; an event outside it is an error
   int polarities = 2;         // 2: OFF and ON channels; 1: both counted in one channel
   Slicing slicing = Slicing::kTimeBins;
-  int64_t bins = 0;            // kTimeBins, kEventBins
-  double time_window = 0;      // kTimeWindow, microseconds
-  int64_t event_count = 0;     // kEventCount
+  int64_t bins = 0;                 // kTimeBins, kEventBins
+  double time_window = 0;           // kTimeWindow, microseconds
+  int64_t event_count = 0;          // kEventCount
   bool include_incomplete = false;  // kTimeWindow, kEventCount: keep the last, shorter frame
   bool binary = false;              // frames hold 1 where a pixel had events, else counts
 };

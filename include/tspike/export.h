@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TSPIKE_API marks what libtspike exports. The library is compiled with
  * hidden visibility, so only declarations marked here (the public API) are
  * visible to programs that link the shared library; internal symbols stay

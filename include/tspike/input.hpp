@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading inputs for a model: images (PNG, JPEG, BMP, PGM/PPM)
 // and float32 .npy tensors.
 #pragma once
@@ -32,9 +33,10 @@ TSPIKE_API Tensor load_image(const std::string& path, const ModelInfo& model, co
                              ImagePreprocessing* done);
 // The same from the bytes of an image file; `name` names it in errors.
 TSPIKE_API Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name,
-                              const ModelInfo& model, const Limits& limits = {});
+                                         const ModelInfo& model, const Limits& limits = {});
 TSPIKE_API Tensor load_image_from_memory(const void* data, std::size_t size, const std::string& name,
-                                         const ModelInfo& model, const Limits& limits, ImagePreprocessing* done);
+                                         const ModelInfo& model, const Limits& limits,
+                                         ImagePreprocessing* done);
 
 // Reads a little-endian float32 .npy file (C order). The header is checked
 // against the file size and the limits before anything is allocated.
@@ -42,7 +44,7 @@ TSPIKE_API Tensor load_image_from_memory(const void* data, std::size_t size, con
 TSPIKE_API Tensor load_npy(const std::string& path, const Limits& limits = {});
 // The same from the bytes of a .npy file; `name` names it in errors.
 TSPIKE_API Tensor load_npy_from_memory(const void* data, std::size_t size, const std::string& name,
-                            const Limits& limits = {});
+                                       const Limits& limits = {});
 
 // Writes a float32 .npy file. Throws Error(kIO).
 TSPIKE_API void save_npy(const std::string& path, const Tensor& tensor);

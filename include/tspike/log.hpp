@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Library logging that the host controls.
 //
 // tspike is silent by default: nothing is logged until the host raises the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike::Model: a loaded, validated, re-parameterized TernarySpike model.
 //
 // Ownership and threads: Model::load returns a shared_ptr to an immutable
@@ -88,8 +89,8 @@ struct ConversionReport {
 
 // Limits that protect the host from hostile files. Raise them for big models.
 struct Limits {
-  std::size_t max_file_bytes = std::size_t{2} << 30;   // 2 GiB
-  int64_t max_tensor_elements = int64_t{1} << 28;       // 1 GiB of float32
+  std::size_t max_file_bytes = std::size_t{2} << 30;  // 2 GiB
+  int64_t max_tensor_elements = int64_t{1} << 28;     // 1 GiB of float32
   int64_t max_arena_bytes = int64_t{4} << 30;
   int64_t max_nodes = 100000;
   int max_timesteps = 10000;
@@ -151,10 +152,8 @@ class TSPIKE_API Model {
  public:
   // Parses, checks (ONNX checker + shape inference + the format's rules),
   // re-parameterizes and prepares the model. Throws tspike::Error.
-  static std::shared_ptr<const Model> load(const std::string& path,
-                                           const LoadOptions& options = {});
-  static std::shared_ptr<const Model> load_from_memory(const void* data,
-                                                       std::size_t size,
+  static std::shared_ptr<const Model> load(const std::string& path, const LoadOptions& options = {});
+  static std::shared_ptr<const Model> load_from_memory(const void* data, std::size_t size,
                                                        const std::string& name,
                                                        const LoadOptions& options = {});
 

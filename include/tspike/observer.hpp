@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Watching what nodes compute, timestep by timestep (Session::observe): for
 // comparing a network with its PyTorch run layer by layer, or for recording
 // spike maps (tsrun --trace writes them as .npy files).
@@ -14,12 +15,12 @@ namespace tspike {
 // the Session: valid only during the observer call. Copy what you keep (the
 // runtime reuses the memory for other values in the next timestep).
 struct NodeOutput {
-  int timestep = 0;             // 0-based: since run() started, or since reset() for step()
-  const std::string& node;      // the node's name (ONNX NodeProto.name)
-  const std::string& op_type;   // "TernarySpike", "Conv", ...
-  const std::string& value;     // the output value's name
-  const Shape& shape;           // [N, ...] for this timestep
-  const float* data;            // element_count(shape) floats, row-major
+  int timestep = 0;            // 0-based: since run() started, or since reset() for step()
+  const std::string& node;     // the node's name (ONNX NodeProto.name)
+  const std::string& op_type;  // "TernarySpike", "Conv", ...
+  const std::string& value;    // the output value's name
+  const Shape& shape;          // [N, ...] for this timestep
+  const float* data;           // element_count(shape) floats, row-major
 };
 
 // Called on the thread that runs the Session, after the timestep's nodes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike::Profile: where time, spikes and synaptic operations go in a run,
 // per node, with the energy estimate of the format spec (section 5).
 //
@@ -49,8 +50,8 @@ enum class SynapseKind {
 struct NodeProfile {
   std::string name;
   std::string op_type;
-  Shape output_shape;  // the first output, for the run's batch size
-  bool folded = false;  // constant, computed once when planning: never runs
+  Shape output_shape;           // the first output, for the run's batch size
+  bool folded = false;          // constant, computed once when planning: never runs
   std::vector<double> time_ms;  // wall time per timestep (0 where it did not run)
   double total_time_ms = 0;
 
@@ -61,9 +62,9 @@ struct NodeProfile {
 
   // Conv / Gemm / MatMul nodes.
   SynapseKind synapses = SynapseKind::kNone;
-  std::vector<int64_t> ops;  // AC or MAC (see synapses) per timestep
-  int64_t ac = 0, mac = 0;   // over all timesteps
-  int64_t dense_macs = 0;    // one dense-ANN pass: every connection (as trained)
+  std::vector<int64_t> ops;    // AC or MAC (see synapses) per timestep
+  int64_t ac = 0, mac = 0;     // over all timesteps
+  int64_t dense_macs = 0;      // one dense-ANN pass: every connection (as trained)
   double energy_pj = 0;        // ac * 0.9 + mac * 4.6
   double dense_energy_pj = 0;  // dense_macs * 4.6
 };

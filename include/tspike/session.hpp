@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike::Session: the per-run state of a model (membrane potentials, memory
 // arena, readout accumulators).
 //
@@ -66,9 +67,9 @@ struct RunStats {
   // Firing rate of each TernarySpike node, graph order:
   // nonzero spikes / (elements x T x N).
   std::vector<std::pair<std::string, double>> firing_rates;
-  double mean_firing_rate = 0;  // over all spike elements of all nodes
+  double mean_firing_rate = 0;        // over all spike elements of all nodes
   std::vector<int64_t> spike_counts;  // nonzero spikes per node, same order as firing_rates
-  bool layer_major = false;  // the last run() went layer by layer (SessionOptions::layer_major)
+  bool layer_major = false;           // the last run() went layer by layer (SessionOptions::layer_major)
 };
 
 class TSPIKE_API Session {

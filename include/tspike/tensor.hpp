@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A plain owning float32 tensor, used to pass inputs to and outputs from the
 // runtime. Row-major; shape is a list of dimensions.
 // Value semantics: a Tensor owns its data, and the runtime keeps no

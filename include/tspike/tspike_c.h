@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The C API of tspike: load a model, run it, read its outputs.
  *
  * C89-compatible. Every function is safe to call with NULL handles (it
@@ -36,16 +37,16 @@ typedef struct tspike_status tspike_status;
 
 typedef enum tspike_code {
   TSPIKE_OK = 0,
-  TSPIKE_ERR_PARSE = 1,           /* not a readable ONNX / image / .npy file */
-  TSPIKE_ERR_INVALID_MODEL = 2,   /* breaks the format or ONNX's rules */
-  TSPIKE_ERR_UNSUPPORTED_OP = 3,  /* an op or attribute the runtime lacks */
-  TSPIKE_ERR_SHAPE_MISMATCH = 4,  /* shapes that do not fit together */
-  TSPIKE_ERR_RESOURCE_LIMIT = 5,  /* a size beyond the configured limits */
-  TSPIKE_ERR_BAD_INPUT = 6,       /* an input or option that does not fit */
-  TSPIKE_ERR_IO = 7,              /* a file that cannot be read or written */
+  TSPIKE_ERR_PARSE = 1,            /* not a readable ONNX / image / .npy file */
+  TSPIKE_ERR_INVALID_MODEL = 2,    /* breaks the format or ONNX's rules */
+  TSPIKE_ERR_UNSUPPORTED_OP = 3,   /* an op or attribute the runtime lacks */
+  TSPIKE_ERR_SHAPE_MISMATCH = 4,   /* shapes that do not fit together */
+  TSPIKE_ERR_RESOURCE_LIMIT = 5,   /* a size beyond the configured limits */
+  TSPIKE_ERR_BAD_INPUT = 6,        /* an input or option that does not fit */
+  TSPIKE_ERR_IO = 7,               /* a file that cannot be read or written */
   TSPIKE_ERR_INVALID_ARGUMENT = 8, /* a NULL handle, index out of range... */
   TSPIKE_ERR_OUT_OF_MEMORY = 9,
-  TSPIKE_ERR_INTERNAL = 10        /* a bug in tspike: please report it */
+  TSPIKE_ERR_INTERNAL = 10 /* a bug in tspike: please report it */
 } tspike_code;
 
 /* The library's version, "MAJOR.MINOR.PATCH" (TSPIKE_VERSION_STRING in
@@ -53,7 +54,7 @@ typedef enum tspike_code {
 TSPIKE_API const char* tspike_version(void);
 
 /* ---- Status ---- */
-TSPIKE_API tspike_code tspike_status_code(const tspike_status* status); /* TSPIKE_OK for NULL */
+TSPIKE_API tspike_code tspike_status_code(const tspike_status* status);    /* TSPIKE_OK for NULL */
 TSPIKE_API const char* tspike_status_message(const tspike_status* status); /* "" for NULL */
 TSPIKE_API void tspike_status_free(tspike_status* status);
 /* A short name of a code: "parse", "bad input", ... */
@@ -83,12 +84,12 @@ typedef enum {
   TSPIKE_ISA_PORTABLE = 3
 } tspike_isa;
 typedef struct tspike_load_options {
-  size_t struct_size;      /* sizeof(tspike_load_options) */
-  int engine;              /* a tspike_engine; default TSPIKE_ENGINE_AUTO */
-  int max_isa;             /* a tspike_isa: a cap on the kernels' instruction set; default best */
-  int reference_kernels;   /* nonzero: every op keeps its reference kernel; default 0 */
-  int fuse_neurons;        /* ignored (kept so that older callers still build): the option was removed */
-  int neuron_event_maps;   /* ignored (kept so that older callers still build): the option was removed */
+  size_t struct_size;    /* sizeof(tspike_load_options) */
+  int engine;            /* a tspike_engine; default TSPIKE_ENGINE_AUTO */
+  int max_isa;           /* a tspike_isa: a cap on the kernels' instruction set; default best */
+  int reference_kernels; /* nonzero: every op keeps its reference kernel; default 0 */
+  int fuse_neurons;      /* ignored (kept so that older callers still build): the option was removed */
+  int neuron_event_maps; /* ignored (kept so that older callers still build): the option was removed */
 } tspike_load_options;
 TSPIKE_API void tspike_load_options_init(tspike_load_options* options);
 /* tspike_model_load with options (NULL: the defaults). A value out of range
@@ -118,14 +119,14 @@ TSPIKE_API void tspike_session_free(tspike_session* session);
 
 /* Session options (tspike::SessionOptions), struct_size as above. */
 typedef struct tspike_session_options {
-  size_t struct_size;  /* sizeof(tspike_session_options) */
-  int timesteps;       /* 0: the model's; default 0 */
-  int threads;         /* worker threads used inside kernels; default 1 */
-  int allow_spinning;  /* nonzero: idle workers poll about 1 ms before they sleep; default 1 */
-  int layer_major;     /* nonzero: run layer by layer, each layer's T timesteps back to back; default 0 */
-  int timestep_major;  /* nonzero: run timestep by timestep; default 0 (both 0: layer by layer where it
-                          pays and fits, see SessionOptions) */
-  int profile;         /* nonzero: record a per-node profile (tspike_session_read_profile); default 0 */
+  size_t struct_size; /* sizeof(tspike_session_options) */
+  int timesteps;      /* 0: the model's; default 0 */
+  int threads;        /* worker threads used inside kernels; default 1 */
+  int allow_spinning; /* nonzero: idle workers poll about 1 ms before they sleep; default 1 */
+  int layer_major;    /* nonzero: run layer by layer, each layer's T timesteps back to back; default 0 */
+  int timestep_major; /* nonzero: run timestep by timestep; default 0 (both 0: layer by layer where it
+                         pays and fits, see SessionOptions) */
+  int profile;        /* nonzero: record a per-node profile (tspike_session_read_profile); default 0 */
 } tspike_session_options;
 TSPIKE_API void tspike_session_options_init(tspike_session_options* options);
 /* tspike_session_create with options (NULL: the defaults). */
@@ -200,8 +201,9 @@ TSPIKE_API size_t tspike_model_image_size(const tspike_model* model);
 TSPIKE_API tspike_code tspike_model_load_image(const tspike_model* model, const char* path, float* buffer,
                                                size_t capacity, tspike_status** status);
 /* The same from the bytes of an image file. */
-TSPIKE_API tspike_code tspike_model_load_image_from_memory(const tspike_model* model, const void* data, size_t size,
-                                                           float* buffer, size_t capacity, tspike_status** status);
+TSPIKE_API tspike_code tspike_model_load_image_from_memory(const tspike_model* model, const void* data,
+                                                           size_t size, float* buffer, size_t capacity,
+                                                           tspike_status** status);
 
 /* ---- Profile (docs/profiling.md) ---- */
 /* Takes the profile of the last run, or of the steps since reset, from a
@@ -212,45 +214,46 @@ TSPIKE_API tspike_code tspike_session_read_profile(tspike_session* session, tspi
 /* Counts are doubles (exact below 2^53), for C89. Fill struct_size (or use
  * the _init functions) so that a later library can add fields. */
 typedef struct tspike_node_profile {
-  size_t struct_size;        /* sizeof(tspike_node_profile) */
-  const char* name;          /* valid until the next tspike_session_read_profile */
+  size_t struct_size; /* sizeof(tspike_node_profile) */
+  const char* name;   /* valid until the next tspike_session_read_profile */
   const char* op_type;
-  double time_ms;            /* over all timesteps */
-  double spike_density;      /* TernarySpike: nonzero spikes / (elements x N), mean over timesteps; else -1 */
-  double ac, mac;            /* synaptic operations of a Conv / Gemm / MatMul (AC fed by spikes, else MAC) */
-  double energy_pj;          /* ac * 0.9 + mac * 4.6 */
+  double time_ms;       /* over all timesteps */
+  double spike_density; /* TernarySpike: nonzero spikes / (elements x N), mean over timesteps; else -1 */
+  double ac, mac;       /* synaptic operations of a Conv / Gemm / MatMul (AC fed by spikes, else MAC) */
+  double energy_pj;     /* ac * 0.9 + mac * 4.6 */
 } tspike_node_profile;
 typedef struct tspike_profile_totals {
-  size_t struct_size;      /* sizeof(tspike_profile_totals) */
+  size_t struct_size; /* sizeof(tspike_profile_totals) */
   int timesteps;
   long batch;
   double time_ms;
   double ac, mac, dense_macs;
-  double energy_pj;        /* the SNN run */
-  double dense_energy_pj;  /* the same network as a dense ANN, one pass */
+  double energy_pj;       /* the SNN run */
+  double dense_energy_pj; /* the same network as a dense ANN, one pass */
 } tspike_profile_totals;
 TSPIKE_API void tspike_node_profile_init(tspike_node_profile* node);
 TSPIKE_API void tspike_profile_totals_init(tspike_profile_totals* totals);
 TSPIKE_API size_t tspike_session_profile_node_count(const tspike_session* session);
 TSPIKE_API tspike_code tspike_session_profile_node(const tspike_session* session, size_t index,
                                                    tspike_node_profile* node, tspike_status** status);
-TSPIKE_API tspike_code tspike_session_profile_totals(const tspike_session* session, tspike_profile_totals* totals,
-                                                     tspike_status** status);
+TSPIKE_API tspike_code tspike_session_profile_totals(const tspike_session* session,
+                                                     tspike_profile_totals* totals, tspike_status** status);
 
 /* ---- Event cameras (docs/events.md) ---- */
 /* One event. Fixed layout (not versioned): timestamps in microseconds as a
  * double (whole numbers, exact below 2^53), events in time order. */
 typedef struct tspike_event {
-  double t;  /* timestamp, microseconds */
-  int x, y;  /* pixel column and row */
-  int p;     /* polarity: 1 ON (brighter); 0 or -1 OFF */
+  double t; /* timestamp, microseconds */
+  int x, y; /* pixel column and row */
+  int p;    /* polarity: 1 ON (brighter); 0 or -1 OFF */
 } tspike_event;
 
 /* A recording read from a file: N-MNIST / N-Caltech101 (.bin), NumPy
  * .npy / .npz with fields t, x, y, p, Prophesee EVT 2.0 (.raw), by
  * extension. `model` (may be NULL) gives the limits. */
 typedef struct tspike_events tspike_events;
-TSPIKE_API tspike_events* tspike_events_read(const char* path, const tspike_model* model, tspike_status** status);
+TSPIKE_API tspike_events* tspike_events_read(const char* path, const tspike_model* model,
+                                             tspike_status** status);
 TSPIKE_API size_t tspike_events_count(const tspike_events* events);
 TSPIKE_API const tspike_event* tspike_events_data(const tspike_events* events); /* count events */
 TSPIKE_API void tspike_events_free(tspike_events* events);
@@ -289,10 +292,11 @@ typedef struct tspike_frames tspike_frames;
 TSPIKE_API tspike_frames* tspike_events_to_frames(const tspike_model* model, const tspike_event* events,
                                                   size_t count, const tspike_binning* binning,
                                                   tspike_status** status);
-TSPIKE_API size_t tspike_frames_count(const tspike_frames* frames);             /* T */
-TSPIKE_API size_t tspike_frames_rank(const tspike_frames* frames);              /* of one frame */
-TSPIKE_API long tspike_frames_dim(const tspike_frames* frames, size_t axis);    /* of one frame */
-TSPIKE_API const float* tspike_frames_data(const tspike_frames* frames, size_t index); /* frame index; NULL past the end */
+TSPIKE_API size_t tspike_frames_count(const tspike_frames* frames);          /* T */
+TSPIKE_API size_t tspike_frames_rank(const tspike_frames* frames);           /* of one frame */
+TSPIKE_API long tspike_frames_dim(const tspike_frames* frames, size_t axis); /* of one frame */
+TSPIKE_API const float* tspike_frames_data(const tspike_frames* frames,
+                                           size_t index); /* frame index; NULL past the end */
 TSPIKE_API void tspike_frames_free(tspike_frames* frames);
 
 /* ---- Logging (see tspike/log.hpp) ---- */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The version of the tspike library a program runs with. TSPIKE_VERSION_*
 // (tspike/version.h, included here) is the version of the headers it was
 // compiled with; the two differ when a program runs against another build

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """tspike.dask.classify on the Fashion-MNIST test set with a LocalCluster of
 1 and of 2 worker processes (one thread each): images per second and the
 ratio.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """What Python adds to a run: tspike.Session.run from Python against the
 C++ Session::run looped in C++, on the same Session and input, side by
 side in one process (rounds alternate, medians compared).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Sessions on Python threads: one thread running N inferences against two
 threads running N each (two Sessions sharing one Model), rounds
 alternating; the speed-up in throughput says how much run() runs outside

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What every Python benchmark prints about the machine: the CPU (lscpu's
 model name and count) and the load average, which on a shared machine says
 how much of it the run had."""

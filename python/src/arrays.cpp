@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NumPy in and out: the conversion rule for inputs (float32 C-contiguous
 // passes without a copy) and outputs as new arrays.
 #include <fmt/format.h>
@@ -39,9 +40,9 @@ InputArray as_float32(py::handle x, const char* what, Shape& shape, const Limits
     try {
       in.array = py::module_::import("numpy").attr("asarray")(x);
     } catch (py::error_already_set& e) {
-      throw Error(ErrorCode::kBadInput, fmt::format("{} of type {} is not an array: {}", what,
-                                                    std::string(py::str(py::type::handle_of(x).attr("__name__"))),
-                                                    e.what()));
+      throw Error(ErrorCode::kBadInput,
+                  fmt::format("{} of type {} is not an array: {}", what,
+                              std::string(py::str(py::type::handle_of(x).attr("__name__"))), e.what()));
     }
   }
   const char kind = in.array.dtype().kind();
@@ -88,7 +89,8 @@ py::tuple shape_tuple(const Shape& shape) {
 std::string fspath(py::handle path) {
   py::object p = py::module_::import("os").attr("fspath")(path);
   if (!py::isinstance<py::str>(p))
-    throw Error(ErrorCode::kBadInput, "a path given as bytes: pass a str or os.PathLike (bytes are file contents)");
+    throw Error(ErrorCode::kBadInput,
+                "a path given as bytes: pass a str or os.PathLike (bytes are file contents)");
   // File names are bytes to the OS: fsencode keeps undecodable ones as they were.
   return py::module_::import("os").attr("fsencode")(p).cast<std::string>();
 }

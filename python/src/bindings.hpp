@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pieces of the Python module tspike._tspike (pybind11), one file each:
 // errors and arrays (the conversions every call uses), model, session, io.
 #pragma once

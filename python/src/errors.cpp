@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike::Error as Python exceptions: the classes live in tspike/_errors.py
 // (one per ErrorCode, some also ValueError or OSError); this raises them.
 #include "python/src/bindings.hpp"
@@ -8,13 +9,20 @@ namespace {
 
 int code_number(ErrorCode code) {
   switch (code) {  // the C API's TSPIKE_ERR_* numbers, as tspike.ErrorCode
-    case ErrorCode::kParse: return 1;
-    case ErrorCode::kInvalidModel: return 2;
-    case ErrorCode::kUnsupportedOp: return 3;
-    case ErrorCode::kShapeMismatch: return 4;
-    case ErrorCode::kResourceLimit: return 5;
-    case ErrorCode::kBadInput: return 6;
-    case ErrorCode::kIO: return 7;
+    case ErrorCode::kParse:
+      return 1;
+    case ErrorCode::kInvalidModel:
+      return 2;
+    case ErrorCode::kUnsupportedOp:
+      return 3;
+    case ErrorCode::kShapeMismatch:
+      return 4;
+    case ErrorCode::kResourceLimit:
+      return 5;
+    case ErrorCode::kBadInput:
+      return 6;
+    case ErrorCode::kIO:
+      return 7;
   }
   return 0;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Files in and out: images, .npy, IDX data sets, and conversion
 // (tsconvert as a function).
 #include <fmt/format.h>
@@ -80,17 +81,20 @@ py::tuple load_idx(py::handle images_path, py::handle labels_path, const Limits*
 
 py::array images_to_input(py::handle images_obj, py::handle model_obj) {
   const ModelHandle& model = as_model(model_obj);
-  py::array images = py::isinstance<py::array>(images_obj) ? py::reinterpret_borrow<py::array>(images_obj)
-                                                           : py::array(py::module_::import("numpy").attr("asarray")(images_obj));
+  py::array images = py::isinstance<py::array>(images_obj)
+                         ? py::reinterpret_borrow<py::array>(images_obj)
+                         : py::array(py::module_::import("numpy").attr("asarray")(images_obj));
   if (!images.dtype().is(py::dtype::of<uint8_t>()) || (images.ndim() != 3 && images.ndim() != 2))
-    throw Error(ErrorCode::kBadInput,
-                fmt::format("images_to_input: expected uint8 gray images [N, H, W] (or one [H, W]), got {} of "
-                            "shape {}",
-                            std::string(py::str(images.dtype())), std::string(py::str(images.attr("shape")))));
+    throw Error(
+        ErrorCode::kBadInput,
+        fmt::format("images_to_input: expected uint8 gray images [N, H, W] (or one [H, W]), got {} of "
+                    "shape {}",
+                    std::string(py::str(images.dtype())), std::string(py::str(images.attr("shape")))));
   if (images.size() > model.model->limits().max_tensor_elements)
-    throw Error(ErrorCode::kResourceLimit, fmt::format("images_to_input: {} pixels, more than the limit on tensor "
-                                                       "elements ({})",
-                                                       images.size(), model.model->limits().max_tensor_elements));
+    throw Error(ErrorCode::kResourceLimit,
+                fmt::format("images_to_input: {} pixels, more than the limit on tensor "
+                            "elements ({})",
+                            images.size(), model.model->limits().max_tensor_elements));
   py::array_t<uint8_t, py::array::c_style | py::array::forcecast> pixels(images);
   LabeledImages set;
   const bool one = pixels.ndim() == 2;
@@ -227,7 +231,8 @@ and pixel count (checked from the header, before decoding).)");
         R"(Read a float32 .npy file (a path or the file's bytes) with the runtime's
 checked reader (the header against the file size and the limits before
 allocating). numpy.load reads the same files; this is the one tsrun uses.)");
-  m.def("load_idx_dir", &load_idx_dir, py::arg("dir"), py::arg("prefix") = "t10k", py::arg("limits") = py::none(),
+  m.def("load_idx_dir", &load_idx_dir, py::arg("dir"), py::arg("prefix") = "t10k",
+        py::arg("limits") = py::none(),
         R"(Read an IDX data set (MNIST, Fashion-MNIST): DIR/PREFIX-images-idx3-ubyte
 and DIR/PREFIX-labels-idx1-ubyte, plain or .gz. Returns (images, labels):
 uint8 arrays [N, H, W] and [N]. prefix "t10k" is the test set, "train"

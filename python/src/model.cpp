@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike.Limits and tspike.Model.
 #include <fmt/format.h>
 
@@ -19,7 +20,8 @@ InstructionSet parse_isa(const std::string& s) {
   if (s == "avx512") return InstructionSet::kAvx512;
   if (s == "avx2") return InstructionSet::kAvx2;
   if (s == "portable") return InstructionSet::kPortable;
-  throw Error(ErrorCode::kBadInput, fmt::format("isa '{}': expected 'best', 'avx512', 'avx2' or 'portable'", s));
+  throw Error(ErrorCode::kBadInput,
+              fmt::format("isa '{}': expected 'best', 'avx512', 'avx2' or 'portable'", s));
 }
 
 py::dict value_dict(const ValueInfo& v) {
@@ -39,8 +41,7 @@ py::list text_list(const std::vector<std::string>& v) {
 }
 
 ModelHandle load(py::handle source, const std::string& engine, const std::string& isa, bool reference_kernels,
-                 bool reparameterize, const Limits* limits,
-                 const std::string& name) {
+                 bool reparameterize, const Limits* limits, const std::string& name) {
   LoadOptions o;
   o.engine = parse_engine(engine);
   o.max_isa = parse_isa(isa);
@@ -49,7 +50,8 @@ ModelHandle load(py::handle source, const std::string& engine, const std::string
   if (limits) o.limits = *limits;
   ModelHandle h;
   if (is_file_contents(source)) {
-    py::buffer_info buf = py::reinterpret_borrow<py::buffer>(source).request();  // holds the buffer: no resize
+    py::buffer_info buf =
+        py::reinterpret_borrow<py::buffer>(source).request();  // holds the buffer: no resize
     const std::size_t size = static_cast<std::size_t>(buf.size * buf.itemsize);
     py::gil_scoped_release unlocked;
     h.model = Model::load_from_memory(buf.ptr, size, name.empty() ? "<bytes>" : name, o);
@@ -149,7 +151,8 @@ allocated. Raise them for big models: ``tspike.Limits(max_file_bytes=8 << 30)``.
            }),
            "Limits(**overrides): the defaults, with any named limit changed.")
       .def_readwrite("max_file_bytes", &Limits::max_file_bytes, "Largest model, image or .npy file (2 GiB).")
-      .def_readwrite("max_tensor_elements", &Limits::max_tensor_elements, "Most elements of one tensor (2**28).")
+      .def_readwrite("max_tensor_elements", &Limits::max_tensor_elements,
+                     "Most elements of one tensor (2**28).")
       .def_readwrite("max_arena_bytes", &Limits::max_arena_bytes, "Most memory one Session plans (4 GiB).")
       .def_readwrite("max_nodes", &Limits::max_nodes, "Most nodes in a graph (100000).")
       .def_readwrite("max_timesteps", &Limits::max_timesteps, "Most timesteps of a run (10000).")
@@ -177,8 +180,8 @@ allocated. Raise them for big models: ``tspike.Limits(max_file_bytes=8 << 30)``.
 Immutable once loaded: share one Model between any number of Sessions on
 any threads. Load with ``tspike.Model.load(path_or_bytes, ...)``.)")
       .def_static("load", &load, py::arg("source"), py::kw_only(), py::arg("engine") = "auto",
-                  py::arg("isa") = "best", py::arg("reference_kernels") = false, py::arg("reparameterize") = true,
-                  py::arg("limits") = py::none(), py::arg("name") = "",
+                  py::arg("isa") = "best", py::arg("reference_kernels") = false,
+                  py::arg("reparameterize") = true, py::arg("limits") = py::none(), py::arg("name") = "",
                   R"(Load a model from a path (str or os.PathLike) or from the file's bytes.
 
 Parses, checks (ONNX checker, shape inference, the format's rules),
@@ -197,24 +200,29 @@ name: what errors call the model when it is loaded from bytes.
 
 Raises tspike.Error (a subclass per ErrorCode) naming the file, node and
 tensor at fault.)")
-      .def_property_readonly("info", [](const ModelHandle& h) { return info_dict(h.model->info()); },
-                             R"(The model as plain Python objects (a new dict at each access):
+      .def_property_readonly(
+          "info", [](const ModelHandle& h) { return info_dict(h.model->info()); },
+          R"(The model as plain Python objects (a new dict at each access):
 path, input and outputs (name, shape with None for unknown dimensions,
 dim_names), timesteps, encoding, readout, labels, image preprocessing
 (scale, mean, std), reparameterized, metadata (every tspike.* entry),
 op_counts, spike_nodes (TernarySpike nodes in graph order), layers (each
 Conv / Gemm / MatMul: node, op, multiplication_free, why, kernel), folded
 and kept_amplitudes (what conversion did).)")
-      .def_property_readonly("limits", [](const ModelHandle& h) { return h.model->limits(); },
-                             "The tspike.Limits the model was loaded with.")
-      .def_property_readonly("labels", [](const ModelHandle& h) { return text_list(h.model->info().metadata.labels); },
-                             "The class names (tspike.labels), possibly empty.")
-      .def_property_readonly("timesteps", [](const ModelHandle& h) { return h.model->info().metadata.timesteps; },
-                             "The model's default number of timesteps T.")
+      .def_property_readonly(
+          "limits", [](const ModelHandle& h) { return h.model->limits(); },
+          "The tspike.Limits the model was loaded with.")
+      .def_property_readonly(
+          "labels", [](const ModelHandle& h) { return text_list(h.model->info().metadata.labels); },
+          "The class names (tspike.labels), possibly empty.")
+      .def_property_readonly(
+          "timesteps", [](const ModelHandle& h) { return h.model->info().metadata.timesteps; },
+          "The model's default number of timesteps T.")
       .def("__repr__", [](const ModelHandle& h) {
         const ModelInfo& i = h.model->info();
         std::string outs;
-        for (const auto& o : i.outputs) outs += (outs.empty() ? "" : ", ") + o.name + shape_to_string(o.shape);
+        for (const auto& o : i.outputs)
+          outs += (outs.empty() ? "" : ", ") + o.name + shape_to_string(o.shape);
         return text(fmt::format("<tspike.Model '{}': input {}{}, outputs {}, T={}>", i.path, i.input.name,
                                 shape_to_string(i.input.shape), outs, i.metadata.timesteps));
       });

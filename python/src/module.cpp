@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike._tspike: the compiled part of the Python package tspike
 // (python/tspike/__init__.py re-exports it with the Python-side helpers).
 #include "python/src/bindings.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tspike.Session: runs a Model, NumPy in and out, the GIL released while
 // the network runs.
 #include <fmt/format.h>
@@ -55,12 +56,14 @@ std::unique_ptr<SessionHandle> make_session(py::object model, std::optional<int>
   if (py::isinstance<ModelHandle>(model)) {
     h->model = model.cast<const ModelHandle&>().model;
   } else {
-    h->model = py::module_::import("tspike").attr("Model").attr("load")(model).cast<const ModelHandle&>().model;
+    h->model =
+        py::module_::import("tspike").attr("Model").attr("load")(model).cast<const ModelHandle&>().model;
   }
   SessionOptions o;
   if (timesteps) {
     if (*timesteps < 1)
-      throw Error(ErrorCode::kBadInput, fmt::format("timesteps {} must be at least 1 (None: the model's)", *timesteps));
+      throw Error(ErrorCode::kBadInput,
+                  fmt::format("timesteps {} must be at least 1 (None: the model's)", *timesteps));
     o.timesteps = *timesteps;
   }
   o.threads = threads;
@@ -98,7 +101,8 @@ void observe(SessionHandle& h, py::object callback, std::optional<std::vector<st
     h.observer = py::none();
     return;
   }
-  if (!PyCallable_Check(callback.ptr())) throw py::type_error("observe(): the callback must be callable or None");
+  if (!PyCallable_Check(callback.ptr()))
+    throw py::type_error("observe(): the callback must be callable or None");
   const std::vector<std::string> names = nodes ? *nodes : h.model->info().spike_nodes;
   SessionHandle* self = &h;
   // Runs on the thread that called run()/step(), which released the GIL.
@@ -125,7 +129,8 @@ double native_run_seconds(SessionHandle& h, py::handle x, int iterations) {
   const TensorView view{h.shape, in.data(), in.size()};
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < iterations; ++i) h.session->run(view, h.outputs);
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / std::max(1, iterations);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+         std::max(1, iterations);
 }
 
 }  // namespace
@@ -235,8 +240,9 @@ that does not fit raises BadInputError naming the model's input shape.
 Outputs: run(), step() and readout() return one float32 NumPy array when
 the model has one output, else a dict {output name: array} in graph
 order; as_dict=True always gives the dict. Arrays are new copies.)")
-      .def(py::init(&make_session), py::arg("model"), py::arg("timesteps") = py::none(), py::arg("threads") = 1,
-           py::arg("profile") = false, py::arg("layer_major") = false, py::arg("allow_spinning") = true)
+      .def(py::init(&make_session), py::arg("model"), py::arg("timesteps") = py::none(),
+           py::arg("threads") = 1, py::arg("profile") = false, py::arg("layer_major") = false,
+           py::arg("allow_spinning") = true)
       .def("run", &run, py::arg("x"), py::kw_only(), py::arg("as_dict") = false,
            R"(Zero the state, run all T timesteps on x and return the readout.
 
@@ -262,7 +268,8 @@ step() until reset(). The GIL is released while the network runs.)")
             return outputs_to_python(h.outputs, as_dict);
           },
           py::kw_only(), py::arg("as_dict") = false,
-          "The readout (mean, sum or last) of the step() outputs since reset(); after T steps it equals run().")
+          "The readout (mean, sum or last) of the step() outputs since reset(); after T steps it equals "
+          "run().")
       .def_property_readonly(
           "stats",
           [](SessionHandle& h) {

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike: ternary-spike neural networks in Python.
 
 The runtime (C++, through the compiled module tspike._tspike):

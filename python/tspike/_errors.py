@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike's exceptions: one class per C++ `tspike::ErrorCode`.
 
 Every failure the library reports (a broken model, image or .npy file, an

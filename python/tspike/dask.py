@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Classify data sets across a Dask cluster (Debian: python3-distributed).
 
     import dask.array as da, tspike, tspike.dask

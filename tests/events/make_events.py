@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the event-recording fixtures of tests/test_events.cpp into this folder.
 
     /usr/bin/python3 tests/events/make_events.py

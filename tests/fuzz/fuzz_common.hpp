@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by the fuzz targets: small limits, so that a fuzzed header cannot
 // make an iteration slow or big (the limits themselves are what is tested).
 #pragma once

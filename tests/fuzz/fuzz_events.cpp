@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: event recordings -> read_events_from_memory, then binning.
 // The first byte picks the format (bits 0-1: N-MNIST, NumPy, EVT 2.0,
 // NumPy) and the binning rule (bits 2-3: time bins, event bins, time window,
@@ -6,8 +7,8 @@
 #include <cstdint>
 
 #include "tests/fuzz/fuzz_common.hpp"
-#include "tspike/events.hpp"
 #include "tspike/error.hpp"
+#include "tspike/events.hpp"
 
 using namespace tspike;
 

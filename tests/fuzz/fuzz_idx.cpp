@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: IDX data set files (plain or gzip) -> read_idx. The first byte
 // picks the rank (bit 0: 3, images; else 1, labels). read_idx takes a path
 // (zlib's gzopen), so the bytes go into a memory file named by

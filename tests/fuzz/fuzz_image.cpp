@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: image bytes (PNG, JPEG, BMP, GIF, ... whatever stb_image
 // reads) -> load_image_from_memory for a gray or an RGB model input. The
 // first byte picks the model's input (channels, H x W, normalization).

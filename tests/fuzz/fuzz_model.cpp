@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: model bytes -> Model::load_from_memory (parse, ONNX checker,
 // shape inference, the format's checks, re-parameterization, graph build),
 // the converter's round trip (convert, serialize, load the result), and a
@@ -9,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "converter/onnx_model.hpp"
 #include "base/checked.hpp"
+#include "converter/onnx_model.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 #include "tspike/tspike.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: .npy bytes -> load_npy_from_memory.
 #include <cstddef>
 #include <cstdint>

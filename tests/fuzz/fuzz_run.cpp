@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzz target: a loaded small model (tests/data/residual_block.onnx, or the
 // sequence-encoded binary_sequence.onnx) run on fuzzed input tensors: the
 // first bytes give the model, the mode, the timesteps and the shape, the rest
@@ -23,7 +24,8 @@ std::shared_ptr<const Model> load(const char* name) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::shared_ptr<const Model> models[2] = {load("residual_block.onnx"), load("binary_sequence.onnx")};
+  static const std::shared_ptr<const Model> models[2] = {load("residual_block.onnx"),
+                                                         load("binary_sequence.onnx")};
   if (size < 3) return 0;
   const uint8_t mode = data[0];
   const std::shared_ptr<const Model>& model = models[mode & 1];
@@ -68,7 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // A second run with the same input gives the same bits.
       auto again = session.run(input);
       for (size_t o = 0; o < out.size(); ++o)
-        if (std::memcmp(out[o].data.data(), again[o].data.data(), out[o].data.size() * 4) != 0) __builtin_trap();
+        if (std::memcmp(out[o].data.data(), again[o].data.data(), out[o].data.size() * 4) != 0)
+          __builtin_trap();
     }
     (void)session.stats();
   } catch (const Error&) {

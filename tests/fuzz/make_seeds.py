@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/.
 
     /usr/bin/python3 tests/fuzz/make_seeds.py

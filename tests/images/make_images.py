@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the JPEG fixtures of tests/images/ and their pixels as PIL decodes them.
 
     /usr/bin/python3 tests/images/make_images.py

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Write the resize fixtures of tests/images/: a small RGBA image and what PIL
 (and PyTorch) make of it for each tspike.image.resize method.
 

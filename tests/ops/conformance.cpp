@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runner of ONNX's operator test cases (tests/ops/conformance.hpp).
 //
 // A case is a directory data/node/test_*/ whose model is one node of a
@@ -92,11 +93,32 @@ std::optional<std::vector<double>> values_of(const onnx::TensorProto& t) {
   };
   const bool raw = t.has_raw_data();
   switch (t.data_type()) {
-    case TP::FLOAT: if (raw) from_raw(float{}); else v.assign(t.float_data().begin(), t.float_data().end()); break;
-    case TP::DOUBLE: if (raw) from_raw(double{}); else v.assign(t.double_data().begin(), t.double_data().end()); break;
-    case TP::INT64: if (raw) from_raw(int64_t{}); else v.assign(t.int64_data().begin(), t.int64_data().end()); break;
-    case TP::INT32: if (raw) from_raw(int32_t{}); else v.assign(t.int32_data().begin(), t.int32_data().end()); break;
-    default: return std::nullopt;
+    case TP::FLOAT:
+      if (raw)
+        from_raw(float{});
+      else
+        v.assign(t.float_data().begin(), t.float_data().end());
+      break;
+    case TP::DOUBLE:
+      if (raw)
+        from_raw(double{});
+      else
+        v.assign(t.double_data().begin(), t.double_data().end());
+      break;
+    case TP::INT64:
+      if (raw)
+        from_raw(int64_t{});
+      else
+        v.assign(t.int64_data().begin(), t.int64_data().end());
+      break;
+    case TP::INT32:
+      if (raw)
+        from_raw(int32_t{});
+      else
+        v.assign(t.int32_data().begin(), t.int32_data().end());
+      break;
+    default:
+      return std::nullopt;
   }
   int64_t count = 1;
   for (int64_t d : t.dims()) count *= d;
@@ -134,7 +156,8 @@ std::string run_data_set(const onnx::ModelProto& original, const fs::path& set, 
   for (int k = 1; k < g.input_size(); ++k) {
     if (!g.input(k).type().has_tensor_type()) return "graph input " + std::to_string(k) + " is not a tensor";
     onnx::TensorProto t;
-    if (!read_proto(set / ("input_" + std::to_string(k) + ".pb"), t)) return "cannot read input_" + std::to_string(k);
+    if (!read_proto(set / ("input_" + std::to_string(k) + ".pb"), t))
+      return "cannot read input_" + std::to_string(k);
     t.set_name(g.input(k).name());
     *g.add_initializer() = t;
   }
@@ -146,7 +169,8 @@ std::string run_data_set(const onnx::ModelProto& original, const fs::path& set, 
     if (!(op.domain().empty() || op.domain() == "ai.onnx") || op.version() >= 7) continue;
     const auto* old_schema = onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(op.version()));
     const auto* new_schema = onnx::OpSchemaRegistry::Schema(node.op_type(), 7);
-    if (old_schema && new_schema && old_schema->since_version() == new_schema->since_version()) op.set_version(7);
+    if (old_schema && new_schema && old_schema->since_version() == new_schema->since_version())
+      op.set_version(7);
   }
   auto* meta = model.add_metadata_props();
   meta->set_key("tspike.timesteps");
@@ -155,7 +179,8 @@ std::string run_data_set(const onnx::ModelProto& original, const fs::path& set, 
   const std::string bytes = model.SerializeAsString();
   std::vector<Tensor> outputs;
   try {
-    auto loaded = Model::load_from_memory(bytes.data(), bytes.size(), set.parent_path().filename().string(), options);
+    auto loaded =
+        Model::load_from_memory(bytes.data(), bytes.size(), set.parent_path().filename().string(), options);
     Session session(loaded, SessionOptions{1, 1});
     outputs = session.run(input);
   } catch (const std::exception& e) {
@@ -166,13 +191,14 @@ std::string run_data_set(const onnx::ModelProto& original, const fs::path& set, 
   std::ostringstream failure;
   for (int k = 0; k < g.output_size(); ++k) {
     onnx::TensorProto t;
-    if (!read_proto(set / ("output_" + std::to_string(k) + ".pb"), t)) return "cannot read output_" + std::to_string(k);
+    if (!read_proto(set / ("output_" + std::to_string(k) + ".pb"), t))
+      return "cannot read output_" + std::to_string(k);
     auto expected = values_of(t);
     if (!expected) return "output " + std::to_string(k) + " is " + type_name(t.data_type());
     const Shape shape(t.dims().begin(), t.dims().end());
     if (outputs[k].shape != shape)
-      return "output " + std::to_string(k) + " has shape " + shape_to_string(outputs[k].shape) + ", expected " +
-             shape_to_string(shape);
+      return "output " + std::to_string(k) + " has shape " + shape_to_string(outputs[k].shape) +
+             ", expected " + shape_to_string(shape);
     const bool exact = t.data_type() == onnx::TensorProto::INT64 || t.data_type() == onnx::TensorProto::INT32;
     int mismatches = 0;
     for (size_t e = 0; e < expected->size(); ++e) {
@@ -201,15 +227,18 @@ const std::string& evaluate_onnx_case(const std::string& name) {
   for (const auto& e : fs::directory_iterator(dir))
     if (e.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(e.path());
   std::sort(sets.begin(), sets.end());
-  if (!read_proto(dir / "model.onnx", model)) result = "cannot read model.onnx";
-  else if (sets.empty()) result = "no test_data_set_*";
+  if (!read_proto(dir / "model.onnx", model))
+    result = "cannot read model.onnx";
+  else if (sets.empty())
+    result = "no test_data_set_*";
   for (const auto& set : sets) {
     for (bool reparameterize : {true, false}) {
       LoadOptions options;
       options.reparameterize = reparameterize;
       const std::string r = run_data_set(model, set, options);
       if (!r.empty()) {
-        result = set.filename().string() + (reparameterize ? " (default LoadOptions): " : " (reparameterize=false): ") + r;
+        result = set.filename().string() +
+                 (reparameterize ? " (default LoadOptions): " : " (reparameterize=false): ") + r;
         break;
       }
     }

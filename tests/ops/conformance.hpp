@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ONNX's own operator test cases (Debian package libonnx-testdata) run
 // through tspike (tests/ops/conformance.cpp). Each tests/ops/test_<file>.cpp
 // instantiates the cases of its ops:
@@ -54,11 +55,12 @@ std::string onnx_case_test_name(const ::testing::TestParamInfo<std::string>& inf
 
 // Instantiates ONNX's cases of the listed ops (strings) under the prefix
 // `Suite`. Use inside namespace tspike.
-#define TSPIKE_ONNX_CONFORMANCE(Suite, ...)                                                           \
-  INSTANTIATE_TEST_SUITE_P(Suite, OnnxConformance,                                                    \
+#define TSPIKE_ONNX_CONFORMANCE(Suite, ...)                                                   \
+  INSTANTIATE_TEST_SUITE_P(Suite, OnnxConformance,                                            \
                            ::testing::ValuesIn(::tspike::test::onnx_cases_of({__VA_ARGS__})), \
                            ::tspike::test::onnx_case_test_name)
 
 // Declares that `Op` has no ONNX case, and why.
-#define TSPIKE_NO_ONNX_CONFORMANCE(Op, reason) \
-  [[maybe_unused]] static const bool tspike_no_onnx_cases_##Op = ::tspike::test::declare_no_onnx_cases(#Op, reason)
+#define TSPIKE_NO_ONNX_CONFORMANCE(Op, reason)                   \
+  [[maybe_unused]] static const bool tspike_no_onnx_cases_##Op = \
+      ::tspike::test::declare_no_onnx_cases(#Op, reason)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tests/ops/op_test.hpp"
 
 #include <gtest/gtest.h>
@@ -30,7 +31,9 @@ Floats iota(int n) {
   return v;
 }
 
-int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); }
+int64_t pick(std::mt19937& rng, int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+}
 
 Floats uniform(std::mt19937& rng, int64_t count) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -43,13 +46,15 @@ Floats spikes(std::mt19937& rng, int64_t count, double density) {
   std::bernoulli_distribution fire(std::min(density, 1.0)), sign(0.5);
   Floats v(count, 0.0f);
   for (auto& x : v)
-    if (density > 1.0) x = 1.0f;
-    else if (fire(rng)) x = sign(rng) ? 1.0f : -1.0f;
+    if (density > 1.0)
+      x = 1.0f;
+    else if (fire(rng))
+      x = sign(rng) ? 1.0f : -1.0f;
   return v;
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::vector<double>& scale,
-                  const std::string& what) {
+void expect_close(const std::vector<float>& got, const std::vector<float>& want,
+                  const std::vector<double>& scale, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   int bad = 0;
   for (size_t e = 0; e < want.size() && bad < 5; ++e)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the per-op tests (tests/ops/test_<file>.cpp):
 //  - by hand: a model of a few nodes built in memory, run for one timestep
 //    without re-parameterization (each op runs as written), its outputs
@@ -49,13 +50,14 @@ struct IsaCase {
   InstructionSet cap;
   const char* name;
 };
-inline const std::vector<IsaCase> kIsas{
-    {InstructionSet::kPortable, "portable"}, {InstructionSet::kAvx2, "avx2"}, {InstructionSet::kAvx512, "avx512"}};
+inline const std::vector<IsaCase> kIsas{{InstructionSet::kPortable, "portable"},
+                                        {InstructionSet::kAvx2, "avx2"},
+                                        {InstructionSet::kAvx512, "avx512"}};
 
 // `got` and `want` agree to 1e-5 of each output's scale (`scale[k]`: the sum
 // of the magnitudes that can reach it), as in the spec's section 4.
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::vector<double>& scale,
-                  const std::string& what);
+void expect_close(const std::vector<float>& got, const std::vector<float>& want,
+                  const std::vector<double>& scale, const std::string& what);
 
 // Runs `b` (one spike-fed layer, output "y") with the reference kernels and
 // with the event kernels of every instruction set this machine has, on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BatchNormalization and Relu (ops/batchnorm.cpp): the reference kernels
 // (each op's only kernel) by hand; errors that name the node; ONNX's cases
 // of both ops.
@@ -56,7 +57,11 @@ TEST(OpsErrors, BatchNormalizationTrainingModeNamesTheNode) {
   b.node("BatchNormalization", "bn_train", {"x", "s", "B", "m", "v"}, {"y", "running_mean", "running_var"})
       .i("training_mode", 1);
   b.output("y", Shape{-1, 2, 1, 2});
-  expect_error([&] { run(b, Tensor({1, 2, 1, 2})); }, ErrorCode::kUnsupportedOp, {"bn_train", "training mode"});
+  expect_error(
+      [&] {
+        run(b, Tensor({1, 2, 1, 2}));
+      },
+      ErrorCode::kUnsupportedOp, {"bn_train", "training mode"});
 }
 
 // ---- ONNX's cases ----

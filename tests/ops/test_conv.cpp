@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conv (ops/conv.cpp): the reference kernel by hand; the oneDNN kernel
 // (ops/conv_onednn.cpp) and the event kernels of every instruction set
 // (ops/conv_event*.cpp) held to the reference on seeded random geometries
@@ -223,9 +224,10 @@ TEST(EventKernels, ConvMatchesReference) {
     std::vector<int64_t> pads{pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2), pick(rng, 0, 2)};
     if (h + pads[0] + pads[2] < (kh - 1) * dh + 1 || w + pads[1] + pads[3] < (kw - 1) * dw + 1) continue;
     const bool has_bias = pick(rng, 0, 1) == 1, same = pick(rng, 0, 7) == 0;
-    const std::string what = fmt::format("case {}: N{} C{} {}x{} M{} group {} kernel {}x{} stride {},{} dilation {},{} pads {}{}{}",
-                                         trial, n, c, h, w, m, group, kh, kw, sh, sw, dh, dw, fmt::join(pads, ","),
-                                         has_bias ? " bias" : "", same ? " SAME_UPPER" : "");
+    const std::string what = fmt::format(
+        "case {}: N{} C{} {}x{} M{} group {} kernel {}x{} stride {},{} dilation {},{} pads {}{}{}", trial, n,
+        c, h, w, m, group, kh, kw, sh, sw, dh, dw, fmt::join(pads, ","), has_bias ? " bias" : "",
+        same ? " SAME_UPPER" : "");
     test::ModelBuilder b({n, c, h, w});
     b.metadata("tspike.timesteps", "1");
     const std::vector<float> weights = uniform(rng, m * (c / group) * kh * kw), bias = uniform(rng, m);
@@ -237,9 +239,14 @@ TEST(EventKernels, ConvMatchesReference) {
     }
     b.spike("spike", "x", "s");
     auto node = b.node("Conv", "conv", inputs, {"y"});
-    node.i("group", group).ints("kernel_shape", {kh, kw}).ints("strides", {sh, sw}).ints("dilations", {dh, dw});
-    if (same) node.s("auto_pad", "SAME_UPPER");
-    else node.ints("pads", pads);
+    node.i("group", group)
+        .ints("kernel_shape", {kh, kw})
+        .ints("strides", {sh, sw})
+        .ints("dilations", {dh, dw});
+    if (same)
+      node.s("auto_pad", "SAME_UPPER");
+    else
+      node.ints("pads", pads);
     b.output("y");
     // Scale of output channel oc: its weights' magnitudes and bias.
     const int64_t oh = same ? (h + sh - 1) / sh : (h + pads[0] + pads[2] - (kh - 1) * dh - 1) / sh + 1;
@@ -310,7 +317,8 @@ TEST(EventKernels, NonTernaryInputRunsDensely) {
   std::mt19937 rng(7);
   Layer layer(rng);
   for (bool auto_engine : {false, true}) {
-    auto conv = ops::EventConv::make(layer.w.data(), 32, 32, 3, 3, 1, layer.bias.data(), ops::cpu_isa(), auto_engine);
+    auto conv =
+        ops::EventConv::make(layer.w.data(), 32, 32, 3, 3, 1, layer.bias.data(), ops::cpu_isa(), auto_engine);
     auto state = conv->prepare(layer.g, 1);
     std::vector<float> x = spikes(rng, 32 * 81, 0.1), y(32 * 81);
     x[100] = 0.5f;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Add, Sub, Mul, Div (ops/elementwise.cpp): the reference kernel by hand
 // (broadcasting either operand); the float32 fast path (runs over the
 // collapsed broadcast, split over threads) held to the reference bit for bit,
@@ -73,8 +74,10 @@ TEST(OpsErrors, AddShapesThatDoNotBroadcastNameTheNode) {
 
 using ops::BinaryKind;
 
-const std::vector<std::pair<BinaryKind, const char*>> kKinds{
-    {BinaryKind::kAdd, "Add"}, {BinaryKind::kSub, "Sub"}, {BinaryKind::kMul, "Mul"}, {BinaryKind::kDiv, "Div"}};
+const std::vector<std::pair<BinaryKind, const char*>> kKinds{{BinaryKind::kAdd, "Add"},
+                                                             {BinaryKind::kSub, "Sub"},
+                                                             {BinaryKind::kMul, "Mul"},
+                                                             {BinaryKind::kDiv, "Div"}};
 
 // Values in [-2, 2], some exact zeros; `specials`: also infinities and NaNs.
 std::vector<float> values(std::mt19937& rng, int64_t count, bool specials) {
@@ -82,9 +85,10 @@ std::vector<float> values(std::mt19937& rng, int64_t count, bool specials) {
   std::vector<float> v(count);
   for (auto& x : v) {
     const int64_t r = pick(rng, 0, 19);
-    x = r == 0 ? 0.0f : r == 1 && specials ? std::numeric_limits<float>::infinity()
-                      : r == 2 && specials ? -std::numeric_limits<float>::quiet_NaN()
-                                           : u(rng);
+    x = r == 0               ? 0.0f
+        : r == 1 && specials ? std::numeric_limits<float>::infinity()
+        : r == 2 && specials ? -std::numeric_limits<float>::quiet_NaN()
+                             : u(rng);
   }
   return v;
 }
@@ -135,12 +139,14 @@ TEST(Elementwise, RunsMatchReferenceOnRandomShapes) {
     ASSERT_TRUE(plan) << shape_to_string(sa) << " " << shape_to_string(sb);
     EXPECT_EQ(plan->runs() * plan->inner, element_count(out));
     const bool specials = trial % 4 == 3;
-    std::vector<float> a = values(rng, element_count(sa), specials), b = values(rng, element_count(sb), specials);
+    std::vector<float> a = values(rng, element_count(sa), specials),
+                       b = values(rng, element_count(sb), specials);
     for (const auto& [kind, name] : kKinds) {
       if (kind == BinaryKind::kDiv && !specials)
         for (auto& x : b)
           if (x == 0.0f) x = 0.5f;
-      const std::string what = fmt::format("case {} {} {} {}", trial, name, shape_to_string(sa), shape_to_string(sb));
+      const std::string what =
+          fmt::format("case {} {} {} {}", trial, name, shape_to_string(sa), shape_to_string(sb));
       std::vector<float> want(element_count(out), -1.0f);
       ops::binary_reference(kind, {DType::kFloat32, sa, a.data()}, {DType::kFloat32, sb, b.data()},
                             {DType::kFloat32, out, want.data()});
@@ -173,14 +179,16 @@ TEST(Elementwise, SessionMatchesReferenceKernels) {
     if (big) sx = full;
     const bool x_first = trial % 2 == 0, specials = trial % 3 == 0;
     const auto& [kind, name] = kKinds[trial % 4];
-    std::vector<float> c = values(rng, element_count(sc), specials), x = values(rng, element_count(sx), specials);
+    std::vector<float> c = values(rng, element_count(sc), specials),
+                       x = values(rng, element_count(sx), specials);
     if (kind == BinaryKind::kDiv && !specials)
       for (auto& v : x_first ? c : x)
         if (v == 0.0f) v = 0.5f;
     test::ModelBuilder b(sx);
     b.metadata("tspike.timesteps", "1");
     b.initializer("c", sc, c);
-    b.node(name, "op", x_first ? std::vector<std::string>{"x", "c"} : std::vector<std::string>{"c", "x"}, {"y"});
+    b.node(name, "op", x_first ? std::vector<std::string>{"x", "c"} : std::vector<std::string>{"c", "x"},
+           {"y"});
     b.output("y");
     const std::string what = fmt::format("case {} {} x {} c {}{}", trial, name, shape_to_string(sx),
                                          shape_to_string(sc), x_first ? "" : " (c first)");

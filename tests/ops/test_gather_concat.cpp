@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Concat and Gather (ops/gather_concat.cpp): the reference kernels (each
 // op's only kernel) by hand; errors that name the node; ONNX's cases of both
 // ops.

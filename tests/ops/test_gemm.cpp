@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gemm (ops/gemm.cpp): the reference kernel by hand; the event kernels of
 // every instruction set (ops/gemm_event.cpp) held to the reference on
 // seeded random shapes, alpha, beta, transB and every broadcast of C, at
@@ -72,8 +73,8 @@ struct SpikeGemm {
   ModelBuilder b;
   std::vector<double> scale;
 };
-SpikeGemm spike_gemm(std::mt19937& rng, int64_t rows, int64_t k, int64_t n, bool trans_b, float alpha, float beta,
-                     const Shape* c_shape) {
+SpikeGemm spike_gemm(std::mt19937& rng, int64_t rows, int64_t k, int64_t n, bool trans_b, float alpha,
+                     float beta, const Shape* c_shape) {
   SpikeGemm g{ModelBuilder({rows, k}), {}};
   g.b.metadata("tspike.timesteps", "1");
   const Floats weights = uniform(rng, k * n);
@@ -108,9 +109,11 @@ TEST(EventKernels, GemmMatchesReference) {
     const float beta = pick(rng, 0, 1) ? 1.0f : -0.75f;
     const std::vector<Shape> c_shapes{{}, {n}, {1, n}, {rows, n}, {rows, 1}, {1}};
     const int c_kind = int(pick(rng, -1, 5));
-    const std::string what = fmt::format("case {}: Gemm {}x{} n {} transB {} alpha {} beta {} C {}", trial, rows, k, n,
-                                         trans_b, alpha, beta, c_kind < 0 ? "none" : shape_to_string(c_shapes[c_kind]));
-    const SpikeGemm g = spike_gemm(rng, rows, k, n, trans_b, alpha, beta, c_kind < 0 ? nullptr : &c_shapes[c_kind]);
+    const std::string what =
+        fmt::format("case {}: Gemm {}x{} n {} transB {} alpha {} beta {} C {}", trial, rows, k, n, trans_b,
+                    alpha, beta, c_kind < 0 ? "none" : shape_to_string(c_shapes[c_kind]));
+    const SpikeGemm g =
+        spike_gemm(rng, rows, k, n, trans_b, alpha, beta, c_kind < 0 ? nullptr : &c_shapes[c_kind]);
     std::vector<Floats> data;
     for (double d : kDensities) data.push_back(spikes(rng, rows * k, d));
     ran += compare_event_kernels(g.b, {rows, k}, data, g.scale, what, trial % 4 == 0 ? 2 : 1);
@@ -130,7 +133,8 @@ TEST(EventKernels, GemmAtTileEdges) {
         const SpikeGemm g = spike_gemm(rng, 3, k, n, trans_b, 1.0f, 1.0f, &c);
         std::vector<Floats> data;
         for (double d : kDensities) data.push_back(spikes(rng, 3 * k, d));
-        ran += compare_event_kernels(g.b, {3, k}, data, g.scale, fmt::format("n {} k {} transB {}", n, k, trans_b));
+        ran += compare_event_kernels(g.b, {3, k}, data, g.scale,
+                                     fmt::format("n {} k {} transB {}", n, k, trans_b));
       }
   EXPECT_GE(ran, 60);
 }

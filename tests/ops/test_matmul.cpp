@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MatMul (ops/matmul.cpp): the reference kernel by hand (2-D, 1-D on either
 // side, batch broadcasting); the event kernels of every instruction set
 // (ops/gemm_event.cpp, shared with Gemm) held to the reference on seeded
@@ -69,7 +70,8 @@ TEST(OpsErrors, MatMulKMismatchNamesTheNode) {
 
 // A spike-fed MatMul on x of `x_shape` (last dim k) with random weights
 // [k, n]; the scale of each output for expect_close.
-std::pair<ModelBuilder, std::vector<double>> spike_matmul(std::mt19937& rng, const Shape& x_shape, int64_t n) {
+std::pair<ModelBuilder, std::vector<double>> spike_matmul(std::mt19937& rng, const Shape& x_shape,
+                                                          int64_t n) {
   const int64_t k = x_shape.back();
   ModelBuilder b(x_shape);
   b.metadata("tspike.timesteps", "1");
@@ -89,12 +91,14 @@ TEST(EventKernels, MatMulMatchesReference) {
   std::mt19937 rng(20240614);
   int ran = 0;
   for (int trial = 0; trial < 50; ++trial) {
-    const int64_t batch = pick(rng, 1, 3), rows = pick(rng, 1, 4), k = pick(rng, 1, 300), n = pick(rng, 1, 300);
+    const int64_t batch = pick(rng, 1, 3), rows = pick(rng, 1, 4), k = pick(rng, 1, 300),
+                  n = pick(rng, 1, 300);
     const Shape x_shape = batch > 1 ? Shape{batch, rows, k} : Shape{rows, k};
     const auto [b, scale] = spike_matmul(rng, x_shape, n);
     std::vector<Floats> data;
     for (double d : kDensities) data.push_back(spikes(rng, element_count(x_shape), d));
-    const std::string what = fmt::format("case {}: MatMul {} x [{}, {}]", trial, shape_to_string(x_shape), k, n);
+    const std::string what =
+        fmt::format("case {}: MatMul {} x [{}, {}]", trial, shape_to_string(x_shape), k, n);
     ran += compare_event_kernels(b, x_shape, data, scale, what, trial % 4 == 0 ? 2 : 1);
   }
   EXPECT_GT(ran, 40);
@@ -110,7 +114,8 @@ TEST(EventKernels, MatMulAtTileEdges) {
       const auto [b, scale] = spike_matmul(rng, x_shape, n);
       std::vector<Floats> data;
       for (double d : kDensities) data.push_back(spikes(rng, element_count(x_shape), d));
-      ran += compare_event_kernels(b, x_shape, data, scale, fmt::format("x {} n {}", shape_to_string(x_shape), n));
+      ran += compare_event_kernels(b, x_shape, data, scale,
+                                   fmt::format("x {} n {}", shape_to_string(x_shape), n));
     }
   EXPECT_GE(ran, 20);
 }

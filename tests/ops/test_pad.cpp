@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pad (ops/pad.cpp): the constant-mode reference kernel by hand (pads and
 // value as inputs, as attributes before opset 11, negative pads that crop);
 // other modes refused naming the node; the converter's folding of a zero
@@ -64,7 +65,11 @@ TEST(OpsErrors, PadOtherModesAreRefusedNamingTheNode) {
     b.initializer_i64("pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
     b.node("Pad", "frame", {"x", "pads"}, {"y"}).s("mode", mode);
     b.output("y");
-    expect_error([&] { run(b, Tensor({1, 1, 2, 2})); }, ErrorCode::kUnsupportedOp, {"frame", mode, "constant"});
+    expect_error(
+        [&] {
+          run(b, Tensor({1, 1, 2, 2}));
+        },
+        ErrorCode::kUnsupportedOp, {"frame", mode, "constant"});
   }
 }
 
@@ -86,7 +91,8 @@ struct PadThenWindow {
     b.initializer_i64("pads", {8}, {0, 0, 1, 2, 0, 0, 2, 1}).initializer("v", {}, {value});
     b.node("Pad", "pad", {"x", "pads", "v"}, {"p"});
     if (consumer == "Conv") {
-      b.initializer("w", {3, 2, 3, 3}, random_weights(rng, 3 * 2 * 3 * 3)).initializer("bias", {3}, {0.1f, 0, -0.2f});
+      b.initializer("w", {3, 2, 3, 3}, random_weights(rng, 3 * 2 * 3 * 3))
+          .initializer("bias", {3}, {0.1f, 0, -0.2f});
       b.node("Conv", "conv", {"p", "w", "bias"}, {"y"}).ints("strides", {2, 1}).ints("pads", {0, 1, 1, 0});
     } else {
       b.node(consumer, "pool", {"p"}, {"y"}).ints("kernel_shape", {3, 3}).ints("strides", {2, 2});
@@ -104,7 +110,8 @@ void expect_fold(const std::string& consumer, float value, bool folds) {
   auto folded = net.b.load();
   EXPECT_EQ(folded->info().op_counts.count("Pad"), folds ? 0u : 1u);
   bool reported = false;
-  for (const auto& line : folded->info().conversion.folded) reported |= line.find("Pad pad") != std::string::npos;
+  for (const auto& line : folded->info().conversion.folded)
+    reported |= line.find("Pad pad") != std::string::npos;
   EXPECT_EQ(reported, folds);
   Session a(net.b.load(as_written), {.timesteps = 1}), f(folded, {.timesteps = 1});
   for (int batch : {1, 3}) {
@@ -138,8 +145,10 @@ TEST(PadFold, TorchAvgPoolPaddingBeforeSpikesLoadsAndRuns) {
   ModelBuilder b({-1, 1, 6, 6});
   b.initializer_i64("pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
   b.node("Pad", "pool_pad", {"x", "pads"}, {"p"}).s("mode", "constant");
-  b.node("AveragePool", "pool", {"p"}, {"a"}).ints("kernel_shape", {3, 3}).ints("strides", {2, 2}).ints(
-      "pads", {0, 0, 0, 0});
+  b.node("AveragePool", "pool", {"p"}, {"a"})
+      .ints("kernel_shape", {3, 3})
+      .ints("strides", {2, 2})
+      .ints("pads", {0, 0, 0, 0});
   b.spike("s1", "a", "s");
   b.initializer_i64("pads2", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
   b.node("Pad", "conv_pad", {"s", "pads2"}, {"q"});

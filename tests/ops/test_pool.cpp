@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MaxPool, AveragePool and GlobalAveragePool (ops/pool.cpp, windows in
 // ops/window.cpp): the reference kernels (each op's only kernel) by hand,
 // padding, ceil_mode and count_include_pad; errors that name the node;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Identity, Flatten, Reshape, Squeeze and Unsqueeze (ops/reshape.cpp): the
 // reference kernels (each op's only kernel) by hand, including shapes
 // computed at plan time for each batch size; errors that name the node;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shape, Cast and Constant (ops/shape_cast.cpp): values known at plan time,
 // by hand (each op has one kernel); errors that name the node; ONNX's cases
 // of the three ops.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TernarySpike (ops/ternary_spike.cpp), the neuron (spec section 1), at its
 // edges by hand, through models with one (or two) TernarySpike nodes:
 // x [N, C, ...] -> TernarySpike -> y. Session::step shows each timestep.

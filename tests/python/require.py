@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs a Python test after checking that its modules import.
 
     require.py MODULE... -- SCRIPT [ARGS...]

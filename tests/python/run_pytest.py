@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs one pytest file of the tspike package tests (tests/python/package/)
 for ctest: quiet, no cache folder in the source tree.
 

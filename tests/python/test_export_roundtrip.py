@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Round trip of the PyTorch exporter (tspike.torch): small random
 networks are exported, run by the C++ runtime (`tsrun --json`, before and
 after `tsconvert`), and compared with PyTorch's mean-over-T outputs and

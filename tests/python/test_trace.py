@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """tsrun --trace against the numpy reference (tools/tspike_ref.py).
 
     /usr/bin/python3 tests/python/test_trace.py [-v]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Write plain_cnn_avgpool.onnx: a CNN without a spike layer, as a user
 exports it from PyTorch, with AvgPool2d(padding=1) (which torch.onnx writes
 as a Pad and an unpadded AveragePool), its input and PyTorch's output.

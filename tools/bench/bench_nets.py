@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Benchmark networks in the shapes of the Ternary Spike reference code
 (Guo et al., AAAI 2024, models/resnet.py), run three ways.
 

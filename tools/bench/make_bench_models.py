@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes a calibrated benchmark model in the three forms tsbench runs.
 
     /usr/bin/python3 tools/bench/make_bench_models.py --arch resnet19 --density 0.1 --out DIR

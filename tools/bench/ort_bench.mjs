@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a benchmark model's unrolled standard-ONNX graph (NAME.unrolled.onnx,
 // from make_bench_models.py) with ONNX Runtime (npm onnxruntime-node, CPU),
 // all graph optimizations on, intraOpNumThreads = N.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs tsbench (with PyTorch and ONNX Runtime) on every benchmark model of a
 # directory, threads 1 and 2, batch 1 (and BATCHES="1 16" for more), one JSON
 # per run in DIR/results, then prints the markdown table (docs/benchmarks.md).

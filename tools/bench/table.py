@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Markdown table of tsbench --json results (one file per run).
 
     python3 tools/bench/table.py RESULTS/*.json

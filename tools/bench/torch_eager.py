@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs a benchmark model (make_bench_models.py) in PyTorch eager mode, the
 way the Ternary Spike reference code does: the image repeated T times, convs
 and pools on the T*B batch, BatchNorm, Linear and the neuron in a Python loop

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A runner subprocess (tools/bench/torch_eager.py, ort_bench.mjs) that speaks
 // a line protocol on its stdin/stdout: it prints {"ready": true} once loaded;
 // "run" runs one inference and prints {"ms": ...}; "done" prints its final

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The machine's peak fp32 vector-add rate, measured: what an event-driven
 // layer (one add per synaptic operation) could reach at best.
 #pragma once
@@ -7,9 +8,9 @@
 namespace tspike::bench {
 
 struct PeakAdd {
-  std::string isa;                // "avx512", "avx2", "sse2" ("128-bit" off x86)
-  double per_thread = 0;          // fp32 adds per second, one thread alone
-  double all_threads = 0;         // the sum, with `threads` threads at once
+  std::string isa;         // "avx512", "avx2", "sse2" ("128-bit" off x86)
+  double per_thread = 0;   // fp32 adds per second, one thread alone
+  double all_threads = 0;  // the sum, with `threads` threads at once
   int threads = 1;
 };
 

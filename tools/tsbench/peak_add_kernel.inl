@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The register-only fp32 add loop, compiled once per instruction set
 // (peak_add_avx512.cpp, peak_add_avx2.cpp, peak_add_portable.cpp define
 // PEAK_ADD_NAME and PEAK_ADD_BYTES). 16 independent accumulators cover the
@@ -14,9 +15,9 @@ int64_t PEAK_ADD_NAME(int64_t iterations) {
   PeakVec inc;
   for (int l = 0; l < kLanes; ++l) inc[l] = 1e-7f * static_cast<float>(l + 1);
   // Named accumulators, not an array, so that they live in registers.
-  PeakVec a0 = inc, a1 = inc * 2, a2 = inc * 3, a3 = inc * 4, a4 = inc * 5, a5 = inc * 6,
-          a6 = inc * 7, a7 = inc * 8, a8 = inc * 9, a9 = inc * 10, a10 = inc * 11,
-          a11 = inc * 12, a12 = inc * 13, a13 = inc * 14, a14 = inc * 15, a15 = inc * 16;
+  PeakVec a0 = inc, a1 = inc * 2, a2 = inc * 3, a3 = inc * 4, a4 = inc * 5, a5 = inc * 6, a6 = inc * 7,
+          a7 = inc * 8, a8 = inc * 9, a9 = inc * 10, a10 = inc * 11, a11 = inc * 12, a12 = inc * 13,
+          a13 = inc * 14, a14 = inc * 15, a15 = inc * 16;
   for (int64_t it = 0; it < iterations; ++it) {
     a0 += inc, a1 += inc, a2 += inc, a3 += inc, a4 += inc, a5 += inc, a6 += inc, a7 += inc;
     a8 += inc, a9 += inc, a10 += inc, a11 += inc, a12 += inc, a13 += inc, a14 += inc, a15 += inc;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The build's baseline flags (SSE2 on x86-64; 128-bit vectors elsewhere).
 #define PEAK_ADD_NAME peak_add_portable
 #define PEAK_ADD_BYTES 16

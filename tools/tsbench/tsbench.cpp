@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tsbench: one model, side by side in one run: tspike's event and dense
 // engines, and optionally PyTorch eager and ONNX Runtime as subprocesses
 // (docs/benchmarks.md). Repetitions are interleaved (round-robin, the order
@@ -5,11 +6,11 @@
 // with a pause before each run (--settle-ms) so that threads that spin after
 // their work (OpenMP's in PyTorch, ONNX Runtime's) do not take the cores of
 // the column that runs next.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <malloc.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -149,7 +150,9 @@ Sop synaptic_ops(const std::shared_ptr<const Model>& model, const Options& o, co
     for (const auto& p : runs) ms.push_back(p.nodes[n].total_time_ms);
     const double best = *std::min_element(ms.begin(), ms.end());
     r.event_ms += best;
-    r.layers.push_back({{"node", node.name}, {"ac", node.ac}, {"ms", best},
+    r.layers.push_back({{"node", node.name},
+                        {"ac", node.ac},
+                        {"ms", best},
                         {"sop_per_s", static_cast<double>(node.ac) / (best * 1e-3)}});
   }
   return r;
@@ -166,9 +169,9 @@ json read_json_line(Child& child) {
 void add_runner(std::vector<Column>& cols, const Options& o, const std::string& name,
                 std::vector<std::string> argv, const std::string& meta, const std::string& input,
                 std::vector<std::string>& notes) {
-  argv.insert(argv.end(), {meta, "--serve", "--batch", std::to_string(o.batch), "--threads",
-                           std::to_string(o.threads), "--warmup", std::to_string(o.warmup),
-                           "--input", input});
+  argv.insert(argv.end(),
+              {meta, "--serve", "--batch", std::to_string(o.batch), "--threads", std::to_string(o.threads),
+               "--warmup", std::to_string(o.warmup), "--input", input});
   if (o.timesteps > 0) argv.insert(argv.end(), {"--timesteps", std::to_string(o.timesteps)});
   try {
     Column c;
@@ -286,15 +289,15 @@ int run(const Options& o) {
     notes.push_back("PyTorch / ONNX Runtime need the files of make_bench_models.py beside the model");
   } else {
     if (o.torch) {
-      add_runner(cols, o, "pytorch eager", {o.python, o.bench_dir + "/torch_eager.py"}, meta_path,
-                 input_path, notes);
+      add_runner(cols, o, "pytorch eager", {o.python, o.bench_dir + "/torch_eager.py"}, meta_path, input_path,
+                 notes);
     }
     if (o.ort) {
       if (!fs::exists(o.bench_dir + "/node_modules/onnxruntime-node")) {
         notes.push_back("onnxruntime left out: not installed (scripts/install-bench-deps.sh)");
       } else {
-        add_runner(cols, o, "onnxruntime", {o.node, o.bench_dir + "/ort_bench.mjs"}, meta_path,
-                   input_path, notes);
+        add_runner(cols, o, "onnxruntime", {o.node, o.bench_dir + "/ort_bench.mjs"}, meta_path, input_path,
+                   notes);
       }
     }
   }
@@ -346,9 +349,8 @@ int run(const Options& o) {
               {"argmax_equal_to_event", argmax_agree(cols[0].logits, c.logits, o.batch)}};
     out["columns"].push_back(j);
   }
-  out["peak_add"] = {{"isa", peak.isa},
-                     {"per_thread_per_s", peak.per_thread},
-                     {"threads_per_s", peak.all_threads}};
+  out["peak_add"] = {
+      {"isa", peak.isa}, {"per_thread_per_s", peak.per_thread}, {"threads_per_s", peak.all_threads}};
   // The bar: the one-thread peak times the threads (ideal scaling). The
   // N-thread measurement is reported too, but on a busy machine it falls
   // short of N times, which would flatter the fraction.
@@ -372,10 +374,10 @@ int run(const Options& o) {
   }
   if (!o.quiet)
     fmt::print("{}  batch {}  T {}  threads {}  {} interleaved iterations (load average {} -> {})\n",
-             model_name, o.batch, out["timesteps"].get<int>(), o.threads, o.iters, load_avg_before,
-             load_average());
-  fmt::print("{:<15} {:>10} {:>19} {:>9} {:>13} {:>10} {:>11}\n", "", "median ms", "p10-p90 ms",
-             "inf/s", "event faster", "memory MB", "logits diff");
+               model_name, o.batch, out["timesteps"].get<int>(), o.threads, o.iters, load_avg_before,
+               load_average());
+  fmt::print("{:<15} {:>10} {:>19} {:>9} {:>13} {:>10} {:>11}\n", "", "median ms", "p10-p90 ms", "inf/s",
+             "event faster", "memory MB", "logits diff");
   for (const auto& j : out["columns"]) {
     fmt::print("{:<15} {:>10.3f} {:>9.3f}-{:<9.3f} {:>9.1f} {:>12.2f}x {:>10.1f} {:>11.1e}\n",
                j["name"].get<std::string>(), j["median_ms"].get<double>(), j["p10_ms"].get<double>(),
@@ -384,20 +386,23 @@ int run(const Options& o) {
                j["max_rel_diff_to_event"].get<double>());
   }
   if (o.quiet) return cli::kExitOk;
-  fmt::print("weights {:.1f} MB (model file); tspike memory: live heap of model + session after warm-up, "
-             "process peak RSS {:.1f} MB over the start with both models loaded; "
-             "subprocesses: peak RSS minus RSS after importing the runtime\n",
-             out["weights_mb"].get<double>(), out["tspike_process_peak_growth_mb"].get<double>());
+  fmt::print(
+      "weights {:.1f} MB (model file); tspike memory: live heap of model + session after warm-up, "
+      "process peak RSS {:.1f} MB over the start with both models loaded; "
+      "subprocesses: peak RSS minus RSS after importing the runtime\n",
+      out["weights_mb"].get<double>(), out["tspike_process_peak_growth_mb"].get<double>());
   fmt::print("mean firing rate {:.4f}\n", stats.mean_firing_rate);
-  fmt::print("peak vector add ({}): {:.1f} G/s per thread (the bar: x {} threads), measured {:.1f} G/s on {} "
-             "threads at once\n",
-             peak.isa, peak.per_thread * 1e-9, o.threads, peak.all_threads * 1e-9, o.threads);
+  fmt::print(
+      "peak vector add ({}): {:.1f} G/s per thread (the bar: x {} threads), measured {:.1f} G/s on {} "
+      "threads at once\n",
+      peak.isa, peak.per_thread * 1e-9, o.threads, peak.all_threads * 1e-9, o.threads);
   if (sop.ac > 0) {
-    fmt::print("synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
-               "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled, best per layer) "
-               "{:.2f} G SOP/s = {:.1f}%\n",
-               sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms,
-               sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar);
+    fmt::print(
+        "synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
+        "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled, best per layer) "
+        "{:.2f} G SOP/s = {:.1f}%\n",
+        sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms,
+        sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar);
   } else {
     fmt::print("synaptic ops: no layer fed by pure spikes ({:.2f} M MAC per run)\n", sop.mac * 1e-6);
   }
@@ -424,15 +429,17 @@ std::string default_bench_dir() {
 int main(int argc, char** argv) {
   tspike::bench::Options o;
   o.bench_dir = tspike::bench::default_bench_dir();
-  CLI::App app{"Benchmark a tspike model: the event and dense engines, and optionally PyTorch eager and ONNX "
-               "Runtime, side by side in one interleaved run",
-               "tsbench"};
+  CLI::App app{
+      "Benchmark a tspike model: the event and dense engines, and optionally PyTorch eager and ONNX "
+      "Runtime, side by side in one interleaved run",
+      "tsbench"};
   app.add_option("model", o.model, "tspike model (NAME.tspike.onnx from tools/bench/make_bench_models.py)")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--threads", o.threads, "threads for every column")->check(CLI::Range(1, 256));
   app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 4096));
-  app.add_option("--timesteps", o.timesteps, "T (0: the model's)")->check(CLI::Range(0, tspike::Limits{}.max_timesteps));
+  app.add_option("--timesteps", o.timesteps, "T (0: the model's)")
+      ->check(CLI::Range(0, tspike::Limits{}.max_timesteps));
   app.add_option("--iters", o.iters, "timed runs per column")->check(CLI::Range(1, 100000));
   app.add_option("--warmup", o.warmup, "untimed runs per column")->check(CLI::Range(0, 100000));
   app.add_option("--settle-ms", o.settle_ms,
@@ -441,10 +448,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 10000));
   app.add_option("--input", o.input, "float32 .npy [S, ...]: the first --batch samples (repeated)")
       ->check(CLI::ExistingFile);
-  app.add_flag("--layer-major", o.layer_major, "tspike columns run layer by layer (SessionOptions::layer_major)");
-  app.add_flag("--timestep-major", o.timestep_major,
-               "tspike columns run timestep by timestep (SessionOptions::timestep_major; default: layer by layer "
-               "where it pays and fits)");
+  app.add_flag("--layer-major", o.layer_major,
+               "tspike columns run layer by layer (SessionOptions::layer_major)");
+  app.add_flag(
+      "--timestep-major", o.timestep_major,
+      "tspike columns run timestep by timestep (SessionOptions::timestep_major; default: layer by layer "
+      "where it pays and fits)");
   app.add_flag("--torch", o.torch, "also PyTorch eager (tools/bench/torch_eager.py)");
   app.add_flag("--ort", o.ort, "also ONNX Runtime on NAME.unrolled.onnx (tools/bench/ort_bench.mjs)");
   app.add_option("--python", o.python, "Python with torch 1.13");

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike.torch: train ternary-spike SNNs in PyTorch and export them to the
 tspike ONNX format (see docs/format.md).
 

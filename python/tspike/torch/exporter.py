@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Export a PyTorch network with TernarySpike neurons to a tspike ONNX file.
 
 The file describes ONE timestep (spec section 2); the runtime runs it T times

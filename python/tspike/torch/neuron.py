@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The TernarySpike neuron for training in PyTorch.
 
 Semantics follow docs/format.md section 1 (the runtime's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small, slow NumPy interpreter for tspike ONNX files.
 
 It exists to check exported files without onnxruntime (not packaged in

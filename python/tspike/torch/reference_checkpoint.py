@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Checkpoints of the Ternary-Spike reference training code, converted in
 one step.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Bring a network written with the Ternary-Spike reference training code
 (Guo et al., AAAI 2024) into tspike.torch, weights and all, for export.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The networks of the Ternary-Spike reference training code (Guo et al.,
 AAAI 2024; its models/resnet.py and models/vggcifar.py), written for
 tspike.torch.

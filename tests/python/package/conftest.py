@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures of the tspike package tests (pytest, run by ctest).
 
 TSPIKE_TOOLS_DIR names the built tools (tsrun, tsconvert, tseval) that the

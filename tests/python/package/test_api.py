@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The package's surface: the stubs (_tspike.pyi) list exactly what the
 compiled module has, every public name has a docstring (help() explains
 it), and the error classes follow the C++ ErrorCode."""

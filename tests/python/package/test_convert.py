@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike.convert: tsconvert as a function, its report as a dict equal to
 `tsconvert --json`'s, verification included."""
 

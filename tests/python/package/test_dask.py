@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike.dask.classify on a LocalCluster of 2 worker processes: the
 Fashion-MNIST test set gets exactly tseval's predictions; each worker
 process loads the model once; outputs, firing rates, bags of image paths

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """docs/python.md's five-minute walk-through runs as written: its Python
 blocks, in order, in a fresh interpreter (training a small network for a
 few seconds, then from_torch, a Session, export and convert)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Python and C++ compute the same floats: on every shipped model and its
 shipped inputs, Session.run equals `tsrun --json` exactly (the same
 library, through NumPy instead of .npy files), for each engine; the firing

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The hostile corpus (tests/broken/) through Python: every file gives the
 tspike.Error subclass of the ErrorCode that tests/broken/README.md lists
 for it, with a message naming the file, from a path and from bytes; never

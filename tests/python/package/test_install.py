@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """cmake --install puts the package into the interpreter's site directory
 for the prefix, where it imports and runs without the build tree."""
 

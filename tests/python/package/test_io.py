@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Inputs from files: load_image (the model's preprocessing), load_npy, the
 IDX data sets and images_to_input, as tsrun and tseval read them."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike.Model: loading from paths and bytes, options, info, limits."""
 
 import json

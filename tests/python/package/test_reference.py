@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Checkpoints of the Ternary-Spike reference training code to tsrun output
 in one step (tsconvert --from-reference), with tspike.torch's own
 definitions of the reference's architectures (tspike.torch.reference_nets)

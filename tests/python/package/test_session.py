@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike.Session: run, step, reset, readout, stats, profile, observe, and
 the input rules (zero copy, conversions, refusals, wrong shapes)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Threads: one Model shared by Sessions on several Python threads (the GIL
 is released inside run(), so they run at once), and a Session used by two
 threads at once refused, not crashed. The speed-up is measured by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """tspike.torch (the PyTorch side) and tspike.from_torch: a network with
 TernarySpike neurons becomes a ready Model whose outputs are PyTorch's
 mean over T."""
