@@ -10,7 +10,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <vector>
 
 namespace tspike::test {
 
@@ -31,12 +33,33 @@ std::string source_path(const std::string& relative) {
   return std::string(TSPIKE_SOURCE_DIR) + "/" + relative;
 }
 
+namespace {
+// The folders temp_dir made, removed when the test process exits
+// (TSPIKE_KEEP_TEST_FILES=1 keeps them for a look after a failure).
+struct TempDirs {
+  std::mutex mutex;
+  std::vector<std::filesystem::path> dirs;
+  ~TempDirs() {
+    if (std::getenv("TSPIKE_KEEP_TEST_FILES")) return;
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+}  // namespace
+
 std::string temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
   auto dir = std::filesystem::temp_directory_path() /
              ("tspike_test_" + std::to_string(getpid()) + "_" + tag + "_" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  TempDirs& made = temp_dirs();
+  std::lock_guard<std::mutex> lock(made.mutex);
+  made.dirs.push_back(dir);
   return dir.string();
 }
 
