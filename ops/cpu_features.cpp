@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 namespace tspike::ops {
 
@@ -19,6 +22,16 @@ const char* isa_name(Isa isa) {
   return "portable";
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports
+// does not know "f16c" (the fuzz build uses clang). F16C uses the AVX
+// registers, whose OS support the avx2 check in cpu_isa() covers.
+static bool has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+}
+#endif
+
 Isa cpu_isa() {
   static const Isa isa = [] {
 #if defined(__x86_64__) || defined(__i386__)
@@ -28,7 +41,7 @@ Isa cpu_isa() {
     __builtin_cpu_init();
     const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                     __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-                    __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("f16c");
+                    __builtin_cpu_supports("popcnt") && has_f16c();
     const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                     __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     return v4 ? Isa::kAvx512 : v3 ? Isa::kAvx2 : Isa::kPortable;
