@@ -264,13 +264,15 @@ struct ModelBuilder {
       g.outputs.push_back(it->second);
       info.outputs.push_back(value_info(out));
     }
-    for (const auto& [node, window] : info.metadata.pool_folds)
+    for (const auto& fold : info.metadata.pool_folds) {
+      const std::string& node = fold.first;  // not a structured binding: clang 14 cannot capture one
       if (std::none_of(info.layers.begin(), info.layers.end(),
                        [&](const LayerInfo& l) { return l.node == node; }))
         throw Error(
             ErrorCode::kInvalidModel,
             fmt::format("{}: metadata tspike.pool_folds names '{}', which is no Conv, Gemm or MatMul node",
                         name, node));
+    }
     return model;
   }
 };
