@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/events_internal.hpp"
+#include "runtime/npy_header_lexer.hpp"
 #include "tspike/error.hpp"
 
 namespace tspike::detail {
@@ -73,9 +74,9 @@ struct NpyHeader {
   std::vector<int64_t> shape;
 };
 
-class HeaderParser {
+class HeaderParser : public NpyHeaderLexer {
  public:
-  HeaderParser(const std::string& s, const std::string& what) : s_(s), what_(what) {}
+  HeaderParser(const std::string& s, const std::string& what) : NpyHeaderLexer(s), what_(what) {}
 
   NpyHeader parse() {
     NpyHeader h;
@@ -93,21 +94,10 @@ class HeaderParser {
         }
         descr = true;
       } else if (key == "fortran_order" && !order) {
-        skip_space();
-        if (s_.compare(pos_, 4, "True") == 0)
-          pos_ += 4;
-        else if (s_.compare(pos_, 5, "False") == 0)
-          pos_ += 5;
-        else
-          fail("fortran_order must be True or False");
+        boolean();  // the data are 1-D: either order reads the same
         order = true;
       } else if (key == "shape" && !shape) {
-        expect('(');
-        while (!peek(')')) {
-          h.shape.push_back(integer());
-          if (!peek(')')) expect(',');
-        }
-        expect(')');
+        h.shape = tuple();
         shape = true;
       } else {
         fail("unexpected or repeated key '" + key + "'");
@@ -142,48 +132,15 @@ class HeaderParser {
     }
     expect(']');
   }
-  [[noreturn]] void fail(const std::string& why) const {
+  [[noreturn]] void fail(const std::string& why) const override {
     bad(ErrorCode::kParse, what_, "bad .npy header: " + why);
   }
+  [[noreturn]] void dimension_too_big() const override {
+    bad(ErrorCode::kResourceLimit, what_, "a shape dimension does not fit in 64 bits");
+  }
   [[noreturn]] void unsupported(const std::string& why) const { bad(ErrorCode::kBadInput, what_, why); }
-  void skip_space() {
-    while (pos_ < s_.size() && std::strchr(" \t\r\n", s_[pos_]) && s_[pos_]) ++pos_;
-  }
-  bool peek(char c) {
-    skip_space();
-    return pos_ < s_.size() && s_[pos_] == c;
-  }
-  void expect(char c) {
-    if (!peek(c)) fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-  std::string quoted() {
-    skip_space();
-    if (pos_ >= s_.size() || (s_[pos_] != '\'' && s_[pos_] != '"')) fail("expected a string");
-    const char q = s_[pos_++];
-    const std::size_t end = s_.find(q, pos_);
-    if (end == std::string::npos) fail("unterminated string");
-    std::string v = s_.substr(pos_, end - pos_);
-    pos_ = end + 1;
-    return v;
-  }
-  int64_t integer() {
-    skip_space();
-    if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9')
-      fail("shape entries must be non-negative integers");
-    int64_t v = 0;
-    for (; pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9'; ++pos_) {
-      if (v > (INT64_MAX - 9) / 10)
-        bad(ErrorCode::kResourceLimit, what_, "a shape dimension does not fit in 64 bits");
-      v = v * 10 + (s_[pos_] - '0');
-    }
-    if (pos_ < s_.size() && s_[pos_] == 'L') ++pos_;
-    return v;
-  }
 
-  const std::string& s_;
   const std::string& what_;
-  std::size_t pos_ = 0;
 };
 
 // A parsed .npy: its header and where its data lies.

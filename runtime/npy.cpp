@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/checked.hpp"
+#include "runtime/npy_header_lexer.hpp"
 #include "tspike/error.hpp"
 #include "tspike/input.hpp"
 
@@ -32,9 +33,9 @@ struct Header {
 
 // A small parser for the Python literal that NumPy writes. It accepts what
 // NumPy's own reader accepts for these three keys, and nothing else.
-class HeaderParser {
+class HeaderParser : public detail::NpyHeaderLexer {
  public:
-  HeaderParser(const std::string& text, const std::string& path) : s_(text), path_(path) {}
+  HeaderParser(const std::string& text, const std::string& path) : NpyHeaderLexer(text), path_(path) {}
 
   Header parse() {
     Header h;
@@ -58,73 +59,22 @@ class HeaderParser {
       if (!peek('}')) expect(',');
     }
     expect('}');
-    skip_space();
-    if (pos_ != s_.size()) fail("unexpected text after the dict");
+    if (!at_end()) fail("unexpected text after the dict");
     if (!has_descr || !has_order || !has_shape)
       fail("the dict must have 'descr', 'fortran_order' and 'shape'");
     return h;
   }
 
  private:
-  [[noreturn]] void fail(const std::string& why) const {
+  [[noreturn]] void fail(const std::string& why) const override {
     throw Error(ErrorCode::kParse, "cannot read .npy file '" + path_ + "': bad header: " + why);
   }
-  void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r'))
-      ++pos_;
-  }
-  bool peek(char c) {
-    skip_space();
-    return pos_ < s_.size() && s_[pos_] == c;
-  }
-  void expect(char c) {
-    if (!peek(c)) fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-  std::string quoted() {
-    skip_space();
-    if (pos_ >= s_.size() || (s_[pos_] != '\'' && s_[pos_] != '"')) fail("expected a string");
-    const char q = s_[pos_++];
-    const std::size_t end = s_.find(q, pos_);
-    if (end == std::string::npos) fail("unterminated string");
-    std::string v = s_.substr(pos_, end - pos_);
-    pos_ = end + 1;
-    return v;
-  }
-  bool boolean() {
-    skip_space();
-    if (s_.compare(pos_, 4, "True") == 0) return pos_ += 4, true;
-    if (s_.compare(pos_, 5, "False") == 0) return pos_ += 5, false;
-    fail("fortran_order must be True or False");
-  }
-  // "()", "(3,)", "(2, 3)": non-negative decimal integers. A dimension too
-  // big for int64 is reported like any other oversized shape.
-  Shape tuple() {
-    Shape shape;
-    expect('(');
-    while (!peek(')')) {
-      skip_space();
-      if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9')
-        fail("shape entries must be non-negative integers");
-      int64_t v = 0;
-      for (; pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9'; ++pos_) {
-        const int digit = s_[pos_] - '0';
-        if (v > (INT64_MAX - digit) / 10)
-          throw Error(ErrorCode::kResourceLimit,
-                      "cannot read .npy file '" + path_ + "': a shape dimension does not fit in 64 bits");
-        v = v * 10 + digit;
-      }
-      if (pos_ < s_.size() && s_[pos_] == 'L') ++pos_;  // Python 2 longs, in old files
-      shape.push_back(v);
-      if (!peek(')')) expect(',');
-    }
-    expect(')');
-    return shape;
+  [[noreturn]] void dimension_too_big() const override {
+    throw Error(ErrorCode::kResourceLimit,
+                "cannot read .npy file '" + path_ + "': a shape dimension does not fit in 64 bits");
   }
 
-  const std::string& s_;
   const std::string& path_;
-  std::size_t pos_ = 0;
 };
 
 uint32_t little_endian(const unsigned char* p, int bytes) {
