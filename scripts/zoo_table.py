@@ -5,8 +5,9 @@
     /usr/bin/python3 scripts/zoo_table.py                 # print the table
     /usr/bin/python3 scripts/zoo_table.py --update        # rewrite it in models/README.md
 
-Runs `tseval --json --golden models/golden` over every models/*.onnx on the
-Fashion-MNIST test set (10,000 images; Debian's dataset-fashion-mnist) and
+Runs `tseval --json --golden models/golden` over every image model in
+models/*.onnx (those with sequence encoding, the event-camera ones, are
+evaluated by their own scripts and left out) on the Fashion-MNIST test set (10,000 images; Debian's dataset-fashion-mnist) and
 prints one markdown row per model: tspike's accuracy, how many predictions
 equal PyTorch's, the firing rate of every spike layer, the estimated energy
 per image and its ratio to the same network as a dense ANN, and how many
@@ -48,6 +49,17 @@ def table(evals):
     return "\n".join(lines)
 
 
+def image_models(paths):
+    """The models whose input is one image (not a sequence of event frames)."""
+    import onnx
+    keep = []
+    for path in paths:
+        meta = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+        if meta.get("tspike.encoding", "direct") != "sequence":
+            keep.append(path)
+    return keep
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tools", default=os.path.join(ROOT, "build", "tools"))
@@ -55,7 +67,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--update", action="store_true", help="rewrite the table in models/README.md")
     args = ap.parse_args()
-    models = args.models or sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx")))
+    models = args.models or image_models(sorted(glob.glob(os.path.join(ROOT, "models", "*.onnx"))))
     cmd = [os.path.join(args.tools, "tseval"), *[os.path.relpath(m, ROOT) for m in models], "--json",
            "--golden", "models/golden", "--threads", str(args.threads)]
     out = json.loads(subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout)

@@ -46,15 +46,27 @@ def _conv(x, w, b, a):
 
 
 def _pool(x, a, kind):
+    """ONNX AveragePool / MaxPool over NCHW: pads, ceil_mode (a last window
+    must start inside the input or its begin padding), count_include_pad.
+    Cells outside the input are NaN and left out of the mean / max, except
+    explicit pads of an average pool with count_include_pad, which count as 0."""
     kh, kw = a["kernel_shape"]
     sh, sw = a.get("strides", [1, 1])
-    pads = a.get("pads", [0, 0, 0, 0])
-    if any(pads) or a.get("ceil_mode", 0):
-        raise NotImplementedError("pooling with pads / ceil_mode")
+    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
     n, c, h, w = x.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    win = [x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)]
-    return np.mean(win, axis=0) if kind == "avg" else np.max(win, axis=0)
+
+    def out_size(size, k, s, p0, p1):
+        span = size + p0 + p1 - k
+        o = (-(-span // s) if a.get("ceil_mode", 0) else span // s) + 1
+        return o - 1 if (o - 1) * s >= size + p0 else o
+
+    oh, ow = out_size(h, kh, sh, pt, pb), out_size(w, kw, sw, pl, pr)
+    pad_value = 0.0 if kind == "avg" and a.get("count_include_pad", 0) else np.nan
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=pad_value)
+    eh, ew = max(0, (oh - 1) * sh + kh - xp.shape[2]), max(0, (ow - 1) * sw + kw - xp.shape[3])
+    xp = np.pad(xp, ((0, 0), (0, 0), (0, eh), (0, ew)), constant_values=np.nan)
+    win = np.stack([xp[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] for i in range(kh) for j in range(kw)])
+    return np.nanmean(win, axis=0) if kind == "avg" else np.nanmax(win, axis=0)
 
 
 class Reference:

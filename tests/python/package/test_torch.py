@@ -75,3 +75,28 @@ def test_export_writes_a_file_that_loads(net, tmp_path):
 def test_from_torch_passes_load_options(net):
     model = tspike.from_torch(net, torch.zeros(1, 1, 8, 8), load_options={"engine": "dense"})
     assert all("event" not in l["kernel"] for l in model.info["layers"])
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("count_include_pad", [False, True])
+def test_reference_pools_like_pytorch(ceil_mode, count_include_pad):
+    # The NumPy reference interprets shipped models with ceil_mode average
+    # pools (ResNet-20's shortcuts); its pools must be PyTorch's.
+    from tspike.torch.reference import _pool
+    rng = np.random.default_rng(5)
+    checked = 0
+    for h, w in [(7, 7), (8, 5), (3, 4), (1, 6)]:
+        for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 3, 1), (2, 1, 1), (1, 2, 0)]:
+            if h + 2 * p < k or w + 2 * p < k:
+                continue
+            x = rng.standard_normal((2, 3, h, w))
+            attrs = {"kernel_shape": [k, k], "strides": [s, s], "pads": [p] * 4,
+                     "ceil_mode": int(ceil_mode), "count_include_pad": int(count_include_pad)}
+            xt = torch.from_numpy(x)
+            avg = nn.functional.avg_pool2d(xt, k, s, p, ceil_mode=ceil_mode,
+                                           count_include_pad=count_include_pad).numpy()
+            mx = nn.functional.max_pool2d(xt, k, s, p, ceil_mode=ceil_mode).numpy()
+            np.testing.assert_allclose(_pool(x, attrs, "avg"), avg, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(_pool(x, attrs, "max"), mx, rtol=1e-12, atol=1e-12)
+            checked += 1
+    assert checked >= 15
