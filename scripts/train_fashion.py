@@ -62,7 +62,9 @@ DEMO = {"threads": 1, "bn_gain_divisor": (3.0, 1.5),
         "stages": [{"images": 20000, "epochs": 1, "lr": 2e-3, "rate_penalty": 5.0, "rate_target": (0.08, 0.2)},
                    {"images": 60000, "epochs": 1, "lr": 2e-3, "rate_penalty": 5.0, "rate_target": (0.08, 0.18)},
                    {"images": 60000, "epochs": 1, "lr": 1e-3, "rate_penalty": 5.0, "rate_target": (0.10, 0.25)},
-                   {"images": 60000, "epochs": 1, "lr": 1e-3, "rate_penalty": 5.0, "rate_target": (0.10, 0.25)}]}
+                   {"images": 60000, "epochs": 1, "lr": 1e-3, "rate_penalty": 5.0, "rate_target": (0.10, 0.25)},
+                   {"images": 60000, "epochs": 5, "lr": 1e-3, "rate_penalty": 5.0, "rate_target": (0.11, 0.21)},
+                   {"images": 60000, "epochs": 4, "lr": 5e-4, "rate_penalty": 5.0, "rate_target": (0.11, 0.21)}]}
 
 
 def read_idx(path):

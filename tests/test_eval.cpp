@@ -255,8 +255,9 @@ TEST(Eval, EveryModelMatchesPyTorchOnTheWholeTestSet) {
 
 // The demo model over the whole test set (models/README.md): spike layers at
 // <= 15% on average (nonzero spikes / neuron-timesteps over both layers), an
-// energy estimate at least 2x below the same network as a dense ANN, and the
-// accuracy it was shipped with (86.94%; the dense-firing model's is 89.50%).
+// energy estimate at least 2x below the same network as a dense ANN, and an
+// accuracy at most 1 point below the dense-firing model's 89.50% (it was
+// shipped with 88.55%).
 TEST(Eval, DemoModelIsSparseOverTheTestSet) {
   const std::string dir = dataset_dir();
   if (!fs::is_directory(dir)) return;
@@ -287,7 +288,7 @@ TEST(Eval, DemoModelIsSparseOverTheTestSet) {
   }
   EXPECT_LE(spikes / elements, 0.15);
   EXPECT_GE(dense_energy / energy, 2.0) << "SNN " << energy << " pJ, dense ANN " << dense_energy << " pJ";
-  EXPECT_GE(correct, 8694);
+  EXPECT_GE(correct, 8850);
 }
 
 // The data set's first images are the PNG samples: both paths give the same input.
