@@ -40,11 +40,18 @@ bool onednn_available();
 // geometry, or a build without oneDNN): the caller keeps the reference kernel.
 // `threads`: the Session's thread count. The primitive is made for one
 // sample and one OpenMP thread; a batch runs its samples split over up to
-// `threads` Session threads, each with its own stream and scratchpad.
+// `threads` Session threads, each with its own stream and scratchpad. With
+// fewer samples than threads (and no groups, M >= 32) each sample's output
+// channels are split instead: one primitive per thread for a range of
+// whole 16-channel blocks, each writing its slice of the NCHW output.
 // (TSPIKE_ONEDNN_OMP=1 instead makes one primitive over the batch for
 // `threads` OpenMP threads.)
 std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* weights, const float* bias,
                                             int threads);
+
+// How many primitives split each sample's output channels in `state` (from
+// make_onednn_conv): 1 when none do, 0 in a build without oneDNN.
+int64_t onednn_conv_pieces(const NodeState& state);
 
 // Runs the primitive `state` (from make_onednn_conv) on NCHW buffers of the
 // shapes it was made for, on ctx.pool's threads (inline without a pool).

@@ -2,7 +2,8 @@
 // The oneDNN Conv split over a Session's threads gives the same bits as one
 // thread: one-Conv models (real input, and spike input under the dense and
 // auto engines) on random geometries, run with 1, 2 and 3 threads on batches
-// of 1, 2, 3 and 5. oneDNN's GEMM sums in an order that depends on the
+// of 1, 2, 3 and 5 (batches smaller than the thread count split each
+// sample's output channels over one primitive per thread). oneDNN's GEMM sums in an order that depends on the
 // problem it was made for (and on its own OpenMP thread count), so this
 // fails if a thread count changes the primitive's shape or threading.
 #include <gtest/gtest.h>
@@ -55,12 +56,14 @@ std::shared_ptr<const Model> load(const Case& k, std::mt19937& rng, Engine engin
   return b.load(LoadOptions{.reparameterize = false, .engine = engine});
 }
 
-// Fixed cases (a 3 -> 64 first layer, 1x1, stride 2, and channel counts
-// where oneDNN's sums depend on its thread count) and random ones.
+// Fixed cases (a 3 -> 64 first layer, 1x1, stride 2, channel counts where
+// oneDNN's sums depend on its thread count, 512 and 80 output channels split
+// over threads) and random ones.
 std::vector<Case> cases(std::mt19937& rng) {
   std::vector<Case> all{{3, 32, 32, 64, 3, 1, 1, false, false},   {128, 16, 16, 128, 3, 1, 1, true, false},
                         {64, 16, 16, 128, 3, 2, 1, false, false}, {128, 8, 8, 256, 1, 1, 0, true, false},
-                        {256, 8, 8, 256, 3, 1, 1, false, true},   {96, 9, 7, 48, 3, 2, 0, true, true}};
+                        {256, 8, 8, 256, 3, 1, 1, false, true},   {96, 9, 7, 48, 3, 2, 0, true, true},
+                        {64, 8, 8, 512, 3, 1, 1, true, false},    {32, 12, 12, 80, 1, 1, 0, false, true}};
   const auto pick = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
@@ -101,7 +104,28 @@ TEST(OneDnnThreads, SplitConvMatchesOneThreadBitwise) {
       }
     }
   }
-  EXPECT_EQ(compared, 2 * 4 * (12 + 2 + 3));  // 12 cases, 5 of them spike-fed and run under two engines
+  EXPECT_EQ(compared, 2 * 4 * (14 + 2 + 4));  // 14 cases, 6 of them spike-fed and run under two engines
+}
+
+// The comparison above covers the output-channel split only if batches
+// smaller than the thread count really take it.
+TEST(OneDnnThreads, SmallBatchSplitsOutputChannels) {
+  if (!ops::onednn_available()) GTEST_SKIP() << "built without oneDNN (TSPIKE_WITH_ONEDNN=OFF)";
+  if (std::getenv("TSPIKE_ONEDNN_OMP")) GTEST_SKIP() << "TSPIKE_ONEDNN_OMP is set";
+  const auto pieces = [](int64_t n, int64_t m, int64_t group, int threads) {
+    const ops::Window2D win{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8};
+    const ops::ConvGeometry g{n, 32, 8, 8, m, group, win};
+    const std::vector<float> w(m * (32 / group) * 9, 0.5f), bias(m, 1.0f);
+    const auto state = ops::make_onednn_conv(g, w.data(), bias.data(), threads);
+    return state ? ops::onednn_conv_pieces(*state) : -1;
+  };
+  EXPECT_EQ(pieces(1, 64, 1, 2), 2);
+  EXPECT_EQ(pieces(1, 512, 1, 2), 2);
+  EXPECT_EQ(pieces(2, 80, 1, 3), 3);
+  EXPECT_EQ(pieces(1, 64, 1, 1), 1);   // one thread
+  EXPECT_EQ(pieces(2, 64, 1, 2), 1);   // a sample per thread already
+  EXPECT_EQ(pieces(1, 16, 1, 2), 1);   // one channel block
+  EXPECT_EQ(pieces(1, 64, 2, 2), 1);   // grouped
 }
 
 }  // namespace
