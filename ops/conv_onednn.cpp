@@ -114,8 +114,9 @@ Piece make_piece(const dnnl::engine& engine, const ConvGeometry& g, int64_t n, i
   const memory::dims strides{g.win.stride_h, g.win.stride_w};
   const memory::dims dilates{g.win.dilation_h - 1, g.win.dilation_w - 1};  // oneDNN counts the gaps
   const memory::dims pad_l{g.win.pad_top, g.win.pad_left}, pad_r{g.win.pad_bottom, g.win.pad_right};
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                       src_any, w_any, bias_md, dst_any, strides, dilates, pad_l, pad_r);
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                       dnnl::algorithm::convolution_direct, src_any, w_any, bias_md, dst_any,
+                                       strides, dilates, pad_l, pad_r);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
@@ -167,12 +168,17 @@ Piece make_piece(const dnnl::engine& engine, const ConvGeometry& g, int64_t n, i
 // Output-channel boundaries for splitting one sample over `threads`: ranges
 // of whole 16-channel blocks (oneDNN's channel block on AVX-512), as even as
 // possible, the remainder in the last. Just [0, M] when the batch alone
-// gives every thread a sample, when groups are used, or when M < 32.
+// gives every thread a sample, when groups are used, when M < 32, or when
+// a piece would get under kMinPieceMacs multiply-adds: on the 7x7 and 14x14
+// layers of models/fashion_resnet19.onnx (0.2-0.5 M per piece) the split
+// made batch 1 on two threads 1.1x slower, the thread hand-off costing more
+// than the work it shares.
 std::vector<int64_t> channel_split(const ConvGeometry& g, int threads) {
-  constexpr int64_t kBlock = 16;
+  constexpr int64_t kBlock = 16, kMinPieceMacs = int64_t{1} << 21;
   const int64_t blocks = g.m / kBlock;
   const int64_t parts = std::min<int64_t>(threads, blocks);
-  if (g.group != 1 || g.n >= threads || parts < 2) return {0, g.m};
+  const int64_t macs = g.m * g.win.out_h * g.win.out_w * (g.c / g.group) * g.win.kernel_h * g.win.kernel_w;
+  if (g.group != 1 || g.n >= threads || parts < 2 || macs / parts < kMinPieceMacs) return {0, g.m};
   std::vector<int64_t> bounds;
   for (int64_t t = 0; t < parts; ++t) bounds.push_back(kBlock * (blocks * t / parts));
   bounds.push_back(g.m);
@@ -211,7 +217,8 @@ std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* 
     const int64_t slots =
         state->per_sample && pieces == 1 ? std::max<int64_t>(1, std::min<int64_t>(threads, g.n)) : 1;
     for (int64_t p = 0; p < pieces; ++p)
-      state->pieces.push_back(make_piece(state->engine, g, n, bounds[p], bounds[p + 1], weights, bias, slots));
+      state->pieces.push_back(
+          make_piece(state->engine, g, n, bounds[p], bounds[p + 1], weights, bias, slots));
     // One call of each piece now, on zeros: oneDNN finishes setting its
     // kernels up on a first execution, which is load-time work. (With NCHW
     // activations it chose GEMM-based convolutions, whose first execution

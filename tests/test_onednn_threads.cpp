@@ -122,10 +122,10 @@ TEST(OneDnnThreads, SmallBatchSplitsOutputChannels) {
   EXPECT_EQ(pieces(1, 64, 1, 2), 2);
   EXPECT_EQ(pieces(1, 512, 1, 2), 2);
   EXPECT_EQ(pieces(2, 80, 1, 3), 3);
-  EXPECT_EQ(pieces(1, 64, 1, 1), 1);   // one thread
-  EXPECT_EQ(pieces(2, 64, 1, 2), 1);   // a sample per thread already
-  EXPECT_EQ(pieces(1, 16, 1, 2), 1);   // one channel block
-  EXPECT_EQ(pieces(1, 64, 2, 2), 1);   // grouped
+  EXPECT_EQ(pieces(1, 64, 1, 1), 1);  // one thread
+  EXPECT_EQ(pieces(2, 64, 1, 2), 1);  // a sample per thread already
+  EXPECT_EQ(pieces(1, 16, 1, 2), 1);  // one channel block
+  EXPECT_EQ(pieces(1, 64, 2, 2), 1);  // grouped
 }
 
 }  // namespace
