@@ -58,12 +58,13 @@ std::shared_ptr<const Model> load(const Case& k, std::mt19937& rng, Engine engin
 
 // Fixed cases (a 3 -> 64 first layer, 1x1, stride 2, channel counts where
 // oneDNN's sums depend on its thread count, 512 and 80 output channels split
-// over threads) and random ones.
+// over threads, a 1x1 split) and random ones.
 std::vector<Case> cases(std::mt19937& rng) {
   std::vector<Case> all{{3, 32, 32, 64, 3, 1, 1, false, false},   {128, 16, 16, 128, 3, 1, 1, true, false},
                         {64, 16, 16, 128, 3, 2, 1, false, false}, {128, 8, 8, 256, 1, 1, 0, true, false},
                         {256, 8, 8, 256, 3, 1, 1, false, true},   {96, 9, 7, 48, 3, 2, 0, true, true},
-                        {64, 8, 8, 512, 3, 1, 1, true, false},    {32, 12, 12, 80, 1, 1, 0, false, true}};
+                        {64, 8, 8, 512, 3, 1, 1, true, false},    {32, 24, 24, 80, 3, 1, 1, false, true},
+                        {256, 16, 16, 256, 1, 1, 0, true, false}};
   const auto pick = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
@@ -104,7 +105,7 @@ TEST(OneDnnThreads, SplitConvMatchesOneThreadBitwise) {
       }
     }
   }
-  EXPECT_EQ(compared, 2 * 4 * (14 + 2 + 4));  // 14 cases, 6 of them spike-fed and run under two engines
+  EXPECT_EQ(compared, 2 * 4 * (15 + 2 + 4));  // 15 cases, 6 of them spike-fed and run under two engines
 }
 
 // The comparison above covers the output-channel split only if batches
@@ -113,9 +114,9 @@ TEST(OneDnnThreads, SmallBatchSplitsOutputChannels) {
   if (!ops::onednn_available()) GTEST_SKIP() << "built without oneDNN (TSPIKE_WITH_ONEDNN=OFF)";
   if (std::getenv("TSPIKE_ONEDNN_OMP")) GTEST_SKIP() << "TSPIKE_ONEDNN_OMP is set";
   const auto pieces = [](int64_t n, int64_t m, int64_t group, int threads) {
-    const ops::Window2D win{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8};
-    const ops::ConvGeometry g{n, 32, 8, 8, m, group, win};
-    const std::vector<float> w(m * (32 / group) * 9, 0.5f), bias(m, 1.0f);
+    const ops::Window2D win{3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, 16};
+    const ops::ConvGeometry g{n, 64, 16, 16, m, group, win};
+    const std::vector<float> w(m * (64 / group) * 9, 0.5f), bias(m, 1.0f);
     const auto state = ops::make_onednn_conv(g, w.data(), bias.data(), threads);
     return state ? ops::onednn_conv_pieces(*state) : -1;
   };
