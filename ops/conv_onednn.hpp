@@ -42,9 +42,9 @@ bool onednn_available();
 // sample and one OpenMP thread; a batch runs its samples split over up to
 // `threads` Session threads, each with its own stream and scratchpad. With
 // fewer samples than threads (no groups, M >= 32, >= 2 M multiply-adds a
-// thread) each sample's output
-// channels are split instead: one primitive per thread for a range of
-// whole 16-channel blocks, each writing its slice of the NCHW output.
+// thread) each sample's output channels are split instead: one primitive
+// per thread for a range of whole 16-channel blocks, each writing its slice
+// of the NCHW output.
 // (TSPIKE_ONEDNN_OMP=1 instead makes one primitive over the batch for
 // `threads` OpenMP threads.)
 std::unique_ptr<NodeState> make_onednn_conv(const ConvGeometry& g, const float* weights, const float* bias,
