@@ -129,7 +129,7 @@ def mcnemar_exact(b, c):
     n, k = b + c, min(b, c)
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n  # exact integers: no overflow for large n
     return min(1.0, 2 * tail)
 
 
