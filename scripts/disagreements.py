@@ -23,11 +23,7 @@ import tempfile
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from tspike.torch.reference import Reference  # noqa: E402
-from train_fashion import load  # noqa: E402
+from fashion_reference import ROOT, Reference, load, logits_and_margin
 
 
 def main():
@@ -62,9 +58,7 @@ def main():
     for i in differ:
         x = (images[i:i + 1].astype(np.float64) * scale - mean) / std
         x = x.reshape(1, 1, *images.shape[1:])
-        stats = {}
-        logits = ref.run(x, stats=stats)[0][0]
-        node, margin = min(((n, s[2]) for n, s in stats.items()), key=lambda p: p[1])
+        logits, margin, node = logits_and_margin(ref, x)
         worst = max(worst, margin)
         top2 = np.sort(logits)[-2:]
         print(f"image {i} (label {labels[i]}): tspike {tspike[i]}, PyTorch {torch_pred[i]}, float64 reference "

@@ -22,15 +22,10 @@ as it is.
 
 import argparse
 import os
-import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from tspike.torch.reference import Reference  # noqa: E402
-from train_fashion import load, preprocess  # noqa: E402
+from fashion_reference import ROOT, Reference, load, logits_and_margin, preprocess
 
 
 def main():
@@ -48,9 +43,7 @@ def main():
     x = preprocess(images[:args.search])
     chosen, outputs, margins = [], [], []
     for i in range(len(x)):
-        stats = {}
-        logits = ref.run(x[i:i + 1], stats=stats)[0][0]
-        margin = min(s[2] for s in stats.values())
+        logits, margin, _ = logits_and_margin(ref, x[i:i + 1])
         if margin >= args.min_margin:
             chosen.append(i)
             outputs.append(logits)
