@@ -133,6 +133,8 @@ Sop synaptic_ops(const std::shared_ptr<const Model>& model, const Options& o, co
   so.threads = o.threads;
   so.timesteps = o.timesteps;
   so.profile = true;
+  so.layer_major = o.layer_major;  // the timed columns' order (a profile follows it)
+  so.timestep_major = o.timestep_major;
   Session s(model, so);
   std::vector<Tensor> outputs;
   std::vector<Profile> runs;
