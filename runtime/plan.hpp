@@ -82,6 +82,7 @@ std::unique_ptr<Plan> timestep_plan(Plan& owner);
 void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct);
 // One step of it: node k (not folded) at timestep t. Returns false when,
 // invariant, it was copied from timestep 0 rather than run.
-bool run_layer_major_node(const Graph& graph, const std::vector<Plan*>& plans, size_t k, size_t t, bool direct);
+bool run_layer_major_node(const Graph& graph, const std::vector<Plan*>& plans, size_t k, size_t t,
+                          bool direct);
 
 }  // namespace tspike::detail

@@ -120,8 +120,9 @@ void ProfileRecorder::run_layer_major(const Graph& graph, const std::vector<Plan
       time_ns_[row * nodes_ + k] =
           std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
       if (ran && l >= 0)
-        ops_[row * layers_.size() + l] =
-            layers_[l].spikes ? count_accumulates(layers_[l], plans[t]->nodes[k].ctx) : layers_[l].connections;
+        ops_[row * layers_.size() + l] = layers_[l].spikes
+                                             ? count_accumulates(layers_[l], plans[t]->nodes[k].ctx)
+                                             : layers_[l].connections;
       // This node's counter, cumulative through timestep t (no other node adds to it).
       if (spike >= 0) spike_totals_[row * spike_nodes_ + spike] = owner.spike_counts[spike];
     }

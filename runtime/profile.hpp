@@ -50,7 +50,7 @@ class ProfileRecorder {
   int spike_nodes_ = 0;
   int capacity_ = 0;
   int steps_ = 0;
-  bool layer_major_ = false;  // the last run went layer by layer
+  bool layer_major_ = false;        // the last run went layer by layer
   std::vector<int> layer_of_node_;  // index into layers_, -1 for other nodes
   std::vector<Layer> layers_;
   std::vector<int64_t> time_ns_;       // [timestep][node]

@@ -79,9 +79,8 @@ std::string profile_table(const Profile& p) {
       name_width = std::max(name_width, std::min<size_t>(n.name.size(), 60));  // longer names overflow
       op_width = std::max(op_width, n.op_type.size());
     }
-  std::string s =
-      fmt::format("profile: {} timesteps, batch {}, {}; energy {}\n", p.timesteps, p.batch,
-                  p.layer_major ? "layer by layer" : "timestep by timestep", kEnergySource);
+  std::string s = fmt::format("profile: {} timesteps, batch {}, {}; energy {}\n", p.timesteps, p.batch,
+                              p.layer_major ? "layer by layer" : "timestep by timestep", kEnergySource);
   s += fmt::format("{:<{}} {:<{}} {:<16} {:>9} {:>9}  {:<34} {:>12} {:>12} {:>11}\n", "node", name_width,
                    "op", op_width, "output", "time ms", "ms/step", "spike density per timestep", "AC", "MAC",
                    "energy nJ");
