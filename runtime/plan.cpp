@@ -276,7 +276,8 @@ std::unique_ptr<Plan> timestep_plan(Plan& owner) {
   return plan;
 }
 
-bool run_layer_major_node(const Graph& graph, const std::vector<Plan*>& plans, size_t k, size_t t, bool direct) {
+bool run_layer_major_node(const Graph& graph, const std::vector<Plan*>& plans, size_t k, size_t t,
+                          bool direct) {
   const PlannedNode& first = plans[0]->nodes[k];
   PlannedNode& pn = plans[t]->nodes[k];
   if (t == 0 || !direct || !pn.invariant) {
