@@ -181,6 +181,7 @@ tspike_code tspike_session_profile_totals(const tspike_session* session, tspike_
   full.dense_macs = double(p.dense_macs);
   full.energy_pj = p.energy_pj;
   full.dense_energy_pj = p.dense_energy_pj;
+  full.layer_major = p.layer_major ? 1 : 0;
   std::memcpy(totals, &full, std::min(totals->struct_size, sizeof(full)));
   return TSPIKE_OK;
 }

@@ -276,23 +276,27 @@ std::unique_ptr<Plan> timestep_plan(Plan& owner) {
   return plan;
 }
 
+bool run_layer_major_node(const Graph& graph, const std::vector<Plan*>& plans, size_t k, size_t t,
+                          bool direct) {
+  const PlannedNode& first = plans[0]->nodes[k];
+  PlannedNode& pn = plans[t]->nodes[k];
+  if (t == 0 || !direct || !pn.invariant) {
+    graph.nodes[k].op->run(pn.ctx);
+    return true;
+  }
+  for (size_t o = 0; o < pn.ctx.outputs.size(); ++o) {
+    const TensorRef& from = first.ctx.outputs[o];
+    if (from.data && from.data != pn.ctx.outputs[o].data)
+      std::memcpy(pn.ctx.outputs[o].data, from.data,
+                  static_cast<size_t>(from.size()) * (from.dtype == DType::kFloat32 ? 4 : 8));
+  }
+  return false;
+}
+
 void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct) {
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
-    const PlannedNode& first = plans[0]->nodes[k];
-    if (first.folded) continue;
-    for (size_t t = 0; t < plans.size(); ++t) {
-      PlannedNode& pn = plans[t]->nodes[k];
-      if (t == 0 || !direct || !pn.invariant) {
-        graph.nodes[k].op->run(pn.ctx);
-        continue;
-      }
-      for (size_t o = 0; o < pn.ctx.outputs.size(); ++o) {
-        const TensorRef& from = first.ctx.outputs[o];
-        if (from.data && from.data != pn.ctx.outputs[o].data)
-          std::memcpy(pn.ctx.outputs[o].data, from.data,
-                      static_cast<size_t>(from.size()) * (from.dtype == DType::kFloat32 ? 4 : 8));
-      }
-    }
+    if (plans[0]->nodes[k].folded) continue;
+    for (size_t t = 0; t < plans.size(); ++t) run_layer_major_node(graph, plans, k, t, direct);
   }
 }
 

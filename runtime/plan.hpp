@@ -80,5 +80,9 @@ std::unique_ptr<Plan> timestep_plan(Plan& owner);
 // inputs do not change over time runs at timestep 0 only, and its outputs are
 // copied into the later plans.
 void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct);
+// One step of it: node k (not folded) at timestep t. Returns false when,
+// invariant, it was copied from timestep 0 rather than run.
+bool run_layer_major_node(const Graph& graph, const std::vector<Plan*>& plans, size_t k, size_t t,
+                          bool direct);
 
 }  // namespace tspike::detail

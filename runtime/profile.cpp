@@ -100,9 +100,41 @@ void ProfileRecorder::run_timestep(const Graph& graph, Plan& plan, bool skip_inv
   ++steps_;
 }
 
+void ProfileRecorder::run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct) {
+  const int timesteps = static_cast<int>(plans.size());
+  if (steps_ + timesteps > capacity_) reserve(std::max(steps_ + timesteps, capacity_ * 2));
+  const size_t first = size_t(steps_);
+  std::fill(time_ns_.begin() + first * nodes_, time_ns_.begin() + (first + timesteps) * nodes_, 0);
+  std::fill(ops_.begin() + first * layers_.size(), ops_.begin() + (first + timesteps) * layers_.size(), 0);
+  std::fill(spike_totals_.begin() + first * spike_nodes_,
+            spike_totals_.begin() + (first + timesteps) * spike_nodes_, 0);
+  using Clock = std::chrono::steady_clock;
+  const Plan& owner = *plans[0];  // the spike counters are the owner's, shared by the later plans
+  for (int k = 0; k < nodes_; ++k) {
+    if (owner.nodes[k].folded) continue;
+    const int l = layer_of_node_[k], spike = owner.nodes[k].spike_index;
+    for (int t = 0; t < timesteps; ++t) {
+      const size_t row = first + size_t(t);
+      const auto start = Clock::now();
+      const bool ran = detail::run_layer_major_node(graph, plans, size_t(k), size_t(t), direct);
+      time_ns_[row * nodes_ + k] =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+      if (ran && l >= 0)
+        ops_[row * layers_.size() + l] = layers_[l].spikes
+                                             ? count_accumulates(layers_[l], plans[t]->nodes[k].ctx)
+                                             : layers_[l].connections;
+      // This node's counter, cumulative through timestep t (no other node adds to it).
+      if (spike >= 0) spike_totals_[row * spike_nodes_ + spike] = owner.spike_counts[spike];
+    }
+  }
+  steps_ += timesteps;
+  layer_major_ = true;
+}
+
 Profile ProfileRecorder::result(const Graph& graph, const Plan& plan) const {
   Profile p;
   p.timesteps = steps_;
+  p.layer_major = layer_major_;
   p.batch = plan.frame_shape.empty() ? 0 : plan.frame_shape[0];
   p.nodes.resize(nodes_);
   for (int k = 0; k < nodes_; ++k) {

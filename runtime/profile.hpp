@@ -23,9 +23,14 @@ class ProfileRecorder {
 
   // Room for `timesteps` timesteps since reset (allocates only to grow).
   void reserve(int timesteps);
-  void reset() { steps_ = 0; }
+  void reset() { steps_ = 0, layer_major_ = false; }
   // One timestep: what run_timestep(graph, plan, skip_invariant) does, recorded.
   void run_timestep(const Graph& graph, Plan& plan, bool skip_invariant);
+  // A whole run layer by layer: what run_layer_major(graph, plans, direct)
+  // does, recorded per node and timestep (plans[0] is the recorder's plan).
+  // The time of an invariant node at a later timestep is that of copying
+  // its outputs from timestep 0.
+  void run_layer_major(const Graph& graph, const std::vector<Plan*>& plans, bool direct);
   Profile result(const Graph& graph, const Plan& plan) const;
 
  private:
@@ -45,6 +50,7 @@ class ProfileRecorder {
   int spike_nodes_ = 0;
   int capacity_ = 0;
   int steps_ = 0;
+  bool layer_major_ = false;        // the last run went layer by layer
   std::vector<int> layer_of_node_;  // index into layers_, -1 for other nodes
   std::vector<Layer> layers_;
   std::vector<int64_t> time_ns_;       // [timestep][node]

@@ -141,7 +141,7 @@ struct Session::Impl {
   // timestep_major, and by default where it pays and fits) for T
   // timesteps; makes the plans it needs (planning work: once per shape).
   bool ensure_layer_major(int timesteps) {
-    if (options.timestep_major || recorder || observation || timesteps < 2) return false;
+    if (options.timestep_major || observation || timesteps < 2) return false;
     // T arenas and states; the scratch is shared.
     const int64_t plan_bytes =
         static_cast<int64_t>((plan->arena.size() + plan->state.size()) * sizeof(float));
@@ -268,7 +268,10 @@ void Session::run(const TensorView& input, std::vector<Tensor>& outputs) {
     for (int t = 0; t < timesteps; ++t)
       std::memcpy(s.by_timestep[t]->input.data, input.data + (sequence ? t * frame_size : 0),
                   frame_size * sizeof(float));
-    detail::run_layer_major(s.graph(), s.by_timestep, /*direct=*/!sequence);
+    if (s.recorder)
+      s.recorder->run_layer_major(s.graph(), s.by_timestep, /*direct=*/!sequence);
+    else
+      detail::run_layer_major(s.graph(), s.by_timestep, /*direct=*/!sequence);
     for (const detail::Plan* p : s.by_timestep) s.accumulate(*p);
   } else {
     for (int t = 0; t < timesteps; ++t) {

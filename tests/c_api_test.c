@@ -215,6 +215,7 @@ int main(void) {
     tspike_profile_totals_init(&totals);
     CHECK(tspike_session_profile_totals(session, &totals, NULL) == TSPIKE_OK);
     CHECK(totals.timesteps == 4 && totals.batch == 1);
+    CHECK(totals.layer_major == 0); /* the model's weights fit in any L2: timestep by timestep */
     /* This model's layers are fed by pooled spikes: they count MACs. */
     CHECK(totals.mac > 0.0 && totals.dense_macs > 0.0 && totals.energy_pj > 0.0);
     CHECK(totals.energy_pj > 0.999 * (0.9 * totals.ac + 4.6 * totals.mac) &&

@@ -72,6 +72,13 @@ for c in out["columns"]:
     check(c["argmax_equal_to_event"] == batch, f"{n}: predictions differ from tspike event")
 check(out["columns"][0]["event_speedup"] == 1.0, "event is the reference column")
 check(out["peak_add"]["per_thread_per_s"] > 1e8 and out["peak_add"]["isa"], "peak add rate measured")
+peak = out["peak_add"]
+# Loading a row per add cannot beat adding registers by much (a loose bound:
+# on a shared machine each figure is measured at a different moment).
+for cache in ("l1", "l2"):
+    rate = peak[f"rows_from_{cache}_per_s"]
+    check(1e8 < rate < 2 * peak["per_thread_per_s"] and peak[f"{cache}_buffer_bytes"] > 0,
+          f"adds with rows from the {cache}: {rate}")
 check(out["firing_rates"] and 0 < out["mean_firing_rate"] < 1, "firing rates")
 sop = out.get("sop", {})
 check(sop.get("ac_per_run", 0) > 0 and 0 < sop.get("fraction_of_peak_add", 0) < 1, f"sop {sop}")

@@ -79,8 +79,8 @@ std::string profile_table(const Profile& p) {
       name_width = std::max(name_width, std::min<size_t>(n.name.size(), 60));  // longer names overflow
       op_width = std::max(op_width, n.op_type.size());
     }
-  std::string s =
-      fmt::format("profile: {} timesteps, batch {}; energy {}\n", p.timesteps, p.batch, kEnergySource);
+  std::string s = fmt::format("profile: {} timesteps, batch {}, {}; energy {}\n", p.timesteps, p.batch,
+                              p.layer_major ? "layer by layer" : "timestep by timestep", kEnergySource);
   s += fmt::format("{:<{}} {:<{}} {:<16} {:>9} {:>9}  {:<34} {:>12} {:>12} {:>11}\n", "node", name_width,
                    "op", op_width, "output", "time ms", "ms/step", "spike density per timestep", "AC", "MAC",
                    "energy nJ");
@@ -111,6 +111,7 @@ std::string profile_table(const Profile& p) {
 nlohmann::json profile_json(const Profile& p) {
   nlohmann::json j;
   j["timesteps"] = p.timesteps;
+  j["layer_major"] = p.layer_major;
   j["batch"] = p.batch;
   j["time_ms"] = p.time_ms;
   j["ac"] = p.ac;
@@ -287,7 +288,8 @@ function render() {
   const layers = nodes.filter(n => n.synapses);
   const mean = a => a.length ? a.reduce((x, y) => x + y, 0) / a.length : 0;
   document.getElementById("summary").textContent =
-    "Model " + p.model + ", " + p.timesteps + " timesteps, batch " + p.batch + ". Energy: " + p.energy_source +
+    "Model " + p.model + ", " + p.timesteps + " timesteps, batch " + p.batch +
+    (p.layer_major ? ", layer by layer" : ", timestep by timestep") + ". Energy: " + p.energy_source +
     ". An accumulate (AC) per nonzero input spike and output value it reaches in layers fed by spikes; a " +
     "multiply-accumulate (MAC) per connection in layers with real-valued input. Dense ANN: " + p.dense_ann + ".";
   const totals = document.getElementById("totals");

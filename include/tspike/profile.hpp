@@ -72,6 +72,10 @@ struct NodeProfile {
 struct Profile {
   int timesteps = 0;  // timesteps run (run(), or step() calls since reset())
   int64_t batch = 0;
+  // The run went layer by layer (RunStats::layer_major): each node ran for
+  // every timestep before the next node, as the Session runs by default
+  // where that pays; else timestep by timestep.
+  bool layer_major = false;
   std::vector<NodeProfile> nodes;  // every node, graph order
   double time_ms = 0;              // sum of the node times
   int64_t ac = 0, mac = 0, dense_macs = 0;

@@ -53,8 +53,9 @@ struct SessionOptions {
   // timesteps anyway) and the T - 1 extra plans take at most
   // layer_major_budget_bytes. layer_major forces layer by layer (within
   // Limits::max_arena_bytes), timestep_major forces timestep by timestep.
-  // step() (one timestep at a time by nature), a profile and an observer
-  // (they report per timestep) always go timestep by timestep.
+  // step() (one timestep at a time by nature) and an observer (it reports
+  // each timestep's values) always go timestep by timestep; a profile
+  // follows run()'s order, so that it times what an unprofiled run does.
   bool layer_major = false;
   bool timestep_major = false;
   int64_t layer_major_budget_bytes = int64_t{64} << 20;

@@ -230,6 +230,7 @@ typedef struct tspike_profile_totals {
   double ac, mac, dense_macs;
   double energy_pj;       /* the SNN run */
   double dense_energy_pj; /* the same network as a dense ANN, one pass */
+  int layer_major;        /* 1: the run went layer by layer, 0: timestep by timestep */
 } tspike_profile_totals;
 TSPIKE_API void tspike_node_profile_init(tspike_node_profile* node);
 TSPIKE_API void tspike_profile_totals_init(tspike_profile_totals* totals);

@@ -156,6 +156,7 @@ py::dict profile_dict(const Profile& p) {
   py::dict d;
   d["timesteps"] = p.timesteps;
   d["batch"] = p.batch;
+  d["layer_major"] = p.layer_major;
   d["time_ms"] = p.time_ms;
   d["ac"] = p.ac;
   d["mac"] = p.mac;

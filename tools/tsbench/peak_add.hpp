@@ -12,6 +12,12 @@ struct PeakAdd {
   double per_thread = 0;   // fp32 adds per second, one thread alone
   double all_threads = 0;  // the sum, with `threads` threads at once
   int threads = 1;
+  // One thread, each add taking one operand from a weight row (the event
+  // kernels' inner loop without their bookkeeping), rows picked at random
+  // from a buffer of half the L1d, and of half the L2: the most an event
+  // layer can reach when its rows come from that cache.
+  int64_t l1_bytes = 0, l2_bytes = 0;  // the buffers
+  double rows_from_l1 = 0, rows_from_l2 = 0;
 };
 
 // Runs the register-only add loop at the CPU's best instruction set, first on

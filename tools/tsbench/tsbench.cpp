@@ -133,6 +133,8 @@ Sop synaptic_ops(const std::shared_ptr<const Model>& model, const Options& o, co
   so.threads = o.threads;
   so.timesteps = o.timesteps;
   so.profile = true;
+  so.layer_major = o.layer_major;  // the timed columns' order (a profile follows it)
+  so.timestep_major = o.timestep_major;
   Session s(model, so);
   std::vector<Tensor> outputs;
   std::vector<Profile> runs;
@@ -349,8 +351,13 @@ int run(const Options& o) {
               {"argmax_equal_to_event", argmax_agree(cols[0].logits, c.logits, o.batch)}};
     out["columns"].push_back(j);
   }
-  out["peak_add"] = {
-      {"isa", peak.isa}, {"per_thread_per_s", peak.per_thread}, {"threads_per_s", peak.all_threads}};
+  out["peak_add"] = {{"isa", peak.isa},
+                     {"per_thread_per_s", peak.per_thread},
+                     {"threads_per_s", peak.all_threads},
+                     {"rows_from_l1_per_s", peak.rows_from_l1},
+                     {"rows_from_l2_per_s", peak.rows_from_l2},
+                     {"l1_buffer_bytes", peak.l1_bytes},
+                     {"l2_buffer_bytes", peak.l2_bytes}};
   // The bar: the one-thread peak times the threads (ideal scaling). The
   // N-thread measurement is reported too, but on a busy machine it falls
   // short of N times, which would flatter the fraction.
@@ -362,6 +369,8 @@ int run(const Options& o) {
                 {"event_layers_ms", sop.event_ms},
                 {"event_layers_sop_per_s", sop.ac / (sop.event_ms * 1e-3)},
                 {"event_layers_fraction_of_peak_add", sop.ac / (sop.event_ms * 1e-3) / bar},
+                {"event_layers_fraction_of_rows_from_l2",
+                 sop.ac / (sop.event_ms * 1e-3) / (peak.rows_from_l2 * o.threads)},
                 {"layers", sop.layers}};
   for (auto& l : out["sop"]["layers"]) {
     l["fraction_of_peak_add"] = l["sop_per_s"].get<double>() / bar;
@@ -396,13 +405,20 @@ int run(const Options& o) {
       "peak vector add ({}): {:.1f} G/s per thread (the bar: x {} threads), measured {:.1f} G/s on {} "
       "threads at once\n",
       peak.isa, peak.per_thread * 1e-9, o.threads, peak.all_threads * 1e-9, o.threads);
+  fmt::print(
+      "  each add loading its row (random rows, one thread): {:.1f} G/s = {:.1f}% of the peak from the L1 "
+      "({} KB of rows), {:.1f} G/s = {:.1f}% from the L2 ({} KB): the most an event layer reaches with its "
+      "rows in that cache\n",
+      peak.rows_from_l1 * 1e-9, 100 * peak.rows_from_l1 / peak.per_thread, peak.l1_bytes >> 10,
+      peak.rows_from_l2 * 1e-9, 100 * peak.rows_from_l2 / peak.per_thread, peak.l2_bytes >> 10);
   if (sop.ac > 0) {
     fmt::print(
         "synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
         "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled, best per layer) "
-        "{:.2f} G SOP/s = {:.1f}%\n",
+        "{:.2f} G SOP/s = {:.1f}% (of the rate with rows from the L2: {:.1f}%)\n",
         sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms,
-        sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar);
+        sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar,
+        100 * sop.ac / (sop.event_ms * 1e-3) / (peak.rows_from_l2 * o.threads));
   } else {
     fmt::print("synaptic ops: no layer fed by pure spikes ({:.2f} M MAC per run)\n", sop.mac * 1e-6);
   }

@@ -103,6 +103,14 @@ def test_profile(demo, boot):
     assert p["ac"] == sum(n["ac"] for n in layers) and p["mac"] == sum(n["mac"] for n in layers) > 0
     assert p["energy_pj"] == pytest.approx(p["ac"] * p["pj_per_ac"] + p["mac"] * p["pj_per_mac"])
     assert p["energy_ratio"] == pytest.approx(p["dense_energy_pj"] / p["energy_pj"])
+    # The profile follows the run's order: layer by layer when asked for.
+    assert p["layer_major"] is False
+    by_layer = tspike.Session(demo, profile=True, layer_major=True)
+    by_layer.run(boot)
+    q = by_layer.profile()
+    assert q["layer_major"] is True and by_layer.stats["layer_major"] is True
+    assert q["ac"] == p["ac"] and q["mac"] == p["mac"]
+    assert [n.get("density") for n in q["nodes"]] == [n.get("density") for n in p["nodes"]]
     with pytest.raises(tspike.BadInputError, match="without SessionOptions::profile"):
         tspike.Session(demo).profile()
 
