@@ -82,6 +82,48 @@ TEST(EventsModel, StreamingEqualsRunAndPyTorch) {
   }
 }
 
+// Threads, engines and order change nothing: the four recordings one at a
+// time and as one batch of four (whole samples per thread), at 1, 2 and 3
+// threads, event and dense engines, layer by layer and timestep by
+// timestep, give bitwise the outputs and spike counts of one thread.
+TEST(EventsModel, ThreadsEnginesAndOrderGiveTheSameOutputs) {
+  for (Engine engine : {Engine::kEvent, Engine::kDense}) {
+    const auto model = Model::load(model_path(), LoadOptions{.engine = engine});
+    std::vector<Tensor> inputs;
+    for (int i = 0; i < 4; ++i)
+      inputs.push_back(events_to_input(read_events(sample(i)).events, model->info()));
+    // [T, 1, ...] each -> [T, 4, ...]
+    const Shape& one = inputs[0].shape;
+    const int64_t frames = one[0], size = element_count(one) / frames;
+    Shape four = one;
+    four[1] = 4;
+    Tensor batch(four, std::vector<float>(size_t(frames * 4 * size)));
+    for (int64_t t = 0; t < frames; ++t)
+      for (int i = 0; i < 4; ++i)
+        std::copy_n(inputs[i].data.begin() + t * size, size, batch.data.begin() + (t * 4 + i) * size);
+    inputs.push_back(batch);
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      Session reference(model, SessionOptions{.threads = 1, .timestep_major = true});
+      const auto want = reference.run(inputs[k]);
+      const auto want_counts = reference.stats().spike_counts;
+      for (int threads : {1, 2, 3})
+        for (bool layer_major : {false, true}) {
+          Session s(
+              model,
+              SessionOptions{.threads = threads, .layer_major = layer_major, .timestep_major = !layer_major});
+          const auto got = s.run(inputs[k]);
+          ASSERT_EQ(got.size(), want.size());
+          const std::string what = (engine == Engine::kEvent ? "event" : "dense") + std::string(", input ") +
+                                   std::to_string(k) + ", " + std::to_string(threads) + " threads, " +
+                                   (layer_major ? "layer by layer" : "timestep by timestep");
+          for (size_t o = 0; o < want.size(); ++o) EXPECT_EQ(got[o].data, want[o].data) << what;
+          EXPECT_EQ(s.stats().spike_counts, want_counts) << what;
+          EXPECT_EQ(s.stats().layer_major, layer_major) << what;
+        }
+    }
+  }
+}
+
 TEST(EventsModel, TsrunEveryFormat) {
   const auto model = Model::load(model_path());
   const std::string label = model->info().metadata.labels.at(golden_running(0).back());
