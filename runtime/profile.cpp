@@ -93,7 +93,7 @@ void ProfileRecorder::run_timestep(const Graph& graph, Plan& plan, bool skip_inv
     graph.nodes[k].op->run(pn.ctx);
     time_ns[k] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     const int l = layer_of_node_[k];
-    if (l >= 0) ops[l] = layers_[l].spikes ? count_accumulates(layers_[l], pn.ctx) : layers_[l].connections;
+    if (l >= 0) ops[l] = layer_ops(l, pn.ctx);
   }
   std::copy(plan.spike_counts.begin(), plan.spike_counts.end(),
             spike_totals_.begin() + size_t(steps_) * spike_nodes_);
@@ -119,10 +119,7 @@ void ProfileRecorder::run_layer_major(const Graph& graph, const std::vector<Plan
       const bool ran = detail::run_layer_major_node(graph, plans, size_t(k), size_t(t), direct);
       time_ns_[row * nodes_ + k] =
           std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-      if (ran && l >= 0)
-        ops_[row * layers_.size() + l] = layers_[l].spikes
-                                             ? count_accumulates(layers_[l], plans[t]->nodes[k].ctx)
-                                             : layers_[l].connections;
+      if (ran && l >= 0) ops_[row * layers_.size() + l] = layer_ops(l, plans[t]->nodes[k].ctx);
       // This node's counter, cumulative through timestep t (no other node adds to it).
       if (spike >= 0) spike_totals_[row * spike_nodes_ + spike] = owner.spike_counts[spike];
     }

@@ -45,6 +45,10 @@ class ProfileRecorder {
     int64_t dense_connections = 0;  // the same layer as trained (before a pool fold)
   };
   int64_t count_accumulates(const Layer& layer, const ops::RunContext& ctx) const;
+  // The synaptic operations of one run of layer l: AC per event, or MAC per connection.
+  int64_t layer_ops(int l, const ops::RunContext& ctx) const {
+    return layers_[l].spikes ? count_accumulates(layers_[l], ctx) : layers_[l].connections;
+  }
 
   int nodes_ = 0;
   int spike_nodes_ = 0;

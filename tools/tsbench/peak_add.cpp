@@ -36,6 +36,21 @@ int64_t cache_bytes(int name, int64_t fallback) {
   return v > 0 ? v : fallback;
 }
 
+// How many units of work `run(units)` does in about `seconds`: doubling by
+// 4 from `start` until a run takes a quarter of that, then scaled.
+template <typename Run>
+int64_t calibrate(Run&& run, int64_t start, int64_t most, double seconds) {
+  int64_t units = start;
+  for (;;) {
+    const auto t0 = std::chrono::steady_clock::now();
+    run(units);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s > seconds / 4 || units > most)
+      return std::max<int64_t>(1, static_cast<int64_t>(units * seconds / std::max(s, 1e-9)));
+    units *= 4;
+  }
+}
+
 // Adds per second of `k` over rows of `row_floats` picked at random from
 // `bytes` of memory (best of a few runs of about `seconds`).
 double row_rate(RowKernel k, int64_t bytes, int64_t row_floats, double seconds) {
@@ -53,17 +68,8 @@ double row_rate(RowKernel k, int64_t bytes, int64_t row_floats, double seconds) 
   for (auto& o : offsets) o = static_cast<uint32_t>(pick(rng) * row_floats);
   const auto count = static_cast<int64_t>(offsets.size());
   k(buffer, offsets.data(), count, 1);  // into the cache
-  int64_t passes = 1;
-  for (;;) {  // calibrate to about a quarter of `seconds`
-    const auto t0 = std::chrono::steady_clock::now();
-    k(buffer, offsets.data(), count, passes);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (s > seconds / 4 || passes > (int64_t{1} << 30)) {
-      passes = std::max<int64_t>(1, static_cast<int64_t>(passes * seconds / std::max(s, 1e-9)));
-      break;
-    }
-    passes *= 4;
-  }
+  const int64_t passes =
+      calibrate([&](int64_t n) { k(buffer, offsets.data(), count, n); }, 1, int64_t{1} << 30, seconds);
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -119,18 +125,8 @@ PeakAdd measure_peak_add(int threads, double seconds) {
   r.l2_bytes = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 1 << 20) / 2;
   r.rows_from_l1 = row_rate(rk, r.l1_bytes, row_floats, seconds);
   r.rows_from_l2 = row_rate(rk, r.l2_bytes, row_floats, seconds);
-  // Calibrate the iteration count to about `seconds` on one thread.
-  int64_t iters = 1 << 16;
-  for (;;) {
-    auto t0 = std::chrono::steady_clock::now();
-    k(iters);
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (s > seconds / 4 || iters > (int64_t{1} << 40)) {
-      iters = static_cast<int64_t>(iters * seconds / std::max(s, 1e-9));
-      break;
-    }
-    iters *= 4;
-  }
+  // The iteration count for about `seconds` on one thread.
+  const int64_t iters = calibrate(k, int64_t{1} << 16, int64_t{1} << 40, seconds);
   const double adds_per_iter = 16.0 * lanes;
   for (int rep = 0; rep < 3; ++rep) {
     r.per_thread = std::max(r.per_thread, rate(k, 1, iters) * adds_per_iter);

@@ -2,9 +2,9 @@
 // The register-only fp32 add loop, and the same adds with one operand
 // loaded from a weight row, compiled once per instruction set
 // (peak_add_avx512.cpp, peak_add_avx2.cpp, peak_add_portable.cpp define
-// PEAK_ADD_NAME, PEAK_ROW_ADD_NAME and PEAK_ADD_BYTES). 16 independent accumulators cover the
-// add latency x throughput of current cores; without -ffast-math the
-// compiler must do every add.
+// PEAK_ADD_NAME, PEAK_ROW_ADD_NAME and PEAK_ADD_BYTES). 16 independent
+// accumulators cover the add latency x throughput of current cores;
+// without -ffast-math the compiler must do every add.
 #include <cstdint>
 
 namespace tspike::bench {

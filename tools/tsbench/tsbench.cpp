@@ -362,15 +362,16 @@ int run(const Options& o) {
   // N-thread measurement is reported too, but on a busy machine it falls
   // short of N times, which would flatter the fraction.
   const double bar = peak.per_thread * o.threads;
+  // The spike-fed layers' rate, and the most it could be with their rows in the L2.
+  const double event_sops = sop.ac / (sop.event_ms * 1e-3), l2_bar = peak.rows_from_l2 * o.threads;
   out["sop"] = {{"ac_per_run", sop.ac},
                 {"mac_per_run", sop.mac},
                 {"sop_per_s", sops},
                 {"fraction_of_peak_add", sops / bar},
                 {"event_layers_ms", sop.event_ms},
-                {"event_layers_sop_per_s", sop.ac / (sop.event_ms * 1e-3)},
-                {"event_layers_fraction_of_peak_add", sop.ac / (sop.event_ms * 1e-3) / bar},
-                {"event_layers_fraction_of_rows_from_l2",
-                 sop.ac / (sop.event_ms * 1e-3) / (peak.rows_from_l2 * o.threads)},
+                {"event_layers_sop_per_s", event_sops},
+                {"event_layers_fraction_of_peak_add", event_sops / bar},
+                {"event_layers_fraction_of_rows_from_l2", event_sops / l2_bar},
                 {"layers", sop.layers}};
   for (auto& l : out["sop"]["layers"]) {
     l["fraction_of_peak_add"] = l["sop_per_s"].get<double>() / bar;
@@ -416,9 +417,8 @@ int run(const Options& o) {
         "synaptic ops: {:.2f} M AC (+ {:.2f} M MAC) per run; over the whole event run {:.2f} G SOP/s "
         "= {:.1f}% of the add peak;\n  in the spike-fed layers alone ({:.3f} ms, profiled, best per layer) "
         "{:.2f} G SOP/s = {:.1f}% (of the rate with rows from the L2: {:.1f}%)\n",
-        sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms,
-        sop.ac / (sop.event_ms * 1e-3) * 1e-9, 100 * sop.ac / (sop.event_ms * 1e-3) / bar,
-        100 * sop.ac / (sop.event_ms * 1e-3) / (peak.rows_from_l2 * o.threads));
+        sop.ac * 1e-6, sop.mac * 1e-6, sops * 1e-9, 100 * sops / bar, sop.event_ms, event_sops * 1e-9,
+        100 * event_sops / bar, 100 * event_sops / l2_bar);
   } else {
     fmt::print("synaptic ops: no layer fed by pure spikes ({:.2f} M MAC per run)\n", sop.mac * 1e-6);
   }
